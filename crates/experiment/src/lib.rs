@@ -1,0 +1,1 @@
+//! The MNIST experiment end to end: config, training stages, results and report.

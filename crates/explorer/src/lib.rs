@@ -1,0 +1,1 @@
+//! A static, self-contained neuron explorer written from an experiment's results.

@@ -1,0 +1,1 @@
+//! MNIST in the classic IDX format: checked loading, normalisation, raw pixels.
