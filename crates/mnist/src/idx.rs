@@ -1,0 +1,464 @@
+//! The IDX format on bytes: gzip detection, header checks, and the two MNIST file kinds.
+//!
+//! An IDX file is a 4-byte magic `00 00 <type> <ndims>`, `ndims` big-endian u32 sizes, then the
+//! data. MNIST uses type 0x08 (unsigned byte): images have 3 dimensions (count, rows, columns),
+//! labels 1 (count).
+use crate::{IMAGE_PIXELS, IMAGE_SIDE, MnistError};
+use ndarray::{Array1, Array2, ArrayView2};
+use std::io::Read;
+use std::path::Path;
+
+/// Magic number of an IDX file of unsigned-byte images (3 dimensions).
+pub const IMAGES_MAGIC: u32 = 0x0000_0803;
+/// Magic number of an IDX file of unsigned-byte labels (1 dimension).
+pub const LABELS_MAGIC: u32 = 0x0000_0801;
+/// The most a gzip file may decompress to: MNIST's largest is 47 MB; this leaves room for
+/// larger IDX datasets while refusing decompression bombs.
+pub const MAX_DECOMPRESSED_BYTES: u64 = 1 << 30;
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Returns the IDX bytes of a file's contents: gunzipped when they start with the gzip magic
+/// (whatever the file is called), else as they are.
+pub fn decompress(raw: Vec<u8>, file: &Path) -> Result<Vec<u8>, MnistError> {
+    gunzip_capped(raw, file, MAX_DECOMPRESSED_BYTES)
+}
+
+fn gunzip_capped(raw: Vec<u8>, file: &Path, limit: u64) -> Result<Vec<u8>, MnistError> {
+    if !raw.starts_with(&GZIP_MAGIC) {
+        return Ok(raw);
+    }
+    // Multi-member aware, and strict: bytes after the last member must be another valid member.
+    let decoder = flate2::bufread::MultiGzDecoder::new(raw.as_slice());
+    let mut out = Vec::new();
+    decoder
+        .take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|source| MnistError::Gzip {
+            path: file.to_path_buf(),
+            source,
+        })?;
+    if out.len() as u64 > limit {
+        return Err(MnistError::TooLarge {
+            path: file.to_path_buf(),
+            limit,
+        });
+    }
+    Ok(out)
+}
+
+/// Parses an IDX images file (already decompressed) into an `n x 784` array of raw pixels.
+pub fn parse_images(idx: Vec<u8>, file: &Path) -> Result<Array2<u8>, MnistError> {
+    let count = images_view(&idx, file)?.nrows();
+    let mut pixels = idx;
+    pixels.drain(..Layout::IMAGES.header_len());
+    Ok(Array2::from_shape_vec((count, IMAGE_PIXELS), pixels).expect("length checked"))
+}
+
+/// Checks an IDX images file (already decompressed) and views its pixels as `n x 784`, without
+/// copying them.
+pub fn images_view<'a>(idx: &'a [u8], file: &Path) -> Result<ArrayView2<'a, u8>, MnistError> {
+    let layout = Layout::IMAGES;
+    let sizes = layout.header(idx, file)?;
+    let (rows, cols) = (sizes[1], sizes[2]);
+    if rows as usize != IMAGE_SIDE || cols as usize != IMAGE_SIDE {
+        return Err(MnistError::ImageSize {
+            path: file.to_path_buf(),
+            rows,
+            cols,
+        });
+    }
+    let count = layout.check_length(idx, sizes[0], IMAGE_PIXELS, file)?;
+    let body = &idx[layout.header_len()..];
+    Ok(ArrayView2::from_shape((count, IMAGE_PIXELS), body).expect("length checked"))
+}
+
+/// Parses an IDX labels file (already decompressed); every label must be a digit 0..=9.
+pub fn parse_labels(idx: Vec<u8>, file: &Path) -> Result<Array1<u8>, MnistError> {
+    let layout = Layout::LABELS;
+    let sizes = layout.header(&idx, file)?;
+    layout.check_length(&idx, sizes[0], 1, file)?;
+    let mut labels = idx;
+    labels.drain(..layout.header_len());
+    if let Some((index, &label)) = labels.iter().enumerate().find(|&(_, &label)| label > 9) {
+        return Err(MnistError::LabelOutOfRange {
+            path: file.to_path_buf(),
+            index,
+            label,
+        });
+    }
+    Ok(Array1::from_vec(labels))
+}
+
+/// What one kind of IDX file looks like.
+struct Layout {
+    what: &'static str,
+    magic: u32,
+}
+
+impl Layout {
+    const IMAGES: Layout = Layout {
+        what: "images",
+        magic: IMAGES_MAGIC,
+    };
+    const LABELS: Layout = Layout {
+        what: "labels",
+        magic: LABELS_MAGIC,
+    };
+
+    fn dims(&self) -> u8 {
+        self.magic.to_be_bytes()[3]
+    }
+
+    fn header_len(&self) -> usize {
+        4 + 4 * usize::from(self.dims())
+    }
+
+    /// Checks the magic number and reads the sizes (count first).
+    fn header(&self, idx: &[u8], file: &Path) -> Result<Vec<u32>, MnistError> {
+        let truncated = || MnistError::HeaderTruncated {
+            path: file.to_path_buf(),
+            what: self.what,
+            needed: self.header_len(),
+            actual: idx.len(),
+        };
+        let magic_bytes: [u8; 4] = idx
+            .get(..4)
+            .ok_or_else(truncated)?
+            .try_into()
+            .expect("4 bytes");
+        let found = u32::from_be_bytes(magic_bytes);
+        if found >> 8 != self.magic >> 8 {
+            let (what, expected) = (self.what, self.magic);
+            return Err(MnistError::BadMagic {
+                path: file.to_path_buf(),
+                what,
+                found,
+                expected,
+            });
+        }
+        if magic_bytes[3] != self.dims() {
+            let (what, expected) = (self.what, self.dims());
+            return Err(MnistError::Dimensions {
+                path: file.to_path_buf(),
+                what,
+                found: magic_bytes[3],
+                expected,
+            });
+        }
+        let sizes = idx.get(4..self.header_len()).ok_or_else(truncated)?;
+        Ok(sizes
+            .chunks_exact(4)
+            .map(|b| u32::from_be_bytes(b.try_into().expect("4 bytes")))
+            .collect())
+    }
+
+    /// Checks that exactly `count` items of `item_len` bytes follow the header; returns `count`.
+    fn check_length(
+        &self,
+        idx: &[u8],
+        count: u32,
+        item_len: usize,
+        file: &Path,
+    ) -> Result<usize, MnistError> {
+        // u32 * 784 cannot overflow u64, and the claim is compared before anything is allocated.
+        let needed = u64::from(count) * item_len as u64;
+        let available = (idx.len() - self.header_len()) as u64;
+        let (path, what) = (file.to_path_buf(), self.what);
+        if available < needed {
+            return Err(MnistError::DataTruncated {
+                path,
+                what,
+                count,
+                needed,
+                available,
+            });
+        }
+        if available > needed {
+            return Err(MnistError::TrailingBytes {
+                path,
+                what,
+                count,
+                extra: available - needed,
+            });
+        }
+        Ok(count as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+    use std::io::Write;
+
+    fn file() -> &'static Path {
+        Path::new("test.idx")
+    }
+
+    fn images_idx(count: u32, rows: u32, cols: u32, body_len: usize) -> Vec<u8> {
+        let mut bytes = IMAGES_MAGIC.to_be_bytes().to_vec();
+        for size in [count, rows, cols] {
+            bytes.extend(size.to_be_bytes());
+        }
+        bytes.extend((0..body_len).map(|i| (i % 251) as u8));
+        bytes
+    }
+
+    fn labels_idx(labels: &[u8]) -> Vec<u8> {
+        let mut bytes = LABELS_MAGIC.to_be_bytes().to_vec();
+        bytes.extend((labels.len() as u32).to_be_bytes());
+        bytes.extend(labels);
+        bytes
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn parses_valid_images_row_by_row() {
+        let pixels = parse_images(images_idx(3, 28, 28, 3 * 784), file()).unwrap();
+        assert_eq!(pixels.dim(), (3, 784));
+        // Body byte i is i % 251: row 1 starts at byte 784.
+        assert_eq!(pixels[[0, 0]], 0);
+        assert_eq!(pixels[[0, 250]], 250);
+        assert_eq!(pixels[[1, 0]], (784 % 251) as u8);
+        assert_eq!(pixels[[2, 783]], ((3 * 784 - 1) % 251) as u8);
+    }
+
+    #[test]
+    fn parses_zero_images() {
+        assert_eq!(
+            parse_images(images_idx(0, 28, 28, 0), file())
+                .unwrap()
+                .dim(),
+            (0, 784)
+        );
+    }
+
+    #[test]
+    fn parses_valid_labels() {
+        let labels = parse_labels(labels_idx(&[7, 2, 1, 0, 9]), file()).unwrap();
+        assert_eq!(labels.to_vec(), vec![7, 2, 1, 0, 9]);
+    }
+
+    #[test]
+    fn gzip_is_detected_by_magic_not_name() {
+        let plain = labels_idx(&[3, 1, 4]);
+        assert_eq!(
+            decompress(gzip(&plain), Path::new("plain-name")).unwrap(),
+            plain
+        );
+        assert_eq!(
+            decompress(plain.clone(), Path::new("named.gz")).unwrap(),
+            plain
+        );
+    }
+
+    #[test]
+    fn gzip_with_several_members_is_concatenated() {
+        let plain = labels_idx(&[3, 1, 4, 1, 5]);
+        let mut two_members = gzip(&plain[..6]);
+        two_members.extend(gzip(&plain[6..]));
+        assert_eq!(decompress(two_members, file()).unwrap(), plain);
+    }
+
+    #[test]
+    fn corrupt_gzip_is_a_gzip_error() {
+        let mut bytes = gzip(&labels_idx(&[1; 100]));
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0xff;
+        bytes.truncate(bytes.len() - 3);
+        assert!(matches!(
+            decompress(bytes, file()),
+            Err(MnistError::Gzip { .. })
+        ));
+    }
+
+    #[test]
+    fn gzip_garbage_after_the_stream_is_a_gzip_error() {
+        let mut bytes = gzip(&labels_idx(&[1, 2]));
+        bytes.extend([0, 0, 0, 0]);
+        assert!(matches!(
+            decompress(bytes, file()),
+            Err(MnistError::Gzip { .. })
+        ));
+    }
+
+    #[test]
+    fn decompression_stops_at_the_limit() {
+        let bytes = gzip(&[0; 1000]);
+        assert_eq!(
+            gunzip_capped(bytes.clone(), file(), 1000).unwrap().len(),
+            1000
+        );
+        match gunzip_capped(bytes, file(), 999) {
+            Err(MnistError::TooLarge { limit, .. }) => assert_eq!(limit, 999),
+            other => panic!("expected TooLarge, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn truncated_header_at_every_byte() {
+        let images = images_idx(1, 28, 28, 784);
+        for len in 0..16 {
+            match parse_images(images[..len].to_vec(), file()) {
+                Err(MnistError::HeaderTruncated {
+                    needed: 16, actual, ..
+                }) => assert_eq!(actual, len),
+                other => panic!("images cut at {len}: {other:?}"),
+            }
+        }
+        let labels = labels_idx(&[1]);
+        for len in 0..8 {
+            assert!(matches!(
+                parse_labels(labels[..len].to_vec(), file()),
+                Err(MnistError::HeaderTruncated { needed: 8, .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn truncated_data_at_every_byte() {
+        let images = images_idx(2, 28, 28, 2 * 784);
+        for len in 16..images.len() {
+            match parse_images(images[..len].to_vec(), file()) {
+                Err(MnistError::DataTruncated {
+                    count: 2,
+                    needed: 1568,
+                    available,
+                    ..
+                }) => {
+                    assert_eq!(available, len as u64 - 16)
+                }
+                other => panic!("images cut at {len}: {other:?}"),
+            }
+        }
+        let labels = labels_idx(&[1, 2, 3]);
+        for len in 8..labels.len() {
+            assert!(matches!(
+                parse_labels(labels[..len].to_vec(), file()),
+                Err(MnistError::DataTruncated { count: 3, .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn header_claiming_more_than_the_file_holds() {
+        // The largest possible claim must neither overflow nor allocate.
+        for count in [4, 60_000, u32::MAX] {
+            match parse_images(images_idx(count, 28, 28, 3 * 784), file()) {
+                Err(MnistError::DataTruncated {
+                    needed, available, ..
+                }) => {
+                    assert_eq!(needed, u64::from(count) * 784);
+                    assert_eq!(available, 3 * 784);
+                }
+                other => panic!("count {count}: {other:?}"),
+            }
+        }
+        let mut labels = labels_idx(&[1, 2]);
+        labels[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(matches!(
+            parse_labels(labels, file()),
+            Err(MnistError::DataTruncated { .. })
+        ));
+    }
+
+    #[test]
+    fn trailing_bytes() {
+        match parse_images(images_idx(1, 28, 28, 785), file()) {
+            Err(MnistError::TrailingBytes {
+                extra: 1, count: 1, ..
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+        let mut labels = labels_idx(&[1, 2]);
+        labels.extend([0, 0]);
+        assert!(matches!(
+            parse_labels(labels, file()),
+            Err(MnistError::TrailingBytes { extra: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn bad_magic() {
+        let mut images = images_idx(1, 28, 28, 784);
+        images[2] = 0x09; // signed byte instead of unsigned
+        match parse_images(images, file()) {
+            Err(MnistError::BadMagic {
+                found: 0x0000_0903,
+                expected: IMAGES_MAGIC,
+                ..
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+        let mut labels = labels_idx(&[1]);
+        labels[0] = 0x1f;
+        assert!(matches!(
+            parse_labels(labels, file()),
+            Err(MnistError::BadMagic {
+                expected: LABELS_MAGIC,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_labels_file_read_as_images_has_the_wrong_dimensions() {
+        match parse_images(labels_idx(&[1, 2, 3]), file()) {
+            Err(MnistError::Dimensions {
+                found: 1,
+                expected: 3,
+                ..
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+        match parse_labels(images_idx(1, 28, 28, 784), file()) {
+            Err(MnistError::Dimensions {
+                found: 3,
+                expected: 1,
+                ..
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn image_size_other_than_28x28() {
+        for (rows, cols) in [(28, 27), (14, 56), (0, 28), (u32::MAX, u32::MAX)] {
+            match parse_images(images_idx(1, rows, cols, 784), file()) {
+                Err(MnistError::ImageSize {
+                    rows: r, cols: c, ..
+                }) => assert_eq!((r, c), (rows, cols)),
+                other => panic!("{rows}x{cols}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn label_outside_0_to_9() {
+        match parse_labels(labels_idx(&[0, 9, 10, 255]), file()) {
+            Err(MnistError::LabelOutOfRange {
+                index: 2,
+                label: 10,
+                ..
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn errors_name_the_file() {
+        let error =
+            parse_labels(labels_idx(&[12]), Path::new("dir/t10k-labels-idx1-ubyte")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "dir/t10k-labels-idx1-ubyte: label 12 at index 0 is outside 0..=9"
+        );
+    }
+}
