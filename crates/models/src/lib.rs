@@ -2,11 +2,24 @@
 //! optimisers. No autodiff: every gradient is derived by hand and checked by finite differences.
 
 pub mod config;
+pub mod error;
+#[cfg(test)]
+mod gradcheck;
 pub mod linear;
 pub mod mlp;
+mod ops;
+pub mod optim;
+mod parallel;
+pub mod rng;
 pub mod sae;
+pub mod train;
+mod weights;
 
 pub use config::{MlpConfig, SaeConfig, SaeVariant};
-pub use linear::Linear;
-pub use mlp::Mlp;
-pub use sae::Sae;
+pub use error::{ConfigError, ModelError, TrainError};
+pub use linear::{Linear, LinearGradients};
+pub use mlp::{Mlp, MlpStepStats};
+pub use optim::{Adam, Sgd};
+pub use sae::{Sae, SaeLossWeights, SaeStepStats};
+pub use train::mlp::{CLASSES, MlpEpoch, MlpHistory, MlpProgress, train_mlp};
+pub use train::sae::{SaeEpoch, SaeHistory, SaeLossParts, SaeProgress, train_sae};

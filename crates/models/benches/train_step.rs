@@ -1,0 +1,58 @@
+//! One training step of each model on real MNIST data, at the default batch sizes: the MLP
+//! (SGD, batch 64), the standard SAE and the NE SAE (Adam, batch 128). The SAEs are first
+//! trained for an epoch so that the step runs at the sparsity it has for most of training.
+use criterion::{Criterion, criterion_group, criterion_main};
+use ndarray::{Array2, Axis, s};
+use ne_models::rng::{Stream, stream_rng};
+use ne_models::{
+    Adam, CLASSES, Mlp, MlpConfig, SaeConfig, SaeLossWeights, SaeVariant, Sgd, train_mlp, train_sae,
+};
+
+fn train_step(c: &mut Criterion) {
+    let data = ne_mnist::load(&ne_mnist::shipped_dir(), ne_mnist::Checksums::Verify)
+        .expect("shipped MNIST");
+    let (images, labels) = (data.train.images.view(), data.train.labels.view());
+
+    let config = MlpConfig::default();
+    let mut mlp = Mlp::init(
+        784,
+        config.hidden,
+        CLASSES,
+        &mut stream_rng(0, Stream::MlpInit),
+    );
+    let mut sgd = Sgd::new(config.learning_rate);
+    let (batch_x, batch_y) = (images.slice(s![..64, ..]), labels.slice(s![..64]));
+    c.bench_function("mlp_step_batch64", |b| {
+        b.iter(|| {
+            mlp.train_step(&mut sgd, batch_x, batch_y)
+                .expect("valid batch")
+        })
+    });
+
+    let (trained, _) = train_mlp(&config, 0, images, labels, &mut |_| {}).expect("MLP trains");
+    let hidden: Array2<f32> = trained.hidden(images);
+    let batch_h = hidden.slice_axis(Axis(0), (0..128).into());
+    let sae_config = SaeConfig::default();
+    for (name, variant) in [
+        ("sae_step_standard", SaeVariant::Standard),
+        ("sae_step_ne", SaeVariant::Ne),
+    ] {
+        let (mut sae, _) =
+            train_sae(&sae_config, variant, 0, hidden.view(), &mut |_| {}).expect("SAE trains");
+        let ne = (variant == SaeVariant::Ne).then_some(sae_config.lambda_ne);
+        let weights = SaeLossWeights {
+            l1: sae_config.lambda_l1,
+            ne,
+        };
+        let mut adam = Adam::new(sae_config.learning_rate);
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                sae.train_step(&mut adam, batch_h, weights)
+                    .expect("valid batch")
+            })
+        });
+    }
+}
+
+criterion_group!(benches, train_step);
+criterion_main!(benches);

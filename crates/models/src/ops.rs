@@ -1,0 +1,148 @@
+//! Parameter-free pieces of the MLP: ReLU and softmax cross-entropy, forward and backward.
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis, Zip};
+
+/// max(z, 0) element-wise, in place. NaN stays NaN (as in PyTorch) rather than becoming 0, as
+/// `f32::max` would make it, so that bad values surface in the loss.
+pub(crate) fn relu(pre: Array2<f32>) -> Array2<f32> {
+    pre.mapv_into(|v| if v < 0.0 { 0.0 } else { v })
+}
+
+/// d loss / d z from d loss / d relu(z): passed where z > 0, zero elsewhere (also at z = 0, as
+/// PyTorch does).
+pub(crate) fn relu_backward(mut grad_out: Array2<f32>, pre: ArrayView2<f32>) -> Array2<f32> {
+    Zip::from(&mut grad_out).and(pre).for_each(|g, &z| {
+        if z <= 0.0 {
+            *g = 0.0;
+        }
+    });
+    grad_out
+}
+
+/// Softmax cross-entropy of some rows of a batch.
+#[derive(Debug, Clone)]
+pub(crate) struct CrossEntropy {
+    /// Sum over these rows of -log softmax(logits)[label].
+    pub loss_sum: f32,
+    /// Rows whose largest logit (first one on ties) is at the label.
+    pub correct: usize,
+    /// d (mean loss over `mean_over` examples) / d logits, for these rows.
+    pub grad_logits: Array2<f32>,
+}
+
+/// Cross-entropy of `logits` (n x classes) against `labels` (each < classes), as part of a mean
+/// over `mean_over` examples (the whole batch when these rows are one chunk of it). Stable: works
+/// with logits shifted by their row maximum, so large logits cannot overflow `exp`.
+pub(crate) fn softmax_cross_entropy(
+    logits: ArrayView2<f32>,
+    labels: ArrayView1<u8>,
+    mean_over: usize,
+) -> CrossEntropy {
+    let scale = 1.0 / mean_over as f32;
+    let mut grad_logits = Array2::zeros(logits.raw_dim());
+    let mut loss_sum = 0.0;
+    let mut correct = 0;
+    for ((row, &label), mut grad) in logits
+        .outer_iter()
+        .zip(labels)
+        .zip(grad_logits.axis_iter_mut(Axis(0)))
+    {
+        let label = usize::from(label);
+        let best = argmax(row);
+        correct += usize::from(best == label);
+        let max = row[best];
+        Zip::from(&mut grad)
+            .and(row)
+            .for_each(|g, &v| *g = (v - max).exp());
+        let total: f32 = grad.sum();
+        loss_sum += total.ln() - (row[label] - max);
+        grad.mapv_inplace(|e| e / total * scale);
+        grad[label] -= scale;
+    }
+    CrossEntropy {
+        loss_sum,
+        correct,
+        grad_logits,
+    }
+}
+
+/// Position of the largest value, the first one on ties (0 for an empty or all-NaN row).
+pub(crate) fn argmax(row: ArrayView1<f32>) -> usize {
+    row.iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |best, (k, &v)| {
+            if v > best.1 { (k, v) } else { best }
+        })
+        .0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gradcheck::{assert_gradient_close, numeric_gradient, random_array, to_f64};
+    use ndarray::{arr1, arr2};
+
+    /// Mean-style cross-entropy in f64: sum over rows of -log softmax[label], divided by mean_over.
+    fn reference_cross_entropy(
+        logits: &[f64],
+        classes: usize,
+        labels: &[u8],
+        mean_over: usize,
+    ) -> f64 {
+        let total: f64 = logits
+            .chunks(classes)
+            .zip(labels)
+            .map(|(row, &label)| {
+                let log_sum_exp = row.iter().map(|v| v.exp()).sum::<f64>().ln();
+                log_sum_exp - row[usize::from(label)]
+            })
+            .sum();
+        total / mean_over as f64
+    }
+
+    #[test]
+    fn relu_backward_matches_finite_differences() {
+        // Inputs kept at least 0.1 away from the kink so a step of 1e-6 never crosses it.
+        let pre = random_array(21, (4, 6), -1.0, 1.0).mapv(|v: f32| v + 0.1f32.copysign(v));
+        let c = random_array(22, (4, 6), -1.0, 1.0);
+        let grad = relu_backward(c.clone(), relu(pre.clone()).view());
+        let c64 = to_f64(&c);
+        let loss = |z: &[f64]| z.iter().zip(&c64).map(|(z, c)| z.max(0.0) * c).sum::<f64>();
+        assert_gradient_close("relu", &grad, &numeric_gradient(&to_f64(&pre), 1e-6, loss));
+        assert_eq!(
+            relu_backward(arr2(&[[1.0, 1.0]]), arr2(&[[0.0, 2.0]]).view()),
+            arr2(&[[0.0, 1.0]])
+        );
+    }
+
+    #[test]
+    fn cross_entropy_matches_finite_differences() {
+        let logits = random_array(23, (5, 4), -3.0, 3.0);
+        let labels = arr1(&[0u8, 3, 1, 1, 2]);
+        // As one chunk of a batch of 8: the loss and gradient are these rows' share of the mean.
+        for mean_over in [5, 8] {
+            let ce = softmax_cross_entropy(logits.view(), labels.view(), mean_over);
+            let labels = labels.as_slice().unwrap();
+            let value = reference_cross_entropy(&to_f64(&logits), 4, labels, mean_over);
+            assert!((f64::from(ce.loss_sum) / mean_over as f64 - value).abs() < 1e-5);
+            let numeric = numeric_gradient(&to_f64(&logits), 1e-6, |z| {
+                reference_cross_entropy(z, 4, labels, mean_over)
+            });
+            assert_gradient_close("logits", &ce.grad_logits, &numeric);
+        }
+    }
+
+    #[test]
+    fn cross_entropy_is_stable_for_huge_logits_and_counts_correct_rows() {
+        let logits = arr2(&[[1000.0f32, 0.0, -1000.0], [5000.0, 5001.0, 4999.0]]);
+        let ce = softmax_cross_entropy(logits.view(), arr1(&[0u8, 0]).view(), 2);
+        let second = reference_cross_entropy(&[0.0, 1.0, -1.0], 3, &[0], 1);
+        assert!(
+            (f64::from(ce.loss_sum) - second).abs() < 1e-5,
+            "{}",
+            ce.loss_sum
+        );
+        assert!(ce.grad_logits.iter().all(|g| g.is_finite()));
+        assert_eq!(ce.correct, 1);
+        assert_eq!(argmax(arr1(&[1.0, 3.0, 3.0]).view()), 1);
+    }
+}

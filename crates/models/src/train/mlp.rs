@@ -1,0 +1,121 @@
+//! Training the MLP: softmax cross-entropy, plain SGD, shuffled mini-batches.
+use super::{EpochOrder, PROGRESS_EVERY, check_inputs, check_loss};
+use crate::error::TrainError;
+use crate::optim::Sgd;
+use crate::rng::{self, Stream};
+use crate::{Mlp, MlpConfig};
+use ndarray::{ArrayView1, ArrayView2, Axis};
+
+/// MNIST's ten digit classes.
+pub const CLASSES: usize = 10;
+
+/// Training loss and accuracy over one epoch, measured on each batch before its update.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MlpEpoch {
+    /// Mean cross-entropy over the epoch's examples.
+    pub loss: f32,
+    /// Share of the epoch's examples classified correctly, in [0, 1].
+    pub accuracy: f32,
+}
+
+/// What training measured, one entry per epoch.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MlpHistory {
+    pub epochs: Vec<MlpEpoch>,
+}
+
+/// A progress report, sent every `PROGRESS_EVERY` steps and at each epoch's end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MlpProgress {
+    /// Current epoch, counted from 0.
+    pub epoch: usize,
+    pub epochs: usize,
+    /// Steps completed in the whole run, 1..=steps_total.
+    pub step: usize,
+    pub steps_total: usize,
+    /// Mean batch loss over the steps since the previous report.
+    pub running_loss: f32,
+    /// Set on the report at an epoch's end.
+    pub epoch_end: Option<MlpEpoch>,
+}
+
+/// Trains a fresh MLP (images' width -> `config.hidden` -> 10) on normalised `images` (n x 784)
+/// and `labels` (n, each < 10). Deterministic for a given seed whatever the rayon thread count:
+/// initialisation uses stream `MlpInit` and the per-epoch shuffle stream `MlpShuffle` of the
+/// seed's ChaCha8Rng; every epoch visits all examples in ceil(n / batch) steps, the last batch
+/// possibly smaller.
+pub fn train_mlp(
+    config: &MlpConfig,
+    seed: u64,
+    images: ArrayView2<f32>,
+    labels: ArrayView1<u8>,
+    progress: &mut dyn FnMut(&MlpProgress),
+) -> Result<(Mlp, MlpHistory), TrainError> {
+    config.validate()?;
+    check_inputs(images)?;
+    check_labels(images.nrows(), labels)?;
+    let examples = images.nrows();
+    let mut init_rng = rng::stream_rng(seed, Stream::MlpInit);
+    let mut model = Mlp::init(images.ncols(), config.hidden, CLASSES, &mut init_rng);
+    let mut order = EpochOrder::new(seed, Stream::MlpShuffle, examples);
+    let mut sgd = Sgd::new(config.learning_rate);
+    let steps_per_epoch = examples.div_ceil(config.batch_size);
+    let steps_total = steps_per_epoch * config.epochs;
+    let mut history = MlpHistory::default();
+    let mut step = 0;
+    for epoch in 0..config.epochs {
+        let (mut epoch_loss, mut epoch_correct) = (0.0f64, 0usize);
+        let (mut window_loss, mut window_steps) = (0.0f64, 0usize);
+        for rows in order.next_epoch().chunks(config.batch_size) {
+            let x = images.select(Axis(0), rows);
+            let y = labels.select(Axis(0), rows);
+            let stats = model
+                .train_step(&mut sgd, x.view(), y.view())
+                .expect("batches are non-empty rows of checked data");
+            check_loss(stats.loss, epoch, step)?;
+            step += 1;
+            epoch_loss += f64::from(stats.loss) * rows.len() as f64;
+            epoch_correct += stats.correct;
+            window_loss += f64::from(stats.loss);
+            window_steps += 1;
+            let epoch_done = step % steps_per_epoch == 0;
+            let epoch_end = epoch_done.then(|| MlpEpoch {
+                loss: (epoch_loss / examples as f64) as f32,
+                accuracy: epoch_correct as f32 / examples as f32,
+            });
+            if step % PROGRESS_EVERY == 0 || epoch_done {
+                progress(&MlpProgress {
+                    epoch,
+                    epochs: config.epochs,
+                    step,
+                    steps_total,
+                    running_loss: (window_loss / window_steps as f64) as f32,
+                    epoch_end,
+                });
+                (window_loss, window_steps) = (0.0, 0);
+            }
+            history.epochs.extend(epoch_end);
+        }
+    }
+    if !model.all_finite() {
+        return Err(TrainError::NonFiniteWeights { step: step - 1 });
+    }
+    Ok((model, history))
+}
+
+fn check_labels(examples: usize, labels: ArrayView1<u8>) -> Result<(), TrainError> {
+    if labels.len() != examples {
+        return Err(TrainError::LabelCount {
+            examples,
+            labels: labels.len(),
+        });
+    }
+    match labels.iter().position(|&l| usize::from(l) >= CLASSES) {
+        Some(index) => Err(TrainError::LabelOutOfRange {
+            index,
+            label: labels[index],
+            classes: CLASSES,
+        }),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,196 @@
+//! Training the SAE end to end on synthetic activations: learning, the unit-norm decoder,
+//! determinism, the NE switch-on step, progress and errors.
+mod common;
+
+use common::{activations, with_threads};
+use ndarray::Axis;
+use ne_models::{ConfigError, SaeConfig, SaeProgress, SaeVariant, TrainError, train_sae};
+
+fn config(epochs: usize) -> SaeConfig {
+    SaeConfig {
+        latents: 48,
+        epochs,
+        batch_size: 128,
+        learning_rate: 1e-2,
+        lambda_l1: 0.05,
+        lambda_ne: 0.5,
+        ne_start_step: 5,
+    }
+}
+
+#[test]
+fn learns_to_reconstruct_with_unit_decoder_columns() {
+    let h = activations(2000, 12, 1);
+    let (sae, history) =
+        train_sae(&config(4), SaeVariant::Standard, 3, h.view(), &mut |_| {}).unwrap();
+    for column in sae.w_dec.columns() {
+        assert!((column.dot(&column) - 1.0).abs() < 1e-5);
+    }
+    let (first, last) = (&history.epochs[0], &history.epochs[3]);
+    assert!(
+        last.loss.total < 0.5 * first.loss.total,
+        "{first:?} -> {last:?}"
+    );
+    let variance: f32 = h.var_axis(Axis(0), 0.0).sum();
+    assert!(
+        last.loss.squared_error < 0.05 * variance,
+        "{} vs {variance}",
+        last.loss.squared_error
+    );
+    let fired: u64 = last.firing_counts.sum();
+    assert!((last.l0 - fired as f32 / 2000.0).abs() < 1e-3);
+    assert_eq!(last.ne_steps, 0);
+    let recon = sae.decode(sae.encode(h.view()).view());
+    let error_after = (&recon - &h).mapv(|r| r * r).sum() / 2000.0;
+    assert!(error_after < 1.5 * last.loss.squared_error, "{error_after}");
+}
+
+#[test]
+fn a_larger_l1_weight_gives_a_sparser_code() {
+    let h = activations(2000, 12, 1);
+    let l0 = |lambda_l1| {
+        let cfg = SaeConfig {
+            lambda_l1,
+            ..config(4)
+        };
+        let (_, history) = train_sae(&cfg, SaeVariant::Standard, 3, h.view(), &mut |_| {}).unwrap();
+        history.epochs[3].l0
+    };
+    let (weak, strong) = (l0(0.05), l0(1.0));
+    assert!(
+        strong < 0.5 * weak,
+        "L0 {weak} at λ_L1 0.05, {strong} at 1.0"
+    );
+}
+
+#[test]
+fn bit_identical_with_one_and_two_threads() {
+    let h = activations(1000, 12, 2);
+    for variant in [SaeVariant::Standard, SaeVariant::Ne] {
+        let train = |threads| {
+            with_threads(threads, || {
+                train_sae(&config(2), variant, 9, h.view(), &mut |_| {}).unwrap()
+            })
+        };
+        let (one, one_history) = train(1);
+        let (two, two_history) = train(2);
+        assert_eq!(one.to_safetensors(), two.to_safetensors(), "{variant:?}");
+        assert_eq!(one_history, two_history);
+    }
+}
+
+#[test]
+fn ne_variant_adds_its_loss_from_the_start_step() {
+    let h = activations(1000, 12, 3);
+    // 8 steps per epoch, 2 epochs; NE from step 5 on: 11 steps with it, 3 in the first epoch.
+    let (_, history) = train_sae(&config(2), SaeVariant::Ne, 4, h.view(), &mut |_| {}).unwrap();
+    assert_eq!(
+        history
+            .epochs
+            .iter()
+            .map(|e| e.ne_steps)
+            .collect::<Vec<_>>(),
+        [3, 8]
+    );
+    assert!(
+        history
+            .epochs
+            .iter()
+            .all(|e| e.loss.ne > 0.0 && e.loss.ne <= 2.0)
+    );
+
+    // Never switched on: the NE variant is the standard SAE, bit for bit.
+    let late = SaeConfig {
+        ne_start_step: 16,
+        ..config(2)
+    };
+    let standard = train_sae(&late, SaeVariant::Standard, 4, h.view(), &mut |_| {}).unwrap();
+    let ne = train_sae(&late, SaeVariant::Ne, 4, h.view(), &mut |_| {}).unwrap();
+    assert_eq!(standard, ne);
+}
+
+#[test]
+fn progress_reports_windows_and_epoch_ends() {
+    // 6400 examples at batch 128: 50 steps per epoch.
+    let h = activations(6400, 8, 5);
+    let mut reports: Vec<SaeProgress> = Vec::new();
+    let cfg = SaeConfig {
+        ne_start_step: 60,
+        ..config(2)
+    };
+    let (_, history) = train_sae(&cfg, SaeVariant::Ne, 6, h.view(), &mut |p| {
+        reports.push(p.clone())
+    })
+    .unwrap();
+    assert_eq!(
+        reports.iter().map(|p| p.step).collect::<Vec<_>>(),
+        [50, 100]
+    );
+    assert_eq!(
+        reports.iter().map(|p| p.ne_on).collect::<Vec<_>>(),
+        [false, true]
+    );
+    let ends: Vec<_> = reports.iter().filter_map(|p| p.epoch_end.clone()).collect();
+    assert_eq!(ends, history.epochs);
+    // The second window is the second epoch: the same steps, so the same means.
+    assert_eq!(reports[1].window, history.epochs[1].loss);
+    assert_eq!(history.epochs[1].ne_steps, 40);
+}
+
+#[test]
+fn absurd_learning_rate_stops_with_an_error_naming_the_step() {
+    let h = activations(1000, 12, 7);
+    let cfg = SaeConfig {
+        learning_rate: 1e30,
+        ..config(2)
+    };
+    match train_sae(&cfg, SaeVariant::Standard, 1, h.view(), &mut |_| {}) {
+        Err(TrainError::NonFiniteLoss { epoch: 0, step, .. }) => assert!(step > 0 && step < 8),
+        other => panic!("expected a non-finite loss in the first epoch, got {other:?}"),
+    }
+}
+
+#[test]
+fn bad_config_or_data_is_rejected_before_training() {
+    let h = activations(100, 12, 8);
+    let mut called = false;
+    let mut run = |cfg: &SaeConfig, h: ndarray::ArrayView2<f32>| {
+        train_sae(cfg, SaeVariant::Ne, 0, h, &mut |_| called = true).unwrap_err()
+    };
+    assert_eq!(
+        run(
+            &SaeConfig {
+                latents: 0,
+                ..config(1)
+            },
+            h.view()
+        ),
+        TrainError::Config(ConfigError::Zero {
+            field: "sae.latents"
+        })
+    );
+    assert!(matches!(
+        run(
+            &SaeConfig {
+                lambda_ne: -1.0,
+                ..config(1)
+            },
+            h.view()
+        ),
+        TrainError::Config(ConfigError::Negative {
+            field: "sae.lambda_ne",
+            ..
+        })
+    ));
+    let mut bad = h.clone();
+    bad[[3, 1]] = f32::NAN;
+    assert_eq!(
+        run(&config(1), bad.view()),
+        TrainError::NonFiniteInput { row: 3, col: 1 }
+    );
+    assert_eq!(
+        run(&config(1), h.slice(ndarray::s![.., ..0])),
+        TrainError::NoFeatures
+    );
+    assert!(!called, "nothing may train on rejected input");
+}
