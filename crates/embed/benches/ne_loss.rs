@@ -1,7 +1,8 @@
-//! NE loss at the SAE's training size (batch 128, d = 64, 512 latents).
+//! NE loss at the SAE's training size (batch 128, d = 64, 512 latents), and the per-latent
+//! distance statistics the metrics compute (first 100 activating examples, d = 64).
 use criterion::{Criterion, criterion_group, criterion_main};
 use ndarray::Array2;
-use ne_embed::ne_loss;
+use ne_embed::{ne_loss, pairwise_distance_stats};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::hint::black_box;
@@ -23,20 +24,26 @@ fn bench_ne_loss(c: &mut Criterion) {
                 0.0
             }
         });
-        c.bench_function(
-            &format!("ne_loss n128 d64 m512 {:.0}% active", density * 100.0),
-            |b| {
-                b.iter(|| {
-                    ne_loss(
-                        black_box(w_enc.view()),
-                        black_box(centered.view()),
-                        black_box(acts.view()),
-                    )
-                })
-            },
-        );
+        let name = format!("ne_loss n128 d64 m512 {:.0}% active", density * 100.0);
+        c.bench_function(&name, |b| {
+            b.iter(|| {
+                ne_loss(
+                    black_box(w_enc.view()),
+                    black_box(centered.view()),
+                    black_box(acts.view()),
+                )
+            })
+        });
     }
 }
 
-criterion_group!(benches, bench_ne_loss);
+fn bench_pairwise_distance_stats(c: &mut Criterion) {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let embeddings = uniform(&mut rng, (100, 64));
+    c.bench_function("pairwise_distance_stats 100x64", |b| {
+        b.iter(|| pairwise_distance_stats(black_box(embeddings.view())))
+    });
+}
+
+criterion_group!(benches, bench_ne_loss, bench_pairwise_distance_stats);
 criterion_main!(benches);

@@ -2,6 +2,12 @@
 //! is x, the embedding is w ⊙ x. Here: cosine distances between embeddings, the sparse NE loss
 //! with its hand-written gradient, and feature clusters.
 
+pub mod clusters;
+pub mod distance;
 pub mod ne_loss;
 
+pub use clusters::{Cluster, feature_clusters};
+pub use distance::{
+    DistanceStats, cosine_distance, cosine_similarity_matrix, embeddings, pairwise_distance_stats,
+};
 pub use ne_loss::{NeLoss, ne_loss};
