@@ -229,10 +229,9 @@ impl Sae {
     ) -> ChunkPass {
         let (rows, inputs, latents) = (h.nrows(), self.inputs(), self.latents());
         let scale = 1.0 / batch_rows as f32;
-        let centered = (&h - &self.b_dec).as_standard_layout().into_owned();
-        let f = relu(centered.dot(&self.w_enc.t()) + &self.b_enc)
-            .as_standard_layout()
-            .into_owned();
+        let mut centered = h.as_standard_layout().into_owned();
+        centered -= &self.b_dec;
+        let f = relu(centered.dot(&self.w_enc.t()) + &self.b_enc);
         let active = ActivePairs::of(f.view());
         let decoder = decoder_rows.as_slice().expect("standard layout");
         let decoder_row = |j: usize| &decoder[j * inputs..(j + 1) * inputs];
