@@ -1,1 +1,79 @@
 //! A static, self-contained neuron explorer written from an experiment's results.
+//!
+//! `write_explorer` writes a folder that a person opens from disk (`index.html`, no server):
+//! a start page with the run's tables and a sortable index of every MLP hidden neuron and SAE
+//! latent, and one view per neuron (`index.html#mlp/5`, `#standard/17`, `#ne/17`) with its
+//! pixel-space weights, top-activating images, logit effects, activation distribution and
+//! feature clusters. The page is plain HTML, CSS and JavaScript drawing on canvases; its data
+//! comes in two script files (`data.js`, `pixels.js`) because `file://` pages cannot fetch.
+
+mod input;
+mod page_data;
+mod prepare;
+
+pub use input::{ExplorerError, ExplorerInput, MLP_KEY, SaeInput};
+pub use page_data::{CDF_POINTS, CLUSTERS_SHOWN, TOP_SHOWN};
+
+use page_data::build;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The page's static files, kept as real files in `assets/`.
+const STATIC_FILES: [(&str, &str); 3] = [
+    ("explorer.css", include_str!("../assets/explorer.css")),
+    ("explorer.js", include_str!("../assets/explorer.js")),
+    ("index.html", include_str!("../assets/index.html")),
+];
+
+/// Writes the explorer into `dir` (created if missing) and returns the path of its
+/// `index.html`. Each file is written under a temporary name in `dir` and renamed into place,
+/// data first and `index.html` last, so a reader never sees a half-written file.
+pub fn write_explorer(dir: &Path, input: &ExplorerInput) -> anyhow::Result<PathBuf> {
+    input.validate()?;
+    std::fs::create_dir_all(dir).map_err(|source| ExplorerError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let data = build(input);
+
+    write_atomically(dir, "pixels.js", |out| {
+        let pixels: Vec<u8> = input.test.pixels.iter().copied().collect();
+        out.write_all(b"window.NE_PIXELS = \"")?;
+        out.write_all(BASE64.encode(pixels).as_bytes())?;
+        out.write_all(b"\";\n")
+    })?;
+    write_atomically(dir, "data.js", |out| {
+        out.write_all(b"window.NE_DATA = ")?;
+        serde_json::to_writer(&mut *out, &data)?;
+        out.write_all(b";\n")
+    })?;
+    for (name, text) in STATIC_FILES {
+        write_atomically(dir, name, |out| out.write_all(text.as_bytes()))?;
+    }
+    Ok(dir.join("index.html"))
+}
+
+/// Writes `name` in `dir` through a temporary file in the same folder, then renames it; on
+/// failure the temporary file is removed and the old `name`, if any, is left as it was.
+fn write_atomically(
+    dir: &Path,
+    name: &str,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), ExplorerError> {
+    let path = dir.join(name);
+    let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = std::fs::File::create(&temporary).and_then(|file| {
+        let mut out = std::io::BufWriter::new(file);
+        fill(&mut out)?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&temporary, &path)
+    });
+    written.map_err(|source| {
+        // Best effort: the error that matters is the one reported.
+        let _ = std::fs::remove_file(&temporary);
+        ExplorerError::Io { path, source }
+    })
+}

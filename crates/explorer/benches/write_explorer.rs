@@ -1,0 +1,69 @@
+//! How long `write_explorer` takes at the paper's size: the 10,000 MNIST test images, the MLP's
+//! 64 hidden neurons and two SAEs of 512 latents, randomly initialised, 200 examples clustered
+//! per neuron. Also prints the size of the folder it writes.
+use criterion::{Criterion, criterion_group, criterion_main};
+use ne_explorer::{ExplorerInput, SaeInput, write_explorer};
+use ne_mnist::{Checksums, SplitKind, load_split, shipped_dir};
+use ne_models::rng::{Stream, stream_rng};
+use ne_models::{Mlp, Sae};
+
+fn folder_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .expect("the explorer folder exists")
+        .map(|entry| {
+            entry
+                .expect("readable entry")
+                .metadata()
+                .expect("metadata")
+                .len()
+        })
+        .sum()
+}
+
+fn full_size(c: &mut Criterion) {
+    let test = load_split(&shipped_dir(), SplitKind::Test, Checksums::Skip).expect("shipped MNIST");
+    let mlp = Mlp::init(784, 64, 10, &mut stream_rng(0, Stream::MlpInit));
+    let standard = Sae::init(64, 512, &mut stream_rng(0, Stream::SaeInit));
+    let ne = Sae::init(64, 512, &mut stream_rng(1, Stream::SaeInit));
+    let (mlp_firing, sae_firing) = (vec![1u64; 64], vec![1u64; 512]);
+    let saes = [
+        SaeInput {
+            key: "standard",
+            title: "Standard SAE",
+            sae: &standard,
+            train_firing: &sae_firing,
+        },
+        SaeInput {
+            key: "ne",
+            title: "SAE + NE loss",
+            sae: &ne,
+            train_firing: &sae_firing,
+        },
+    ];
+    let metrics = serde_json::json!({"config": {}, "runs": [], "summary": {}});
+    let input = ExplorerInput {
+        test: &test,
+        mlp: &mlp,
+        mlp_train_firing: &mlp_firing,
+        saes: &saes,
+        metrics: &metrics,
+        seed: 0,
+        cluster_threshold: 0.9,
+        cluster_examples: 200,
+    };
+    let dir = tempfile::tempdir().expect("a temporary folder");
+
+    let mut group = c.benchmark_group("write_explorer");
+    group.sample_size(10);
+    group.bench_function("mnist_test_64_plus_2x512", |b| {
+        b.iter(|| write_explorer(dir.path(), &input).expect("the explorer is written"));
+    });
+    group.finish();
+    println!(
+        "explorer folder: {:.1} MB",
+        folder_bytes(dir.path()) as f64 / 1e6
+    );
+}
+
+criterion_group!(benches, full_size);
+criterion_main!(benches);

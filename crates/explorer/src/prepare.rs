@@ -1,0 +1,275 @@
+//! Pure data preparation: the numbers behind every picture of the explorer, computed from the
+//! models and the test split. Nothing here knows about HTML.
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use ne_embed::{Cluster, embeddings, feature_clusters};
+
+/// Input weights of SAE latents pulled back to pixel space: `w_enc` (m x d) times the MLP's
+/// first-layer weights (d x 784), an m x 784 matrix. A linear pull-back: it ignores the MLP's
+/// ReLU and biases, so it shows which pixels push a latent up, not an exact attribution.
+pub fn pixel_space_weights(w_enc: ArrayView2<f32>, fc1_weight: ArrayView2<f32>) -> Array2<f32> {
+    w_enc.dot(&fc1_weight)
+}
+
+/// How one unit of each SAE latent moves each class logit: the latent adds its decoder column
+/// to the reconstructed hidden layer, which the MLP's second layer maps to logits. Returns
+/// m x classes: row j is `fc2_weight` (classes x d) times column j of `w_dec` (d x m).
+pub fn latent_logit_effects(fc2_weight: ArrayView2<f32>, w_dec: ArrayView2<f32>) -> Array2<f32> {
+    fc2_weight
+        .dot(&w_dec)
+        .reversed_axes()
+        .as_standard_layout()
+        .into_owned()
+}
+
+/// How one unit of each MLP hidden neuron moves each class logit: row k is column k of
+/// `fc2_weight` (classes x hidden), so the result is hidden x classes.
+pub fn mlp_logit_effects(fc2_weight: ArrayView2<f32>) -> Array2<f32> {
+    fc2_weight.t().as_standard_layout().into_owned()
+}
+
+/// A vector stored as signed bytes and one scale: value ≈ byte × scale.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quantised {
+    pub values: Vec<i8>,
+    pub scale: f32,
+}
+
+/// Symmetric 8-bit quantisation: the largest magnitude maps to ±127, so every value comes back
+/// within half a step (`scale / 2`). An all-zero vector gets scale 0.
+pub fn quantise_i8(values: ArrayView1<f32>) -> Quantised {
+    let largest = values.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let scale = largest / 127.0;
+    let values = values
+        .iter()
+        .map(|&v| {
+            if scale > 0.0 {
+                (v / scale).round().clamp(-127.0, 127.0) as i8
+            } else {
+                0
+            }
+        })
+        .collect();
+    Quantised { values, scale }
+}
+
+/// The examples on which a neuron fires (activation > 0) as (index, activation), strongest
+/// first; equal activations keep data-set order.
+pub fn positive_by_activation(activations: ArrayView1<f32>) -> Vec<(usize, f32)> {
+    let mut active: Vec<(usize, f32)> = activations
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|&(_, a)| a > 0.0)
+        .collect();
+    active.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    active
+}
+
+/// `count` evenly spaced quantiles (probabilities 0, 1/(count-1), …, 1) of `ascending` values,
+/// interpolating linearly between neighbouring order statistics. Empty when there are no values.
+pub fn quantiles(ascending: &[f32], count: usize) -> Vec<f32> {
+    let Some(&last) = ascending.last() else {
+        return Vec::new();
+    };
+    if count < 2 {
+        return vec![last; count];
+    }
+    let top = (ascending.len() - 1) as f64;
+    (0..count)
+        .map(|i| {
+            let position = top * i as f64 / (count - 1) as f64;
+            let below = position.floor() as usize;
+            let above = (below + 1).min(ascending.len() - 1);
+            let weight = position - below as f64;
+            let (lo, hi) = (f64::from(ascending[below]), f64::from(ascending[above]));
+            (lo + weight * (hi - lo)) as f32
+        })
+        .collect()
+}
+
+/// The distribution of one neuron's activations on the test set, in the form the page draws as
+/// a cumulative distribution: the share of examples at zero, then quantiles of the rest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivationProfile {
+    /// Test examples with a positive activation, strongest first, at most the requested number.
+    pub top: Vec<usize>,
+    /// Their activations, same order.
+    pub top_activations: Vec<f32>,
+    /// Share of test examples on which the neuron does not fire.
+    pub zero_share: f32,
+    /// Quantiles of the positive activations, ascending (empty if the neuron never fires).
+    pub quantiles: Vec<f32>,
+}
+
+/// Profiles one neuron from its activations on every test example.
+pub fn activation_profile(
+    activations: ArrayView1<f32>,
+    top_count: usize,
+    quantile_count: usize,
+) -> ActivationProfile {
+    let active = positive_by_activation(activations);
+    let ascending: Vec<f32> = active.iter().rev().map(|&(_, a)| a).collect();
+    let zero_share = if activations.is_empty() {
+        1.0
+    } else {
+        (activations.len() - active.len()) as f32 / activations.len() as f32
+    };
+    let (top, top_activations) = active.into_iter().take(top_count).unzip();
+    ActivationProfile {
+        top,
+        top_activations,
+        zero_share,
+        quantiles: quantiles(&ascending, quantile_count),
+    }
+}
+
+/// Feature clusters of one neuron over the given examples: their neuron embeddings
+/// (`weights` ⊙ the example's row of `inputs`) grouped by `ne_embed::feature_clusters`.
+/// Member indices point into `examples`.
+pub fn example_clusters(
+    weights: ArrayView1<f32>,
+    inputs: ArrayView2<f32>,
+    examples: &[usize],
+    similarity_threshold: f32,
+) -> Vec<Cluster> {
+    if examples.is_empty() {
+        return Vec::new();
+    }
+    let chosen = inputs.select(Axis(0), examples);
+    feature_clusters(
+        embeddings(weights, chosen.view()).view(),
+        similarity_threshold,
+    )
+}
+
+/// `x` rounded to `digits` significant decimal digits, so the page's data stays short.
+pub fn round_significant(x: f32, digits: i32) -> f32 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let magnitude = f64::from(x).abs().log10().floor() as i32;
+    let factor = 10f64.powi(digits - 1 - magnitude);
+    ((f64::from(x) * factor).round() / factor) as f32
+}
+
+/// Rows of `h` minus `b_dec`: what an SAE latent's encoder weights act on.
+pub fn centred(h: ArrayView2<f32>, b_dec: &Array1<f32>) -> Array2<f32> {
+    &h - b_dec
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn pixel_space_weights_multiply_encoder_rows_through_the_first_layer() {
+        // Two latents over a 2-wide hidden layer; a 3-pixel "image".
+        let w_enc = array![[1.0, 2.0], [0.0, -1.0]];
+        let fc1 = array![[1.0, 0.0, 3.0], [0.5, 1.0, -1.0]];
+        let pulled = pixel_space_weights(w_enc.view(), fc1.view());
+        assert_eq!(pulled, array![[2.0, 2.0, 1.0], [-0.5, -1.0, 1.0]]);
+    }
+
+    #[test]
+    fn logit_effects_follow_the_second_layer() {
+        // Three classes over a 2-wide hidden layer.
+        let fc2 = array![[1.0, 0.0], [0.0, 2.0], [-1.0, 1.0]];
+        let mlp = mlp_logit_effects(fc2.view());
+        assert_eq!(mlp, array![[1.0, 0.0, -1.0], [0.0, 2.0, 1.0]]);
+        assert!(mlp.is_standard_layout());
+        // Latent 0 decodes to (0.6, 0.8), latent 1 to (0, 1).
+        let w_dec = array![[0.6, 0.0], [0.8, 1.0]];
+        let latent = latent_logit_effects(fc2.view(), w_dec.view());
+        let expected = array![[0.6, 1.6, 0.2], [0.0, 2.0, 1.0]];
+        let worst = (&latent - &expected)
+            .iter()
+            .fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!(worst < 1e-6, "{latent}");
+        assert!(latent.is_standard_layout());
+    }
+
+    #[test]
+    fn quantisation_round_trips_within_half_a_step() {
+        let values = array![0.5, -1.27, 0.0, 0.01, 1.0, -0.333];
+        let q = quantise_i8(values.view());
+        assert!((q.scale - 0.01).abs() < 1e-7);
+        assert_eq!(
+            q.values[1], -127,
+            "the largest magnitude takes the full range"
+        );
+        assert_eq!(q.values[0], 50);
+        for (&byte, &v) in q.values.iter().zip(&values) {
+            let back = f32::from(byte) * q.scale;
+            assert!(
+                (back - v).abs() <= q.scale / 2.0 + 1e-7,
+                "{v} came back as {back}"
+            );
+        }
+        let zero = quantise_i8(array![0.0f32, 0.0].view());
+        assert_eq!((zero.values, zero.scale), (vec![0, 0], 0.0));
+    }
+
+    #[test]
+    fn top_examples_are_positive_strongest_first_ties_in_order() {
+        let acts = array![0.0, 3.0, -1.0, 5.0, 3.0, 0.5, 0.0];
+        let active = positive_by_activation(acts.view());
+        assert_eq!(active, vec![(3, 5.0), (1, 3.0), (4, 3.0), (5, 0.5)]);
+        let profile = activation_profile(acts.view(), 2, 3);
+        assert_eq!(profile.top, vec![3, 1]);
+        assert_eq!(profile.top_activations, vec![5.0, 3.0]);
+        assert!((profile.zero_share - 3.0 / 7.0).abs() < 1e-7);
+        assert_eq!(profile.quantiles, vec![0.5, 3.0, 5.0]);
+    }
+
+    #[test]
+    fn quantiles_interpolate_between_order_statistics() {
+        let values = [1.0, 2.0, 4.0, 8.0, 16.0];
+        // Probabilities 0, .25, .5, .75, 1 hit the order statistics exactly.
+        assert_eq!(quantiles(&values, 5), vec![1.0, 2.0, 4.0, 8.0, 16.0]);
+        // Probabilities 0, 1/3, 2/3, 1: positions 0, 4/3, 8/3, 4.
+        let thirds = quantiles(&values, 4);
+        let expected = [1.0, 2.0 + 2.0 / 3.0, 4.0 + 4.0 * 2.0 / 3.0, 16.0];
+        for (got, want) in thirds.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-5, "{thirds:?}");
+        }
+        assert_eq!(quantiles(&[7.0], 3), vec![7.0; 3]);
+        assert!(quantiles(&[], 5).is_empty());
+    }
+
+    #[test]
+    fn a_neuron_that_never_fires_has_an_all_zero_profile() {
+        let profile = activation_profile(array![0.0, -2.0].view(), 10, 5);
+        assert!(profile.top.is_empty() && profile.quantiles.is_empty());
+        assert_eq!(profile.zero_share, 1.0);
+    }
+
+    #[test]
+    fn clusters_group_the_chosen_examples_and_index_into_them() {
+        let weights = array![1.0, 1.0];
+        let inputs = array![[1.0, 0.0], [0.0, 1.0], [2.0, 0.1], [0.1, 3.0], [5.0, 5.0]];
+        // Example 4 is not chosen; the others in the order [3, 0, 2, 1].
+        let clusters = example_clusters(weights.view(), inputs.view(), &[3, 0, 2, 1], 0.9);
+        let mut groups: Vec<Vec<usize>> = clusters.iter().map(|c| c.members.clone()).collect();
+        groups.sort();
+        // Positions 0 and 3 (examples 3 and 1) point up, 1 and 2 (examples 0 and 2) right.
+        assert_eq!(groups, vec![vec![0, 3], vec![1, 2]]);
+        assert!(clusters.iter().all(|c| c.members.contains(&c.central)));
+        assert!(example_clusters(weights.view(), inputs.view(), &[], 0.9).is_empty());
+    }
+
+    #[test]
+    fn rounding_keeps_the_requested_significant_digits() {
+        assert_eq!(round_significant(0.123_456, 4), 0.1235);
+        assert_eq!(round_significant(-98_765.4, 3), -98_800.0);
+        assert_eq!(round_significant(0.0, 4), 0.0);
+        assert_eq!(round_significant(1.0, 4), 1.0);
+    }
+
+    #[test]
+    fn centring_subtracts_the_decoder_bias_from_every_row() {
+        let h = array![[1.0, 2.0], [3.0, 4.0]];
+        let out = centred(h.view(), &array![1.0, -1.0]);
+        assert_eq!(out, array![[0.0, 3.0], [2.0, 5.0]]);
+    }
+}
