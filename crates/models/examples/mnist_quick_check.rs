@@ -25,12 +25,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "MLP: {mlp_seconds:.2} s for 3 epochs, test accuracy {:.2}%",
         100.0 * accuracy
     );
-    for (epoch, e) in history.epochs.iter().enumerate() {
-        println!(
-            "  epoch {epoch}: train loss {:.4}, train accuracy {:.2}%",
-            e.loss,
-            100.0 * e.accuracy
-        );
+    for (epoch, summary) in history.epochs.iter().enumerate() {
+        println!("  epoch {epoch}: {summary}");
     }
 
     let hidden = mlp.hidden(data.train.images.view());
@@ -51,17 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let l0 = f.iter().filter(|&&v| v > 0.0).count() as f32 / f.len() as f32;
         let recon_accuracy = mlp.accuracy_from_hidden(recon.view(), data.test.labels.view())?;
         println!("SAE {variant:?}: {seconds:.2} s for one epoch");
-        println!(
-            "  training epoch: squared error {:.3} (MSE {:.4}), L1 {:.2}, NE {:.4} over {} steps, L0 {:.2} ({:.2}%), never fired {}",
-            last.loss.squared_error,
-            last.loss.squared_error / sae.inputs() as f32,
-            last.loss.l1,
-            last.loss.ne,
-            last.ne_steps,
-            last.l0,
-            100.0 * last.l0 / sae.latents() as f32,
-            last.dead_latents()
-        );
+        println!("  training epoch: {last}");
         println!(
             "  test: MSE {mse:.4}, L1 {l1:.2} per example, L0 {:.2}%, accuracy with reconstruction {:.2}% (loss {:.2} points)",
             100.0 * l0,

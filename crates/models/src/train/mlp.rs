@@ -5,6 +5,7 @@ use crate::optim::Sgd;
 use crate::rng::{self, Stream};
 use crate::{Mlp, MlpConfig};
 use ndarray::{ArrayView1, ArrayView2, Axis};
+use std::fmt;
 
 /// MNIST's ten digit classes.
 pub const CLASSES: usize = 10;
@@ -16,6 +17,17 @@ pub struct MlpEpoch {
     pub loss: f32,
     /// Share of the epoch's examples classified correctly, in [0, 1].
     pub accuracy: f32,
+}
+
+impl fmt::Display for MlpEpoch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "training loss {:.4}, training accuracy {:.2}%",
+            self.loss,
+            100.0 * self.accuracy
+        )
+    }
 }
 
 /// What training measured, one entry per epoch.

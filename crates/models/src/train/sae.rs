@@ -6,6 +6,7 @@ use crate::rng::{self, Stream};
 use crate::sae::{SaeLossWeights, SaeStepStats};
 use crate::{Sae, SaeConfig, SaeVariant};
 use ndarray::{Array1, ArrayView2, Axis};
+use std::fmt;
 
 /// The loss parts, each unweighted: the total adds λ_L1 l1 and, where on, λ_NE ne.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -54,6 +55,22 @@ pub struct SaeProgress {
     pub ne_on: bool,
     /// Set on the report at an epoch's end.
     pub epoch_end: Option<SaeEpoch>,
+}
+
+impl fmt::Display for SaeEpoch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let loss = &self.loss;
+        write!(
+            f,
+            "squared error {:.4}, L1 {:.3}, NE {:.4} ({} steps), L0 {:.2}, {} latents never fired",
+            loss.squared_error,
+            loss.l1,
+            loss.ne,
+            self.ne_steps,
+            self.l0,
+            self.dead_latents()
+        )
+    }
 }
 
 impl SaeEpoch {
