@@ -1,1 +1,14 @@
-//! The MNIST experiment end to end: config, training stages, results and report.
+//! The MNIST experiment end to end: the TOML config, every stage from data to metrics, the files
+//! a run leaves (`metrics.json`, `report.md`, models, the explorer), and the report.
+
+mod config;
+pub mod explore;
+pub mod outputs;
+pub mod pipeline;
+pub mod report;
+mod results;
+pub mod sweep;
+
+pub use config::{Config, ConfigError, DataConfig, EvalConfig, ExplorerConfig};
+pub use pipeline::{ReproduceOptions, Reproduction, reproduce, run_seed};
+pub use results::{MetricsFile, PAPER_NE, PAPER_STANDARD, PaperRow, SeedRun, Summary};

@@ -1,0 +1,67 @@
+//! The neuron explorer for one seed of a run.
+use crate::pipeline::{Log, SeedOutcome, run_seed};
+use crate::{MetricsFile, pipeline::load_data};
+use anyhow::Context;
+use ne_explorer::{ExplorerInput, SaeInput, write_explorer};
+use ne_mnist::Mnist;
+use std::path::{Path, PathBuf};
+
+/// Writes the explorer for `outcome` into `dir`; returns the path of its `index.html`.
+pub fn write(
+    data: &Mnist,
+    outcome: &SeedOutcome,
+    metrics: &MetricsFile,
+    dir: &Path,
+) -> anyhow::Result<PathBuf> {
+    let eval = &outcome.evaluation;
+    let firing = |counts: &ndarray::Array1<u64>| counts.to_vec();
+    let (standard_firing, ne_firing) = (
+        firing(&eval.standard.train_firing),
+        firing(&eval.ne.train_firing),
+    );
+    let saes = [
+        SaeInput {
+            key: "standard",
+            title: "Standard SAE",
+            sae: &outcome.models.standard,
+            train_firing: &standard_firing,
+        },
+        SaeInput {
+            key: "ne",
+            title: "SAE + NE loss",
+            sae: &outcome.models.ne,
+            train_firing: &ne_firing,
+        },
+    ];
+    let mlp_firing = firing(&eval.mlp_train_firing);
+    let metrics_json = serde_json::to_value(metrics)?;
+    let explorer = &metrics.config.explorer;
+    write_explorer(
+        dir,
+        &ExplorerInput {
+            test: &data.test,
+            mlp: &outcome.models.mlp,
+            mlp_train_firing: &mlp_firing,
+            saes: &saes,
+            metrics: &metrics_json,
+            seed: outcome.run.seed,
+            cluster_threshold: explorer.cluster_threshold,
+            cluster_examples: explorer.cluster_examples,
+        },
+    )
+}
+
+/// Writes the explorer of a finished `reproduce` run from its folder: the config and seeds come
+/// from its `metrics.json`, the models of `seed` (default: its first) from their files.
+pub fn explore_from(results: &Path, seed: Option<u64>, log: Log) -> anyhow::Result<PathBuf> {
+    let path = results.join("metrics.json");
+    let text = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let metrics: MetricsFile = serde_json::from_slice(&text)
+        .with_context(|| format!("{} is not a metrics file of this project", path.display()))?;
+    let seed = seed
+        .or_else(|| metrics.runs.first().map(|r| r.seed))
+        .context("the run has no seeds")?;
+    let data = load_data(&metrics.config.data)?;
+    let outcome = run_seed(&metrics.config, &data, seed, results, true, log)?;
+    write(&data, &outcome, &metrics, &results.join("explorer"))
+}

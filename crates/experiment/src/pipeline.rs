@@ -1,0 +1,334 @@
+//! The experiment stage by stage: data, MLP, hidden activations, both SAEs, metrics, and the
+//! files that record them.
+use crate::outputs::write_atomic;
+use crate::{Config, DataConfig, MetricsFile, SeedRun, report};
+use anyhow::{Context, bail};
+use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ne_metrics::{SaeEvaluation, evaluate_sae};
+use ne_mnist::{Checksums, Mnist};
+use ne_models::{Mlp, Sae, SaeVariant};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Where progress lines go (the CLI prints them to stderr).
+pub type Log<'a> = &'a (dyn Fn(&str) + Sync);
+
+/// Loads MNIST as the config says: the shipped, checksum-verified copy unless a folder is given,
+/// cut to the configured limits.
+pub fn load_data(config: &DataConfig) -> anyhow::Result<Mnist> {
+    let (dir, checksums) = if config.dir.as_os_str().is_empty() {
+        (ne_mnist::shipped_dir(), Checksums::Verify)
+    } else {
+        (config.dir.clone(), Checksums::Skip)
+    };
+    let mut data = ne_mnist::load(&dir, checksums)?;
+    let limit = |n: usize, len: usize| if n == 0 { len } else { n.min(len) };
+    data.train = data.train.head(limit(config.train_limit, data.train.len()));
+    data.test = data.test.head(limit(config.test_limit, data.test.len()));
+    Ok(data)
+}
+
+/// The three trained models of one seed.
+#[derive(Debug, Clone)]
+pub struct SeedModels {
+    pub mlp: Mlp,
+    pub standard: Sae,
+    pub ne: Sae,
+}
+
+/// Per-neuron figures kept for the explorer.
+#[derive(Debug, Clone)]
+pub struct SeedEvaluation {
+    /// On how many training examples each MLP hidden neuron fires.
+    pub mlp_train_firing: Array1<u64>,
+    pub standard: SaeEvaluation,
+    pub ne: SaeEvaluation,
+}
+
+/// One finished seed.
+#[derive(Debug, Clone)]
+pub struct SeedOutcome {
+    pub run: SeedRun,
+    pub models: SeedModels,
+    pub evaluation: SeedEvaluation,
+}
+
+/// Where one seed's files live.
+pub fn seed_dir(out: &Path, seed: u64) -> PathBuf {
+    out.join(format!("seed-{seed}"))
+}
+
+/// Rows per chunk for parallel inference; fixed, so results never depend on the thread count.
+const INFERENCE_ROWS: usize = 4096;
+
+/// Hidden activations of the whole split, computed in parallel over fixed chunks.
+pub fn hidden_activations(mlp: &Mlp, images: ArrayView2<f32>) -> Array2<f32> {
+    let chunks: Vec<Array2<f32>> = images
+        .axis_chunks_iter(Axis(0), INFERENCE_ROWS)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|chunk| mlp.hidden(chunk))
+        .collect();
+    let views: Vec<ArrayView2<f32>> = chunks.iter().map(|c| c.view()).collect();
+    ndarray::concatenate(Axis(0), &views).expect("chunks share their width")
+}
+
+/// Stage timer that also logs what finished.
+struct Stages<'a> {
+    seed: u64,
+    log: Log<'a>,
+    timing: BTreeMap<String, f64>,
+}
+
+impl Stages<'_> {
+    fn run<T>(
+        &mut self,
+        name: &str,
+        work: impl FnOnce() -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let start = Instant::now();
+        let value = work()?;
+        let secs = start.elapsed().as_secs_f64();
+        self.timing.insert(name.to_owned(), secs);
+        (self.log)(&format!("seed {}: {name} done in {secs:.2} s", self.seed));
+        Ok(value)
+    }
+}
+
+/// A model file: loaded if `resume` and it exists, else trained and saved at once, so an
+/// interrupted run keeps every model it finished.
+fn trained_or_loaded<M>(
+    path: &Path,
+    resume: bool,
+    train: impl FnOnce() -> anyhow::Result<M>,
+    to_bytes: impl Fn(&M) -> Vec<u8>,
+    from_bytes: impl Fn(&[u8]) -> anyhow::Result<M>,
+    log: Log,
+) -> anyhow::Result<M> {
+    if resume && path.exists() {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        log(&format!("resuming: loaded {}", path.display()));
+        return from_bytes(&bytes).with_context(|| format!("cannot load {}", path.display()));
+    }
+    let model = train()?;
+    write_atomic(path, &to_bytes(&model))?;
+    Ok(model)
+}
+
+/// Trains (or, with `resume`, reloads) and evaluates one seed, writing its models and
+/// `run.json` into `seed_dir(out, seed)`.
+pub fn run_seed(
+    config: &Config,
+    data: &Mnist,
+    seed: u64,
+    out: &Path,
+    resume: bool,
+    log: Log,
+) -> anyhow::Result<SeedOutcome> {
+    let dir = seed_dir(out, seed);
+    let stamp = dir.join("config.json");
+    let config_json = serde_json::to_vec_pretty(config)?;
+    let resume = resume && std::fs::read(&stamp).is_ok_and(|old| old == config_json);
+    write_atomic(&stamp, &config_json)?;
+
+    let mut stages = Stages {
+        seed,
+        log,
+        timing: BTreeMap::new(),
+    };
+    let mlp = stages.run("mlp", || {
+        trained_or_loaded(
+            &dir.join("mlp.safetensors"),
+            resume,
+            || train_mlp(config, data, seed, log),
+            Mlp::to_safetensors,
+            |b| Ok(Mlp::from_safetensors(b)?),
+            log,
+        )
+    })?;
+    let (train_hidden, test_hidden) = stages.run("hidden", || {
+        Ok((
+            hidden_activations(&mlp, data.train.images.view()),
+            hidden_activations(&mlp, data.test.images.view()),
+        ))
+    })?;
+    let mut sae = |variant: SaeVariant, name: &str| {
+        stages.run(&format!("sae_{name}"), || {
+            trained_or_loaded(
+                &dir.join(format!("sae-{name}.safetensors")),
+                resume,
+                || train_sae(config, variant, seed, train_hidden.view(), log),
+                Sae::to_safetensors,
+                |b| Ok(Sae::from_safetensors(b)?),
+                log,
+            )
+        })
+    };
+    let standard = sae(SaeVariant::Standard, "standard")?;
+    let ne = sae(SaeVariant::Ne, "ne")?;
+
+    let models = SeedModels { mlp, standard, ne };
+    let labels = data.test.labels.view();
+    let cap = config.eval.example_cap;
+    let evaluation = stages.run("eval", || {
+        let evaluate = |sae: &Sae| {
+            evaluate_sae(
+                &models.mlp,
+                sae,
+                test_hidden.view(),
+                labels,
+                train_hidden.view(),
+                cap,
+            )
+        };
+        let (standard, ne) = rayon::join(|| evaluate(&models.standard), || evaluate(&models.ne));
+        let (standard, ne) = (standard?, ne?);
+        let mlp_train_firing =
+            train_hidden.map_axis(Axis(0), |c| c.iter().filter(|&&a| a > 0.0).count() as u64);
+        Ok(SeedEvaluation {
+            mlp_train_firing,
+            standard,
+            ne,
+        })
+    })?;
+    let run = SeedRun {
+        seed,
+        mlp_test_accuracy: f64::from(
+            models
+                .mlp
+                .accuracy_from_hidden(test_hidden.view(), labels)?,
+        ),
+        standard: evaluation.standard.metrics,
+        ne: evaluation.ne.metrics,
+        timing_s: stages.timing,
+    };
+    write_atomic(&dir.join("run.json"), &serde_json::to_vec_pretty(&run)?)?;
+    Ok(SeedOutcome {
+        run,
+        models,
+        evaluation,
+    })
+}
+
+/// Trains the MLP of `seed`, logging one line per epoch.
+pub fn train_mlp(config: &Config, data: &Mnist, seed: u64, log: Log) -> anyhow::Result<Mlp> {
+    let (mlp, _history) = ne_models::train_mlp(
+        &config.mlp,
+        seed,
+        data.train.images.view(),
+        data.train.labels.view(),
+        &mut |p| {
+            if let Some(epoch) = &p.epoch_end {
+                log(&format!(
+                    "seed {seed}: mlp epoch {}/{}: {epoch}",
+                    p.epoch + 1,
+                    p.epochs
+                ));
+            }
+        },
+    )?;
+    Ok(mlp)
+}
+
+/// Trains one SAE variant of `seed` on `hidden`, logging its final loss parts.
+pub fn train_sae(
+    config: &Config,
+    variant: SaeVariant,
+    seed: u64,
+    hidden: ArrayView2<f32>,
+    log: Log,
+) -> anyhow::Result<Sae> {
+    let name = match variant {
+        SaeVariant::Standard => "standard",
+        SaeVariant::Ne => "ne",
+    };
+    let (sae, history) = ne_models::train_sae(&config.sae, variant, seed, hidden, &mut |_| {})?;
+    if let Some(epoch) = history.epochs.last() {
+        log(&format!("seed {seed}: sae {name}: {epoch}"));
+    }
+    Ok(sae)
+}
+
+/// What `reproduce` was asked to do.
+#[derive(Debug, Clone)]
+pub struct ReproduceOptions {
+    pub seeds: Vec<u64>,
+    pub out: PathBuf,
+    /// Reuse model files a previous run with the same config left in `out`.
+    pub resume: bool,
+    /// Also write the neuron explorer for the first seed.
+    pub explorer: bool,
+}
+
+/// The result of `reproduce`.
+#[derive(Debug)]
+pub struct Reproduction {
+    pub metrics: MetricsFile,
+    pub report_path: PathBuf,
+    pub explorer_path: Option<PathBuf>,
+    /// Seconds per stage that is not per seed, and in total.
+    pub timing_s: BTreeMap<String, f64>,
+}
+
+/// Trains and measures every seed (in parallel; each seed's results do not depend on it),
+/// then writes `metrics.json`, `report.md` and the explorer.
+pub fn reproduce(
+    config: &Config,
+    options: &ReproduceOptions,
+    log: Log,
+) -> anyhow::Result<Reproduction> {
+    if options.seeds.is_empty() {
+        bail!("no seeds to run");
+    }
+    let start = Instant::now();
+    let mut timing = BTreeMap::new();
+    let data = load_data(&config.data)?;
+    timing.insert("data".to_owned(), start.elapsed().as_secs_f64());
+    log(&format!(
+        "data: {} training and {} test images ({:.2} s)",
+        data.train.len(),
+        data.test.len(),
+        timing["data"]
+    ));
+
+    let outcomes: Vec<SeedOutcome> = options
+        .seeds
+        .par_iter()
+        .map(|&seed| run_seed(config, &data, seed, &options.out, options.resume, log))
+        .collect::<anyhow::Result<_>>()?;
+    timing.insert(
+        "seeds".to_owned(),
+        start.elapsed().as_secs_f64() - timing["data"],
+    );
+
+    let metrics = MetricsFile::new(
+        config.clone(),
+        outcomes.iter().map(|o| o.run.clone()).collect(),
+    );
+    write_atomic(
+        &options.out.join("metrics.json"),
+        &serde_json::to_vec_pretty(&metrics)?,
+    )?;
+    let report_path = options.out.join("report.md");
+    write_atomic(&report_path, report::render(&metrics).as_bytes())?;
+
+    let explorer_path = if options.explorer {
+        let t = Instant::now();
+        let path =
+            crate::explore::write(&data, &outcomes[0], &metrics, &options.out.join("explorer"))?;
+        timing.insert("explorer".to_owned(), t.elapsed().as_secs_f64());
+        Some(path)
+    } else {
+        None
+    };
+    timing.insert("total".to_owned(), start.elapsed().as_secs_f64());
+    Ok(Reproduction {
+        metrics,
+        report_path,
+        explorer_path,
+        timing_s: timing,
+    })
+}

@@ -1,0 +1,175 @@
+//! What a run measures, in the shape of `metrics.json`, and the paper's numbers beside it.
+use crate::Config;
+use ne_metrics::{MeanStd, SaeMetrics};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One seed: the MLP, both SAEs' metrics and how long each stage took.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeedRun {
+    pub seed: u64,
+    pub mlp_test_accuracy: f64,
+    pub standard: SaeMetrics,
+    pub ne: SaeMetrics,
+    /// Seconds per stage; the only part of a run that differs between identical reruns.
+    pub timing_s: BTreeMap<String, f64>,
+}
+
+/// Per metric (as named in `metrics.json`), mean and std over seeds.
+pub type MetricSummary = BTreeMap<String, MeanStd>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub standard: MetricSummary,
+    pub ne: MetricSummary,
+}
+
+/// `metrics.json`: `{"config", "runs", "summary"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricsFile {
+    pub config: Config,
+    pub runs: Vec<SeedRun>,
+    pub summary: Summary,
+}
+
+impl MetricsFile {
+    pub fn new(config: Config, runs: Vec<SeedRun>) -> Self {
+        let summary = Summary {
+            standard: summarise(runs.iter().map(|r| &r.standard)),
+            ne: summarise(runs.iter().map(|r| &r.ne)),
+        };
+        Self {
+            config,
+            runs,
+            summary,
+        }
+    }
+}
+
+/// Mean and std of each metric over runs, leaving out values that could not be measured.
+fn summarise<'a>(metrics: impl Iterator<Item = &'a SaeMetrics>) -> MetricSummary {
+    let mut columns: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for m in metrics {
+        let serde_json::Value::Object(fields) = serde_json::to_value(m).expect("plain numbers")
+        else {
+            unreachable!("SaeMetrics serialises to an object")
+        };
+        for (key, value) in fields {
+            let column = columns.entry(key).or_default();
+            column.extend(value.as_f64().filter(|v| v.is_finite()));
+        }
+    }
+    columns
+        .into_iter()
+        .filter_map(|(k, v)| MeanStd::of(&v).map(|s| (k, s)))
+        .collect()
+}
+
+/// One row of the paper's Tables 2 and 3 (SPEC.md).
+#[derive(Debug, Clone, Copy)]
+pub struct PaperRow {
+    pub mse: f64,
+    pub l1: f64,
+    pub l0_pct: f64,
+    pub acc_loss_pct: f64,
+    pub max_dist: f64,
+    pub mean_dist: f64,
+    pub size: f64,
+    pub dead_pct: f64,
+}
+
+pub const PAPER_STANDARD: PaperRow = PaperRow {
+    mse: 0.33,
+    l1: 2600.0,
+    l0_pct: 2.4,
+    acc_loss_pct: 1.5,
+    max_dist: 0.45,
+    mean_dist: 0.21,
+    size: 7.0,
+    dead_pct: 23.8,
+};
+
+pub const PAPER_NE: PaperRow = PaperRow {
+    mse: 0.55,
+    l1: 3300.0,
+    l0_pct: 9.1,
+    acc_loss_pct: 4.6,
+    max_dist: 0.28,
+    mean_dist: 0.08,
+    size: 32.0,
+    dead_pct: 3.7,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metrics(mse: f64, max_dist: f64) -> SaeMetrics {
+        SaeMetrics {
+            mse,
+            l1: 1.0,
+            l0_pct: 2.0,
+            acc_loss_pct: 0.5,
+            max_dist,
+            mean_dist: 0.1,
+            size: 7.0,
+            dead_pct: 10.0,
+        }
+    }
+
+    fn run(seed: u64, mse: f64, max_dist: f64) -> SeedRun {
+        SeedRun {
+            seed,
+            mlp_test_accuracy: 0.94,
+            standard: metrics(mse, max_dist),
+            ne: metrics(2.0 * mse, max_dist / 2.0),
+            timing_s: BTreeMap::from([("mlp".into(), 1.0)]),
+        }
+    }
+
+    #[test]
+    fn summary_has_every_metric_with_mean_and_std_and_skips_unmeasured_values() {
+        let file = MetricsFile::new(
+            Config::paper(),
+            vec![run(0, 1.0, 0.4), run(1, 3.0, f64::NAN)],
+        );
+        let keys: Vec<&str> = file.summary.standard.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "acc_loss_pct",
+                "dead_pct",
+                "l0_pct",
+                "l1",
+                "max_dist",
+                "mean_dist",
+                "mse",
+                "size"
+            ]
+        );
+        assert_eq!(file.summary.standard["mse"].mean, 2.0);
+        assert!((file.summary.standard["mse"].std - 2f64.sqrt()).abs() < 1e-12);
+        assert_eq!(file.summary.ne["mse"].mean, 4.0);
+        // The seed without a measurable max dist does not drag the summary to NaN.
+        assert_eq!(
+            file.summary.standard["max_dist"],
+            MeanStd {
+                mean: 0.4,
+                std: 0.0
+            }
+        );
+    }
+
+    #[test]
+    fn json_has_the_documented_shape() {
+        let file = MetricsFile::new(Config::paper(), vec![run(0, 1.0, 0.4)]);
+        let v = serde_json::to_value(&file).unwrap();
+        assert!(v["config"]["sae"]["lambda_ne"].is_number());
+        assert_eq!(v["runs"][0]["seed"], 0);
+        assert!(v["runs"][0]["standard"]["dead_pct"].is_number());
+        assert!(v["runs"][0]["timing_s"]["mlp"].is_number());
+        assert!(v["summary"]["ne"]["size"]["std"].is_number());
+        let back: MetricsFile = serde_json::from_value(v).unwrap();
+        assert_eq!(back, file);
+    }
+}

@@ -1,0 +1,144 @@
+//! End to end: the real `reproduce` pipeline on a small configuration, checked through the
+//! files it leaves, as a user or another tool would read them.
+use neuron_embeddings::experiment::{Config, ReproduceOptions, reproduce};
+use serde_json::Value;
+use std::path::Path;
+use std::sync::Mutex;
+
+/// The paper's config cut down to seconds: 3,000 training and 1,000 test images, one MLP epoch,
+/// and the NE loss switched on after 8 of the SAE's 24 steps.
+fn small_config() -> Config {
+    let mut config = Config::paper();
+    config.data.train_limit = 3000;
+    config.data.test_limit = 1000;
+    config.mlp.epochs = 1;
+    config.sae.ne_start_step = 8;
+    config.explorer.cluster_examples = 50;
+    config
+}
+
+fn run(config: &Config, out: &Path, resume: bool, explorer: bool) -> (Value, Vec<String>) {
+    let lines = Mutex::new(Vec::new());
+    let log = |line: &str| lines.lock().unwrap().push(line.to_owned());
+    let options = ReproduceOptions {
+        seeds: vec![0, 1],
+        out: out.to_owned(),
+        resume,
+        explorer,
+    };
+    reproduce(config, &options, &log).expect("the pipeline runs");
+    let text = std::fs::read_to_string(out.join("metrics.json")).expect("metrics.json is written");
+    (
+        serde_json::from_str(&text).expect("metrics.json parses"),
+        lines.into_inner().unwrap(),
+    )
+}
+
+const METRICS: [&str; 8] = [
+    "mse",
+    "l1",
+    "l0_pct",
+    "acc_loss_pct",
+    "max_dist",
+    "mean_dist",
+    "size",
+    "dead_pct",
+];
+
+fn assert_in_range(key: &str, value: f64) {
+    assert!(value.is_finite(), "{key} = {value}");
+    let ok = match key {
+        "mse" | "l1" | "size" => value >= 0.0,
+        "l0_pct" | "dead_pct" => (0.0..=100.0).contains(&value),
+        "acc_loss_pct" => (-100.0..=100.0).contains(&value),
+        "max_dist" | "mean_dist" => (0.0..=2.0).contains(&value),
+        other => panic!("unexpected metric {other}"),
+    };
+    assert!(ok, "{key} = {value} is out of its range");
+}
+
+/// Runs without their timings, which are all that may differ between identical reruns.
+fn runs_without_timing(metrics: &Value) -> Vec<Value> {
+    let mut runs = metrics["runs"].as_array().unwrap().clone();
+    for run in &mut runs {
+        run.as_object_mut().unwrap().remove("timing_s");
+    }
+    runs
+}
+
+#[test]
+fn reproduce_writes_complete_consistent_results_and_reruns_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = small_config();
+    let first = dir.path().join("first");
+    let (metrics, log) = run(&config, &first, false, true);
+
+    // Shape: {"config", "runs": [...], "summary": {"standard", "ne"}}.
+    assert_eq!(metrics["config"]["data"]["train_limit"], 3000);
+    let runs = metrics["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    for (run, seed) in runs.iter().zip([0, 1]) {
+        assert_eq!(run["seed"], seed);
+        let accuracy = run["mlp_test_accuracy"].as_f64().unwrap();
+        assert!(
+            (0.5..=1.0).contains(&accuracy),
+            "1 epoch on 3,000 images learns: {accuracy}"
+        );
+        assert!(run["timing_s"]["mlp"].as_f64().unwrap() >= 0.0);
+        for variant in ["standard", "ne"] {
+            for key in METRICS {
+                let value = run[variant][key]
+                    .as_f64()
+                    .unwrap_or_else(|| panic!("{variant}.{key}"));
+                assert_in_range(key, value);
+            }
+        }
+    }
+    for variant in ["standard", "ne"] {
+        for key in METRICS {
+            let s = &metrics["summary"][variant][key];
+            assert_in_range(key, s["mean"].as_f64().unwrap());
+            assert!(s["std"].as_f64().unwrap() >= 0.0);
+        }
+    }
+
+    let report = std::fs::read_to_string(first.join("report.md")).unwrap();
+    for needle in [
+        "Table 2",
+        "Table 3",
+        "standard (paper, 1 run)",
+        "+ NE loss (ours, 2 seeds)",
+    ] {
+        assert!(report.contains(needle), "report.md lacks {needle:?}");
+    }
+    for seed in [0, 1] {
+        for file in [
+            "mlp.safetensors",
+            "sae-standard.safetensors",
+            "sae-ne.safetensors",
+            "run.json",
+        ] {
+            assert!(
+                first.join(format!("seed-{seed}/{file}")).is_file(),
+                "seed-{seed}/{file}"
+            );
+        }
+    }
+    assert!(first.join("explorer/index.html").is_file());
+    assert!(
+        log.iter().any(|l| l.contains("seed 1: sae_ne done")),
+        "progress per stage: {log:?}"
+    );
+
+    // A fresh rerun gives the same runs, bit for bit, timing aside.
+    let (again, _) = run(&config, &dir.path().join("second"), false, false);
+    assert_eq!(runs_without_timing(&again), runs_without_timing(&metrics));
+
+    // Resuming reuses the saved models and measures the same again.
+    let (resumed, log) = run(&config, &first, true, false);
+    assert!(
+        log.iter().any(|l| l.contains("resuming: loaded")),
+        "{log:?}"
+    );
+    assert_eq!(runs_without_timing(&resumed), runs_without_timing(&metrics));
+}
