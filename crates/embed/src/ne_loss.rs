@@ -1,7 +1,8 @@
 //! The neuron-embedding loss over a batch, computed over active (example, latent) pairs only.
 //!
 //! For latent j with active set A_j (n_j examples) and unit embeddings u_ij, the sum over ordered
-//! pairs i != k of u_ij · u_kj equals ||s_j||² - Σ_i ||u_ij||² with s_j = Σ_i u_ij. That identity
+//! pairs i != k of u_ij · u_kj equals ||s_j||² - Σ_i ||u_ij||² with s_j = Σ_i u_ij, and
+//! ||u_ij||² is 1 (0 for a zero embedding, whose cosine is taken as 0). That identity
 //! turns the O(n_j²) pairwise mean into one pass over the active pairs, so the whole loss and its
 //! gradient cost O(active pairs × d) on top of one scan of the activations.
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, Axis};
@@ -28,8 +29,8 @@ pub struct NeLoss {
 /// direction: its cosine with every other example is taken as 0 (as in the pairwise definition)
 /// and it passes no gradient.
 ///
-/// Latents run in parallel; each owns its gradient row and its share of the b_dec gradient, and
-/// the shares are summed in latent order, so the result does not depend on the thread count.
+/// Blocks of latents run in parallel; each latent owns its gradient row and its share of the
+/// b_dec gradient, and the shares are summed in latent order, so the result does not depend on the thread count.
 ///
 /// # Panics
 /// If the shapes disagree: `centered` must have as many columns as `w_enc`, and `acts` must be
@@ -52,31 +53,40 @@ pub fn ne_loss(w_enc: ArrayView2<f32>, centered: ArrayView2<f32>, acts: ArrayVie
     // Contiguous rows let the per-pair loops run over plain slices (and vectorise).
     let w_enc = w_enc.as_standard_layout();
     let centered = centered.as_standard_layout();
+    let acts = acts.as_standard_layout();
 
     let mut grad_w_enc = Array2::<f32>::zeros((latents, dim));
     // Row j: w_j ⊙ Σ_i de_ij, latent j's part of Σ_i d value / d centered[i, :]. Kept per latent
     // so that the sum over latents runs in a fixed order.
     let mut centered_grad_shares = Array2::<f32>::zeros((latents, dim));
-    let latent_losses: Vec<Option<f64>> = grad_w_enc
-        .axis_iter_mut(Axis(0))
+    let block_losses: Vec<Vec<Option<f64>>> = grad_w_enc
+        .axis_chunks_iter_mut(Axis(0), LATENT_BLOCK)
         .into_par_iter()
-        .zip(centered_grad_shares.axis_iter_mut(Axis(0)))
-        .zip(w_enc.axis_iter(Axis(0)))
-        .zip(acts.axis_iter(Axis(1)))
+        .zip(centered_grad_shares.axis_chunks_iter_mut(Axis(0), LATENT_BLOCK))
+        .zip(w_enc.axis_chunks_iter(Axis(0), LATENT_BLOCK))
+        .zip(acts.axis_chunks_iter(Axis(1), LATENT_BLOCK))
         .map_init(
-            LatentScratch::default,
-            |scratch, (((grad_w_row, share), weights), latent_acts)| {
-                latent_term(
-                    weights,
-                    centered.view(),
-                    latent_acts,
-                    grad_w_row,
-                    share,
-                    scratch,
-                )
+            BlockScratch::default,
+            |scratch, (((mut grad_w_block, mut share_block), w_block), acts_block)| {
+                let BlockScratch {
+                    active_sets,
+                    latent,
+                } = scratch;
+                find_active_sets(acts_block, active_sets);
+                grad_w_block
+                    .rows_mut()
+                    .into_iter()
+                    .zip(share_block.rows_mut())
+                    .zip(w_block.rows())
+                    .zip(active_sets.iter())
+                    .map(|(((grad_w_row, share), weights), active)| {
+                        latent_term(weights, centered.view(), active, grad_w_row, share, latent)
+                    })
+                    .collect()
             },
         )
         .collect();
+    let latent_losses: Vec<Option<f64>> = block_losses.into_iter().flatten().collect();
 
     let latents_counted = latent_losses.iter().flatten().count();
     if latents_counted == 0 {
@@ -109,43 +119,79 @@ pub fn ne_loss(w_enc: ArrayView2<f32>, centered: ArrayView2<f32>, acts: ArrayVie
     }
 }
 
-/// Per-thread buffers reused across latents, so the parallel loop does not allocate per latent.
+/// Latents handled together by one task. Their activations for one example share a cache line
+/// (16 f32), so their active sets are found by reading `acts` row by row, rather than one latent's
+/// column at a time, whose elements lie m floats apart and land in the same few L1 cache sets.
+const LATENT_BLOCK: usize = 16;
+
+/// Per-thread buffers reused across blocks, so the parallel loop does not allocate per latent.
 #[derive(Default)]
-struct LatentScratch {
-    active: Vec<usize>,
-    /// Unit embeddings of the active examples, one after another (n_j x d).
-    units: Vec<f32>,
-    inv_norms: Vec<f32>,
-    unit_sum: Vec<f32>,
-    de_sum: Vec<f32>,
+struct BlockScratch {
+    /// Active examples of each latent in the block, ascending.
+    active_sets: Vec<Vec<usize>>,
+    latent: LatentScratch,
 }
 
-/// One latent's mean pairwise cosine distance over its active examples, or `None` when it has
+#[derive(Default)]
+struct LatentScratch {
+    inv_norms: Vec<f32>,
+    /// Σ_i x_i / ||e_i||; the unit sum is s = w ⊙ this.
+    scaled_input_sum: Vec<f32>,
+    unit_sum: Vec<f32>,
+    weighted_unit_sum: Vec<f32>,
+    /// Σ_i b_i x_i ⊙ x_i and Σ_i b_i x_i for the gradient (see `latent_term`).
+    input_sq_sum: Vec<f32>,
+    projected_input_sum: Vec<f32>,
+}
+
+/// Fills `active_sets[k]` with the examples where column k of `acts_block` is positive. Each row
+/// is first reduced to a bit mask (a branch-free loop the compiler vectorises), so the cost per
+/// row is a few instructions plus one push per active pair.
+fn find_active_sets(acts_block: ArrayView2<f32>, active_sets: &mut Vec<Vec<usize>>) {
+    const _: () = assert!(LATENT_BLOCK <= u32::BITS as usize);
+    active_sets.resize_with(acts_block.ncols(), Vec::new);
+    for set in active_sets.iter_mut() {
+        set.clear();
+    }
+    for (i, example_acts) in acts_block.rows().into_iter().enumerate() {
+        let mut mask = example_acts
+            .iter()
+            .enumerate()
+            .fold(0u32, |mask, (k, &a)| mask | (u32::from(a > 0.0) << k));
+        while mask != 0 {
+            active_sets[mask.trailing_zeros() as usize].push(i);
+            mask &= mask - 1;
+        }
+    }
+}
+
+/// One latent's mean pairwise cosine distance over its `active` examples, or `None` when it has
 /// fewer than two. Writes the gradient of that latent loss (not yet divided by the number of
 /// counted latents) into `grad_w_row`, and `w ⊙ Σ_i de_i` into `share`; both stay zero for `None`.
+///
+/// With c = -2 / (n (n - 1)), the gradient reaching e_i = w ⊙ x_i is
+/// de_i = c (s - (u_i · s) u_i) / ||e_i|| = a_i s - b_i (w ⊙ x_i), where a_i = c / ||e_i|| and
+/// b_i = a_i (u_i · s) / ||e_i||. The sums over i then factor through w and s:
+/// Σ_i de_i ⊙ x_i = s ⊙ Σ_i a_i x_i - w ⊙ Σ_i b_i x_i ⊙ x_i and
+/// Σ_i de_i = s Σ_i a_i - w ⊙ Σ_i b_i x_i. Σ_i a_i x_i is c times the sum pass 1 builds for s,
+/// so neither the unit vectors nor the per-example gradients are ever stored: two passes over
+/// the active inputs, with one running sum in the first and two in the second.
 fn latent_term(
     weights: ArrayView1<f32>,
     centered: ArrayView2<f32>,
-    latent_acts: ArrayView1<f32>,
+    active: &[usize],
     mut grad_w_row: ArrayViewMut1<f32>,
     mut share: ArrayViewMut1<f32>,
     scratch: &mut LatentScratch,
 ) -> Option<f64> {
     let LatentScratch {
-        active,
-        units,
         inv_norms,
+        scaled_input_sum,
         unit_sum,
-        de_sum,
+        weighted_unit_sum,
+        input_sq_sum,
+        projected_input_sum,
     } = scratch;
-    active.clear();
-    active.extend(
-        latent_acts
-            .iter()
-            .enumerate()
-            .filter(|&(_, &a)| a > 0.0)
-            .map(|(i, _)| i),
-    );
     let count = active.len();
     if count < 2 {
         return None;
@@ -160,67 +206,109 @@ fn latent_term(
             .to_slice()
             .expect("rows of a standard-layout array are contiguous")
     };
-
-    units.clear();
-    units.resize(count * dim, 0.0);
-    inv_norms.clear();
-    unit_sum.clear();
-    unit_sum.resize(dim, 0.0);
-    let mut unit_norms_sq = 0.0f64;
-    for (unit, &i) in units.chunks_exact_mut(dim).zip(active.iter()) {
-        for ((u, &w), &x) in unit.iter_mut().zip(weights).zip(row(i)) {
-            *u = w * x;
-        }
-        let norm = unit.iter().map(|u| u * u).sum::<f32>().sqrt();
-        let inv_norm = if norm > 0.0 { 1.0 / norm } else { 0.0 };
-        for (u, s) in unit.iter_mut().zip(unit_sum.iter_mut()) {
-            *u *= inv_norm;
-            *s += *u;
-        }
-        unit_norms_sq += unit
-            .iter()
-            .map(|&u| f64::from(u) * f64::from(u))
-            .sum::<f64>();
-        inv_norms.push(inv_norm);
+    for buffer in [
+        &mut *scaled_input_sum,
+        &mut *input_sq_sum,
+        &mut *projected_input_sum,
+    ] {
+        buffer.clear();
+        buffer.resize(dim, 0.0);
     }
-    let ordered_pairs = (count * (count - 1)) as f64;
-    let sum_sq = unit_sum
-        .iter()
-        .map(|&s| f64::from(s) * f64::from(s))
-        .sum::<f64>();
-    let loss = 1.0 - (sum_sq - unit_norms_sq) / ordered_pairs;
 
-    // d loss / d u_i = -2 (s - u_i) / pairs; the u_i part is along u_i and vanishes when pulled
-    // back through u = e / ||e||, whose Jacobian is (I - u uᵀ) / ||e||.
+    // Pass 1: norms and the unit sum s = Σ_i e_i / ||e_i|| = w ⊙ Σ_i x_i / ||e_i||.
+    inv_norms.clear();
+    let mut nonzero = 0usize;
+    let mut inv_norm_sum = 0.0f32;
+    for &i in active.iter() {
+        let x = row(i);
+        // ||e_i||² = Σ_k (w_k x_ik)², without storing e_i.
+        let norm = lane_sum(weights, x, |w, x| (w * x) * (w * x)).sqrt();
+        // A NaN norm (NaN input) must not pass for a zero embedding: let it propagate.
+        let inv_norm = if norm == 0.0 {
+            0.0
+        } else {
+            nonzero += 1;
+            1.0 / norm
+        };
+        for (acc, &x) in scaled_input_sum.iter_mut().zip(x) {
+            *acc += inv_norm * x;
+        }
+        inv_norms.push(inv_norm);
+        inv_norm_sum += inv_norm;
+    }
+    unit_sum.clear();
+    unit_sum.extend(
+        weights
+            .iter()
+            .zip(scaled_input_sum.iter())
+            .map(|(w, x)| w * x),
+    );
+    let ordered_pairs = (count * (count - 1)) as f64;
+    let sum_sq = f64::from(lane_sum(unit_sum, unit_sum, |a, b| a * b));
+    let loss = 1.0 - (sum_sq - nonzero as f64) / ordered_pairs;
+
+    // Pass 2: d loss / d u_i = -2 (s - u_i) / pairs; the u_i part is along u_i and vanishes when
+    // pulled back through u = e / ||e||, whose Jacobian is (I - u uᵀ) / ||e||.
     let coef = (-2.0 / ordered_pairs) as f32;
-    de_sum.clear();
-    de_sum.resize(dim, 0.0);
-    let grad_w_row = grad_w_row
-        .as_slice_mut()
-        .expect("rows of a fresh standard-layout array are contiguous");
-    for ((unit, &inv_norm), &i) in units
-        .chunks_exact(dim)
-        .zip(inv_norms.iter())
-        .zip(active.iter())
-    {
+    weighted_unit_sum.clear();
+    weighted_unit_sum.extend(weights.iter().zip(unit_sum.iter()).map(|(w, s)| w * s));
+    for (&i, &inv_norm) in active.iter().zip(inv_norms.iter()) {
         if inv_norm == 0.0 {
             continue;
         }
-        let along: f32 = unit.iter().zip(unit_sum.iter()).map(|(u, s)| u * s).sum();
-        let scale = coef * inv_norm;
-        for (((gw, ds), (&u, &s)), &x) in grad_w_row
+        let x = row(i);
+        // u_i · s = (w ⊙ x_i) · s / ||e_i|| = x_i · (w ⊙ s) / ||e_i||.
+        let along = inv_norm * lane_sum(x, weighted_unit_sum, |x, ws| x * ws);
+        let b = coef * inv_norm * along * inv_norm;
+        for ((bxx, bx), &x) in input_sq_sum
             .iter_mut()
-            .zip(de_sum.iter_mut())
-            .zip(unit.iter().zip(unit_sum.iter()))
-            .zip(row(i))
+            .zip(projected_input_sum.iter_mut())
+            .zip(x)
         {
-            let de = scale * (s - along * u);
-            *gw += de * x;
-            *ds += de;
+            let scaled = b * x;
+            *bx += scaled;
+            *bxx += scaled * x;
         }
     }
-    for ((sh, &w), &ds) in share.iter_mut().zip(weights).zip(de_sum.iter()) {
-        *sh = w * ds;
+    let a_sum = coef * inv_norm_sum;
+    let grad_w_row = grad_w_row
+        .as_slice_mut()
+        .expect("rows of a fresh standard-layout array are contiguous");
+    let share = share
+        .as_slice_mut()
+        .expect("rows of a fresh standard-layout array are contiguous");
+    let per_dim = weights
+        .iter()
+        .zip(unit_sum.iter())
+        .zip(scaled_input_sum.iter())
+        .zip(input_sq_sum.iter().zip(projected_input_sum.iter()));
+    for ((gw, sh), (((&w, &s), &x_sum), (&xx_sum, &x_proj))) in
+        grad_w_row.iter_mut().zip(share.iter_mut()).zip(per_dim)
+    {
+        *gw = s * coef * x_sum - w * xx_sum;
+        *sh = w * (s * a_sum - w * x_proj);
     }
     Some(loss)
+}
+
+/// Σ_k term(a_k, b_k) over eight interleaved partial sums: a single running sum is a chain of
+/// dependent additions that the compiler may not reorder, so it cannot vectorise. The order is
+/// fixed, so the result is deterministic.
+#[inline]
+fn lane_sum(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
+    const LANES: usize = 8;
+    let mut partial = [0.0f32; LANES];
+    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f32 = a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .map(|(&x, &y)| term(x, y))
+        .sum();
+    for (x, y) in a_chunks.zip(b_chunks) {
+        for ((p, &x), &y) in partial.iter_mut().zip(x).zip(y) {
+            *p += term(x, y);
+        }
+    }
+    partial.iter().sum::<f32>() + tail
 }

@@ -160,7 +160,12 @@ fn no_latent_with_two_active_examples_gives_zero_loss_and_gradients() {
 #[test]
 fn sparse_value_matches_dense_pairwise_reference() {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
-    for (batch, dim, latents, density) in [(10, 4, 7, 0.3), (32, 16, 40, 0.1), (64, 8, 20, 0.6)] {
+    for (batch, dim, latents, density) in [
+        (10, 4, 7, 0.3),
+        (32, 16, 40, 0.1),
+        (20, 13, 10, 0.4),
+        (64, 8, 20, 0.6),
+    ] {
         let w_enc = uniform(&mut rng, (latents, dim));
         let centered = uniform(&mut rng, (batch, dim));
         let acts = random_acts(&mut rng, batch, latents, density);
@@ -267,4 +272,14 @@ fn output_is_bit_identical_across_thread_counts() {
     let single = bits(&run(1));
     assert_eq!(single, bits(&run(2)));
     assert_eq!(single, bits(&run(3)));
+}
+
+#[test]
+fn nan_input_gives_nan_loss_rather_than_a_zero_embedding() {
+    let loss = loss_of(
+        array![[1.0f32, 1.0]],
+        array![[f32::NAN, 0.0], [1.0, 2.0], [1.0, 2.0]],
+        array![[1.0f32], [1.0], [1.0]],
+    );
+    assert!(loss.value.is_nan(), "{}", loss.value);
 }
