@@ -142,3 +142,38 @@ fn reproduce_writes_complete_consistent_results_and_reruns_identically() {
     );
     assert_eq!(runs_without_timing(&resumed), runs_without_timing(&metrics));
 }
+
+/// The paper's main finding, on the full default configuration (60,000 training images, three
+/// seeds): the NE SAE's activating examples lie closer together in embedding space, on every
+/// seed, and its median mean distance is at most half the standard SAE's.
+#[test]
+fn the_paper_config_shows_the_main_finding_on_every_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::paper();
+    let options = ReproduceOptions {
+        seeds: vec![0, 1, 2],
+        out: dir.path().to_owned(),
+        resume: false,
+        explorer: false,
+    };
+    let done = reproduce(&config, &options, &|_: &str| {}).expect("the pipeline runs");
+    for run in &done.metrics.runs {
+        let (standard, ne) = (&run.standard, &run.ne);
+        assert!(
+            (0.935..=0.955).contains(&run.mlp_test_accuracy),
+            "seed {}: {}",
+            run.seed,
+            run.mlp_test_accuracy
+        );
+        assert!(
+            ne.max_dist < standard.max_dist,
+            "seed {}: max dist {standard:?} vs {ne:?}",
+            run.seed
+        );
+        assert!(
+            ne.mean_dist <= 0.5 * standard.mean_dist,
+            "seed {}: mean dist {standard:?} vs {ne:?}",
+            run.seed
+        );
+    }
+}
