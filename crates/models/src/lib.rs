@@ -18,7 +18,7 @@ mod weights;
 pub use config::{MlpConfig, SaeConfig, SaeVariant};
 pub use error::{ConfigError, ModelError, TrainError};
 pub use linear::{Linear, LinearGradients};
-pub use mlp::{Mlp, MlpStepStats, accuracy};
+pub use mlp::{Mlp, MlpStepStats};
 pub use optim::{Adam, Sgd};
 pub use sae::{Sae, SaeLossWeights, SaeStepStats};
 pub use train::mlp::{CLASSES, MlpEpoch, MlpHistory, MlpProgress, train_mlp};

@@ -276,22 +276,6 @@ impl MlpBatchGradients {
     }
 }
 
-/// Share of rows of `logits` (n x classes) whose largest logit (first on ties) is at the label,
-/// in [0, 1] (0 for no rows).
-///
-/// # Panics
-/// If `labels` does not have one entry per row of `logits`: the caller computes the logits from
-/// the same examples as the labels, so a mismatch is a bug in the caller, not bad data.
-pub fn accuracy(logits: ArrayView2<f32>, labels: ArrayView1<u8>) -> f32 {
-    assert_eq!(
-        logits.nrows(),
-        labels.len(),
-        "accuracy: one label per row of logits"
-    );
-    let predicted: Array1<usize> = logits.outer_iter().map(argmax).collect();
-    share_correct(predicted.view(), labels)
-}
-
 fn share_correct(predicted: ArrayView1<usize>, labels: ArrayView1<u8>) -> f32 {
     let correct = predicted
         .iter()
@@ -491,7 +475,7 @@ mod tests {
         let labels_of_half: Array1<u8> = (0..2500)
             .map(|i| if i % 2 == 0 { expected[i] as u8 } else { 9 })
             .collect();
-        let half = accuracy(direct.view(), labels_of_half.view());
+        let half = mlp.accuracy(x.view(), labels_of_half.view()).unwrap();
         let expected_half = (0..2500)
             .filter(|&i| i % 2 == 0 || expected[i] == 9)
             .count() as f32
