@@ -19,58 +19,32 @@ struct Column {
     decimals: usize,
 }
 
+const fn column(
+    heading: &'static str,
+    pick: Pick,
+    paper: fn(&PaperRow) -> f64,
+    decimals: usize,
+) -> Column {
+    Column {
+        heading,
+        pick,
+        paper,
+        decimals,
+    }
+}
+
 const TABLE_2: [Column; 4] = [
-    Column {
-        heading: "MSE",
-        pick: |m| m.mse,
-        paper: |p| p.mse,
-        decimals: 3,
-    },
-    Column {
-        heading: "L1 (per example)",
-        pick: |m| m.l1,
-        paper: |p| p.l1,
-        decimals: 1,
-    },
-    Column {
-        heading: "L0 / %",
-        pick: |m| m.l0_pct,
-        paper: |p| p.l0_pct,
-        decimals: 2,
-    },
-    Column {
-        heading: "acc. loss / %",
-        pick: |m| m.acc_loss_pct,
-        paper: |p| p.acc_loss_pct,
-        decimals: 2,
-    },
+    column("MSE", |m| m.mse, |p| p.mse, 3),
+    column("L1 (per example)", |m| m.l1, |p| p.l1, 1),
+    column("L0 / %", |m| m.l0_pct, |p| p.l0_pct, 2),
+    column("acc. loss / %", |m| m.acc_loss_pct, |p| p.acc_loss_pct, 2),
 ];
 
 const TABLE_3: [Column; 4] = [
-    Column {
-        heading: "max dist",
-        pick: |m| m.max_dist,
-        paper: |p| p.max_dist,
-        decimals: 3,
-    },
-    Column {
-        heading: "mean dist",
-        pick: |m| m.mean_dist,
-        paper: |p| p.mean_dist,
-        decimals: 3,
-    },
-    Column {
-        heading: "size",
-        pick: |m| m.size,
-        paper: |p| p.size,
-        decimals: 1,
-    },
-    Column {
-        heading: "dead / %",
-        pick: |m| m.dead_pct,
-        paper: |p| p.dead_pct,
-        decimals: 1,
-    },
+    column("max dist", |m| m.max_dist, |p| p.max_dist, 3),
+    column("mean dist", |m| m.mean_dist, |p| p.mean_dist, 3),
+    column("size", |m| m.size, |p| p.size, 1),
+    column("dead / %", |m| m.dead_pct, |p| p.dead_pct, 1),
 ];
 
 /// Mean ± std over seeds of one figure; non-finite values (no latent to measure) are left out.

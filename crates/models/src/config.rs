@@ -117,126 +117,83 @@ mod tests {
         assert_eq!(SaeConfig::default().validate(), Ok(()));
     }
 
+    /// The field a validation error names, and whether it was a zero size.
+    fn rejected(result: Result<(), ConfigError>) -> (&'static str, bool) {
+        match result.expect_err("the setting must be rejected") {
+            ConfigError::Zero { field } => (field, true),
+            ConfigError::NotPositive { field, .. } | ConfigError::Negative { field, .. } => {
+                (field, false)
+            }
+        }
+    }
+
     #[test]
     fn mlp_rejects_zero_sizes_and_bad_learning_rates() {
-        let base = MlpConfig::default();
-        let zero = |field| Err(ConfigError::Zero { field });
-        assert_eq!(
-            MlpConfig {
-                hidden: 0,
-                ..base.clone()
-            }
-            .validate(),
-            zero("mlp.hidden")
-        );
-        assert_eq!(
-            MlpConfig {
-                epochs: 0,
-                ..base.clone()
-            }
-            .validate(),
-            zero("mlp.epochs")
-        );
-        assert_eq!(
-            MlpConfig {
-                batch_size: 0,
-                ..base.clone()
-            }
-            .validate(),
-            zero("mlp.batch_size")
-        );
+        type Edit = fn(&mut MlpConfig);
+        let zeros: [(&str, Edit); 3] = [
+            ("mlp.hidden", |c| c.hidden = 0),
+            ("mlp.epochs", |c| c.epochs = 0),
+            ("mlp.batch_size", |c| c.batch_size = 0),
+        ];
+        for (field, edit) in zeros {
+            let mut config = MlpConfig::default();
+            edit(&mut config);
+            assert_eq!(rejected(config.validate()), (field, true));
+        }
         for bad in [0.0, -0.1, f32::NAN, f32::INFINITY] {
-            let err = MlpConfig {
+            let config = MlpConfig {
                 learning_rate: bad,
-                ..base.clone()
-            }
-            .validate()
-            .unwrap_err();
-            assert!(matches!(
-                err,
-                ConfigError::NotPositive {
-                    field: "mlp.learning_rate",
-                    ..
-                }
-            ));
+                ..MlpConfig::default()
+            };
+            assert_eq!(rejected(config.validate()), ("mlp.learning_rate", false));
         }
     }
 
     #[test]
     fn sae_rejects_zero_sizes_and_bad_weights() {
-        let base = SaeConfig::default();
-        let zero = |field| Err(ConfigError::Zero { field });
-        assert_eq!(
-            SaeConfig {
-                latents: 0,
-                ..base.clone()
-            }
-            .validate(),
-            zero("sae.latents")
-        );
-        assert_eq!(
-            SaeConfig {
-                epochs: 0,
-                ..base.clone()
-            }
-            .validate(),
-            zero("sae.epochs")
-        );
-        assert_eq!(
-            SaeConfig {
-                batch_size: 0,
-                ..base.clone()
-            }
-            .validate(),
-            zero("sae.batch_size")
-        );
-        for bad in [0.0, -1e-3, f32::NAN] {
-            let err = SaeConfig {
-                learning_rate: bad,
-                ..base.clone()
-            }
-            .validate()
-            .unwrap_err();
-            assert!(matches!(
-                err,
-                ConfigError::NotPositive {
-                    field: "sae.learning_rate",
-                    ..
-                }
-            ));
+        type Edit = fn(&mut SaeConfig, f32);
+        let zeros: [(&str, Edit); 3] = [
+            ("sae.latents", |c, _| c.latents = 0),
+            ("sae.epochs", |c, _| c.epochs = 0),
+            ("sae.batch_size", |c, _| c.batch_size = 0),
+        ];
+        for (field, edit) in zeros {
+            let mut config = SaeConfig::default();
+            edit(&mut config, 0.0);
+            assert_eq!(rejected(config.validate()), (field, true));
         }
-        for bad in [-1.0, f32::NAN, f32::INFINITY] {
-            let err = SaeConfig {
-                lambda_l1: bad,
-                ..base.clone()
+        let numbers: [(&str, Edit, &[f32]); 3] = [
+            (
+                "sae.learning_rate",
+                |c, v| c.learning_rate = v,
+                &[0.0, -1e-3, f32::NAN],
+            ),
+            (
+                "sae.lambda_l1",
+                |c, v| c.lambda_l1 = v,
+                &[-1.0, f32::NAN, f32::INFINITY],
+            ),
+            (
+                "sae.lambda_ne",
+                |c, v| c.lambda_ne = v,
+                &[-1.0, f32::NAN, f32::INFINITY],
+            ),
+        ];
+        for (field, edit, bad_values) in numbers {
+            for &bad in bad_values {
+                let mut config = SaeConfig::default();
+                edit(&mut config, bad);
+                assert_eq!(
+                    rejected(config.validate()),
+                    (field, false),
+                    "{field} = {bad}"
+                );
             }
-            .validate()
-            .unwrap_err();
-            assert!(matches!(
-                err,
-                ConfigError::Negative {
-                    field: "sae.lambda_l1",
-                    ..
-                }
-            ));
-            let err = SaeConfig {
-                lambda_ne: bad,
-                ..base.clone()
-            }
-            .validate()
-            .unwrap_err();
-            assert!(matches!(
-                err,
-                ConfigError::Negative {
-                    field: "sae.lambda_ne",
-                    ..
-                }
-            ));
         }
         let no_penalties = SaeConfig {
             lambda_l1: 0.0,
             lambda_ne: 0.0,
-            ..base
+            ..SaeConfig::default()
         };
         assert_eq!(no_penalties.validate(), Ok(()));
     }
