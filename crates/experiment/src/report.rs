@@ -11,6 +11,9 @@ type Variant = fn(&SeedRun) -> SaeMetrics;
 const STANDARD: Variant = |r| r.standard;
 const NE: Variant = |r| r.ne;
 
+/// Images in the MNIST test set, for the size estimate when the run used all of them.
+const MNIST_TEST_IMAGES: usize = 10_000;
+
 /// One column of a table: its heading, how to read it from the metrics, and decimals shown.
 struct Column {
     heading: &'static str,
@@ -187,13 +190,47 @@ fn findings(out: &mut String, metrics: &MetricsFile) {
          depend on the scale of the MLP's hidden activations, which differ between any two \
          trained MLPs, so compare directions and ratios rather than raw L1 and MSE.\n"
     );
+    let test_images = match metrics.config.data.test_limit {
+        0 => MNIST_TEST_IMAGES,
+        limit => limit.min(MNIST_TEST_IMAGES),
+    } as f64;
+    let implied = |l0_pct: f64, dead_pct: f64| test_images * l0_pct / (100.0 - dead_pct);
+    let paper_implied = (
+        implied(PAPER_STANDARD.l0_pct, PAPER_STANDARD.dead_pct),
+        implied(PAPER_NE.l0_pct, PAPER_NE.dead_pct),
+    );
+    let ours_implied = (
+        implied(std_of(|m| m.l0_pct), std_of(|m| m.dead_pct)),
+        implied(ne_of(|m| m.l0_pct), ne_of(|m| m.dead_pct)),
+    );
+    let _ = writeln!(
+        out,
+        "**Scale of size.** Size counts every activating test image, so L0 and dead % fix its \
+         average: a live latent fires on about (test images) × L0 / (1 − dead) of them. From the \
+         paper's own L0 and dead % that average is {:.0} (standard) and {:.0} (NE) over \
+         {test_images:.0} test images, against its medians of {} and {}; ours is {:.0} and \
+         {:.0}, against medians of {:.0} and {:.0}. The paper's averages are {:.0} and {:.0} \
+         times its medians, which needs an extremely skewed distribution, so we suspect the \
+         paper counted size over a smaller sample than the whole test set. Compare its \
+         direction, not its value.\n",
+        paper_implied.0,
+        paper_implied.1,
+        PAPER_STANDARD.size,
+        PAPER_NE.size,
+        ours_implied.0,
+        ours_implied.1,
+        std_of(|m| m.size),
+        ne_of(|m| m.size),
+        paper_implied.0 / PAPER_STANDARD.size,
+        paper_implied.1 / PAPER_NE.size,
+    );
     let dead = (std_of(|m| m.dead_pct), ne_of(|m| m.dead_pct));
     let _ = writeln!(
         out,
-        "**Dead latents.** The paper's standard SAE leaves 23.8% of latents dead and the NE SAE \
-         3.7%. Ours: {:.1}% and {:.1}%. Dead counts are sensitive to the L1 weight, the \
+        "**Dead latents.** The paper's standard SAE leaves {}% of latents dead and the NE SAE \
+         {}%. Ours: {:.1}% and {:.1}%. Dead counts are sensitive to the L1 weight, the \
          initialisation and the learning rate, none of which the paper states precisely.\n",
-        dead.0, dead.1
+        PAPER_STANDARD.dead_pct, PAPER_NE.dead_pct, dead.0, dead.1
     );
     let accs: Vec<f64> = metrics
         .runs
@@ -276,19 +313,103 @@ pub fn render(metrics: &MetricsFile) -> String {
     );
     out.push_str(&tables(metrics));
     findings(&mut out, metrics);
-    out.push_str(DEFINITIONS);
+    definitions(&mut out, metrics);
     out
 }
 
-const DEFINITIONS: &str = "## Definitions used\n\n\
-- **MSE**: mean over test examples and the 64 hidden dims of (h_hat - h)².\n\
-- **L1**: mean over test examples of Σ_j f_j (per example, not per batch).\n\
-- **L0 %**: mean over test examples of the share of the 512 latents with f_j > 0.\n\
-- **acc. loss %**: MLP test accuracy minus its accuracy with the hidden layer replaced by \
-h_hat, in percentage points.\n\
-- **max dist / mean dist**: for each latent, its first 100 activating test examples (test-set \
-order), their neuron embeddings e = W_enc[j] ⊙ (h - b_dec), and the max and mean pairwise \
-cosine distance; the median over latents with at least 2 such examples.\n\
-- **size**: the median over latents with at least one activating test example of how many \
-test examples activate them (uncapped).\n\
-- **dead %**: latents that activate on no training example (final model), in percent.\n";
+/// The definitions, with this run's sizes filled in.
+fn definitions(out: &mut String, metrics: &MetricsFile) {
+    let config = &metrics.config;
+    let (hidden, latents, cap) = (
+        config.mlp.hidden,
+        config.sae.latents,
+        config.eval.example_cap,
+    );
+    let _ = writeln!(
+        out,
+        "## Definitions used\n\n\
+         - **MSE**: mean over test examples and the {hidden} hidden dims of (h_hat - h)².\n\
+         - **L1**: mean over test examples of Σ_j f_j (per example, not per batch).\n\
+         - **L0 %**: mean over test examples of the share of the {latents} latents with \
+         f_j > 0.\n\
+         - **acc. loss %**: MLP test accuracy minus its accuracy with the hidden layer replaced \
+         by h_hat, in percentage points.\n\
+         - **max dist / mean dist**: for each latent, its first {cap} activating test examples \
+         (test-set order), their neuron embeddings e = W_enc[j] ⊙ (h - b_dec), and the max and \
+         mean pairwise cosine distance; the median over latents with at least 2 such examples.\n\
+         - **size**: the median over latents with at least one activating test example of how \
+         many test examples activate them (uncapped).\n\
+         - **dead %**: latents that activate on no training example (final model), in percent."
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Config;
+    use std::collections::BTreeMap;
+
+    fn sae(max_dist: f64, mean_dist: f64, l0_pct: f64, size: f64, dead_pct: f64) -> SaeMetrics {
+        SaeMetrics {
+            mse: 0.3,
+            l1: 20.0,
+            l0_pct,
+            acc_loss_pct: 1.0,
+            max_dist,
+            mean_dist,
+            size,
+            dead_pct,
+        }
+    }
+
+    fn run(seed: u64, ne_max_dist: f64) -> SeedRun {
+        SeedRun {
+            seed,
+            mlp_test_accuracy: 0.95,
+            standard: sae(0.9, 0.4, 5.0, 500.0, 20.0),
+            ne: sae(ne_max_dist, 0.1, 10.0, 1500.0, 40.0),
+            timing_s: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn report_shows_both_tables_with_paper_rows_and_ours() {
+        let text = render(&MetricsFile::new(
+            Config::paper(),
+            vec![run(0, 0.2), run(1, 0.4)],
+        ));
+        assert!(text.contains("### Table 2") && text.contains("### Table 3"));
+        assert!(text.contains("| standard (paper, 1 run) | 0.33 | 2600 | 2.4 | 1.5 |"));
+        assert!(text.contains("| + NE loss (ours, 2 seeds) | 0.300 ± 0.000 |"));
+        // Mean and sample std of 0.2 and 0.4.
+        assert!(text.contains("| 0.300 ± 0.141 | 0.100 ± 0.000 | 1500.0 ± 0.0 | 40.0 ± 0.0 |"));
+        assert!(text.contains("its first 100 activating test examples"));
+        assert!(text.contains("share of the 512 latents"));
+    }
+
+    #[test]
+    fn findings_are_computed_from_the_numbers() {
+        let holds = render(&MetricsFile::new(
+            Config::paper(),
+            vec![run(0, 0.2), run(1, 0.4)],
+        ));
+        assert!(holds.contains("**Main finding (holds).**"));
+        assert!(holds.contains("lower max dist on 2 of 2 seeds (0.900 → 0.300 on average)"));
+        assert!(holds.contains(
+            "- dead %: ours up (20.000 → 40.000), paper down (23.8 → 3.7): \
+                                **differs**."
+        ));
+        assert!(holds.contains("- MSE: ours unchanged (0.300 → 0.300), paper up"));
+        // 10,000 × 2.4 / 76.2 and 10,000 × 9.1 / 96.3; ours 10,000 × 5 / 80 and × 10 / 60.
+        assert!(holds.contains("that average is 315 (standard) and 945 (NE) over 10000 test"));
+        assert!(holds.contains("ours is 625 and 1667, against medians of 500 and 1500"));
+        assert!(holds.contains("**The MLP.** Test accuracy 95.00% ± 0.00 over 2 seeds"));
+
+        let fails = render(&MetricsFile::new(
+            Config::paper(),
+            vec![run(0, 0.2), run(1, 0.95)],
+        ));
+        assert!(fails.contains("**Main finding (does not hold on every seed).**"));
+        assert!(fails.contains("lower max dist on 1 of 2 seeds"));
+    }
+}
