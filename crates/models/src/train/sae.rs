@@ -62,7 +62,8 @@ impl fmt::Display for SaeEpoch {
         let loss = &self.loss;
         write!(
             f,
-            "squared error {:.4}, L1 {:.3}, NE {:.4} ({} steps), L0 {:.2}, {} latents never fired",
+            "squared error {:.4}, L1 {:.3}, NE {:.4} ({} steps), L0 {:.2} latents per example, \
+             {} latents never fired this epoch",
             loss.squared_error,
             loss.l1,
             loss.ne,
