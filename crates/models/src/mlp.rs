@@ -320,6 +320,15 @@ mod tests {
     const HIDDEN: usize = 5;
     const CLASSES: usize = 3;
 
+    fn small_mlp(seed: u64) -> Mlp {
+        Mlp::init(
+            INPUTS,
+            HIDDEN,
+            CLASSES,
+            &mut stream_rng(seed, Stream::MlpInit),
+        )
+    }
+
     /// Parameters flattened as fc1.weight, fc1.bias, fc2.weight, fc2.bias.
     fn flatten(mlp: &Mlp) -> Vec<f64> {
         to_f64(
@@ -364,12 +373,7 @@ mod tests {
 
     #[test]
     fn loss_gradients_match_finite_differences() {
-        let mlp = Mlp::init(
-            INPUTS,
-            HIDDEN,
-            CLASSES,
-            &mut stream_rng(31, Stream::MlpInit),
-        );
+        let mlp = small_mlp(31);
         let x = random_array(32, (7, INPUTS), -2.0, 2.0);
         let labels = arr1(&[0u8, 1, 2, 2, 1, 0, 1]);
         let label_slice = labels.as_slice().unwrap();
@@ -400,12 +404,7 @@ mod tests {
 
     #[test]
     fn chunked_gradients_equal_whole_batch_gradients() {
-        let mlp = Mlp::init(
-            INPUTS,
-            HIDDEN,
-            CLASSES,
-            &mut stream_rng(38, Stream::MlpInit),
-        );
+        let mlp = small_mlp(38);
         let x = random_array(39, (150, INPUTS), -2.0, 2.0);
         let labels = Array1::from_shape_fn(150, |i| (i % CLASSES) as u8);
         let whole = mlp.batch_gradients(x.view(), labels.view(), 150);
@@ -425,12 +424,7 @@ mod tests {
 
     #[test]
     fn train_step_checks_its_batch_and_skips_non_finite_updates() {
-        let mut mlp = Mlp::init(
-            INPUTS,
-            HIDDEN,
-            CLASSES,
-            &mut stream_rng(40, Stream::MlpInit),
-        );
+        let mut mlp = small_mlp(40);
         let mut sgd = Sgd::new(0.1);
         let x = random_array(41, (4, INPUTS), -1.0, 1.0);
         let before = mlp.clone();
@@ -461,12 +455,7 @@ mod tests {
 
     #[test]
     fn predictions_and_accuracy_check_their_inputs() {
-        let mlp = Mlp::init(
-            INPUTS,
-            HIDDEN,
-            CLASSES,
-            &mut stream_rng(33, Stream::MlpInit),
-        );
+        let mlp = small_mlp(33);
         let x = random_array(34, (2500, INPUTS), -1.0, 1.0);
         let predicted = mlp.predict(x.view()).unwrap();
         let direct = mlp.logits_from_hidden(mlp.hidden(x.view()).view());
@@ -548,12 +537,7 @@ mod tests {
 
     #[test]
     fn safetensors_round_trip_with_pytorch_names_and_shapes() {
-        let mlp = Mlp::init(
-            INPUTS,
-            HIDDEN,
-            CLASSES,
-            &mut stream_rng(36, Stream::MlpInit),
-        );
+        let mlp = small_mlp(36);
         let bytes = mlp.to_safetensors();
         assert_eq!(Mlp::from_safetensors(&bytes).unwrap(), mlp);
         let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
@@ -575,12 +559,7 @@ mod tests {
 
     #[test]
     fn safetensors_loading_gives_typed_errors() {
-        let mlp = Mlp::init(
-            INPUTS,
-            HIDDEN,
-            CLASSES,
-            &mut stream_rng(37, Stream::MlpInit),
-        );
+        let mlp = small_mlp(37);
         let load = |bytes: Vec<u8>| Mlp::from_safetensors(&bytes).unwrap_err();
         let short = [0.0; HIDDEN - 1];
         assert!(matches!(
