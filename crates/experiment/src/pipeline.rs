@@ -23,11 +23,12 @@ pub fn load_data(config: &DataConfig) -> anyhow::Result<Mnist> {
     } else {
         (config.dir.clone(), Checksums::Skip)
     };
-    let mut data = ne_mnist::load(&dir, checksums)?;
-    let limit = |n: usize, len: usize| if n == 0 { len } else { n.min(len) };
-    data.train = data.train.head(limit(config.train_limit, data.train.len()));
-    data.test = data.test.head(limit(config.test_limit, data.test.len()));
-    Ok(data)
+    let Mnist { train, test } = ne_mnist::load(&dir, checksums)?;
+    let limit = |n: usize| if n == 0 { usize::MAX } else { n };
+    Ok(Mnist {
+        train: train.head(limit(config.train_limit)),
+        test: test.head(limit(config.test_limit)),
+    })
 }
 
 /// The three trained models of one seed.

@@ -4,7 +4,7 @@
 //! data. MNIST uses type 0x08 (unsigned byte): images have 3 dimensions (count, rows, columns),
 //! labels 1 (count).
 use crate::{IMAGE_PIXELS, IMAGE_SIDE, MnistError};
-use ndarray::{Array1, Array2, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView2, s};
 use std::io::Read;
 use std::path::Path;
 
@@ -50,9 +50,11 @@ fn gunzip_capped(raw: Vec<u8>, file: &Path, limit: u64) -> Result<Vec<u8>, Mnist
 /// Parses an IDX images file (already decompressed) into an `n x 784` array of raw pixels.
 pub fn parse_images(idx: Vec<u8>, file: &Path) -> Result<Array2<u8>, MnistError> {
     let count = images_view(&idx, file)?.nrows();
-    let mut pixels = idx;
-    pixels.drain(..Layout::IMAGES.header_len());
-    Ok(Array2::from_shape_vec((count, IMAGE_PIXELS), pixels).expect("length checked"))
+    // Start the array past the header in place, rather than shifting every pixel down.
+    let pixels = Array1::from_vec(idx).slice_move(s![Layout::IMAGES.header_len()..]);
+    Ok(pixels
+        .into_shape_with_order((count, IMAGE_PIXELS))
+        .expect("length checked"))
 }
 
 /// Checks an IDX images file (already decompressed) and views its pixels as `n x 784`, without

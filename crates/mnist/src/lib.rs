@@ -2,7 +2,8 @@
 //!
 //! Loads the four files `train-images-idx3-ubyte.gz`, `train-labels-idx1-ubyte.gz`,
 //! `t10k-images-idx3-ubyte.gz` and `t10k-labels-idx1-ubyte.gz` (gzip or plain IDX), checks every
-//! header field against the actual length before allocating, and optionally verifies the SHA-256
+//! header field against the actual length (nothing is ever sized from a header's claim), and
+//! optionally verifies the SHA-256
 //! of the shipped copies. Images come both normalised for training and as raw pixels for display.
 //!
 //! ```
@@ -25,6 +26,7 @@ pub use idx::{
 use ndarray::{Array1, Array2, ArrayView2, s};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 /// Images are `IMAGE_SIDE x IMAGE_SIDE` pixels.
@@ -122,13 +124,14 @@ impl Split {
         self.labels.is_empty()
     }
 
-    /// The first `n` examples (all of them if there are fewer), for small test configs.
-    pub fn head(&self, n: usize) -> Split {
+    /// The first `n` examples (all of them if there are fewer), for small test configs. Keeps
+    /// the arrays' memory: nothing is copied.
+    pub fn head(self, n: usize) -> Split {
         let n = n.min(self.len());
         Split {
-            images: self.images.slice(s![..n, ..]).to_owned(),
-            pixels: self.pixels.slice(s![..n, ..]).to_owned(),
-            labels: self.labels.slice(s![..n]).to_owned(),
+            images: self.images.slice_move(s![..n, ..]),
+            pixels: self.pixels.slice_move(s![..n, ..]),
+            labels: self.labels.slice_move(s![..n]),
         }
     }
 
@@ -241,14 +244,17 @@ fn read_labels(
 fn read_idx(dir: &Path, name: &str) -> Result<(PathBuf, Vec<u8>), MnistError> {
     let gz = dir.join(format!("{name}.gz"));
     let plain = dir.join(name);
-    let path = match (gz.exists(), plain.exists()) {
-        (true, _) => gz,
-        (false, true) => plain,
-        (false, false) => return Err(MnistError::NotFound { gz, plain }),
+    // Read, not check-then-read: an unreadable file is a read error, not a missing one.
+    let (path, read) = match std::fs::read(&gz) {
+        Err(e) if e.kind() == ErrorKind::NotFound => (plain.clone(), std::fs::read(&plain)),
+        read => (gz.clone(), read),
     };
-    let raw = std::fs::read(&path).map_err(|source| MnistError::Read {
-        path: path.clone(),
-        source,
+    let raw = read.map_err(|source| match source.kind() {
+        ErrorKind::NotFound => MnistError::NotFound { gz, plain },
+        _ => MnistError::Read {
+            path: path.clone(),
+            source,
+        },
     })?;
     let idx = decompress(raw, &path)?;
     Ok((path, idx))
@@ -265,7 +271,7 @@ fn verify(checksums: Checksums, name: &str, idx: &[u8], path: &Path) -> Result<(
         .find(|(file, _)| *file == name)
         .map(|(_, hash)| *hash);
     let expected = expected.expect("only the four MNIST names are ever read");
-    let actual = hex(&Sha256::digest(idx));
+    let actual = format!("{:x}", Sha256::digest(idx));
     if actual != expected {
         let (path, expected) = (path.to_path_buf(), expected.to_string());
         return Err(MnistError::Checksum {
@@ -275,10 +281,6 @@ fn verify(checksums: Checksums, name: &str, idx: &[u8], path: &Path) -> Result<(
         });
     }
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A pixel 0..=255 as the models see it: scaled to [0, 1], then standardised.
@@ -333,12 +335,12 @@ mod tests {
     #[test]
     fn head_keeps_the_first_examples_of_all_three_arrays() {
         let full = split(&[3, 1, 4, 1, 5]);
-        let head = full.head(2);
+        let head = full.clone().head(2);
         assert_eq!(head.len(), 2);
         assert_eq!(head.labels.to_vec(), vec![3, 1]);
         assert_eq!(head.pixels.row(1), full.pixels.row(1));
         assert_eq!(head.images.row(1), full.images.row(1));
-        assert_eq!(full.head(99), full);
+        assert_eq!(full.clone().head(99), full);
         assert!(full.head(0).is_empty());
     }
 
