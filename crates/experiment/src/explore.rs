@@ -47,6 +47,7 @@ pub fn write(
             seed: outcome.run.seed,
             cluster_threshold: explorer.cluster_threshold,
             cluster_examples: explorer.cluster_examples,
+            distance_cap: metrics.config.eval.example_cap,
         },
     )
 }

@@ -50,6 +50,7 @@ fn full_size(c: &mut Criterion) {
         seed: 0,
         cluster_threshold: 0.9,
         cluster_examples: 200,
+        distance_cap: ne_metrics::DEFAULT_EXAMPLE_CAP,
     };
     let dir = tempfile::tempdir().expect("a temporary folder");
 

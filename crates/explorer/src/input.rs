@@ -33,6 +33,9 @@ pub struct ExplorerInput<'a> {
     pub cluster_threshold: f32,
     /// How many top-activating test examples of each neuron are clustered.
     pub cluster_examples: usize,
+    /// Activating test examples per neuron behind its max / mean dist: the run's
+    /// `[eval] example_cap`, so the page's figures are the ones its tables summarise.
+    pub distance_cap: usize,
 }
 
 /// Input the explorer cannot be built from, or a folder it cannot be written to.

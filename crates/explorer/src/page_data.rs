@@ -9,7 +9,7 @@ use crate::prepare::{
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ndarray::{Array2, ArrayView2};
-use ne_metrics::{DEFAULT_EXAMPLE_CAP, neuron_stats};
+use ne_metrics::neuron_stats;
 use ne_mnist::IMAGE_PIXELS;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -167,7 +167,7 @@ pub fn build<'a>(input: &ExplorerInput<'a>) -> PageData<'a> {
         cluster_threshold: input.cluster_threshold,
         cluster_examples: input.cluster_examples,
         clusters_shown: CLUSTERS_SHOWN,
-        distance_cap: DEFAULT_EXAMPLE_CAP,
+        distance_cap: input.distance_cap,
         test_count: test.labels.len(),
         labels: BASE64.encode(test.labels.iter().copied().collect::<Vec<u8>>()),
         normalisation: json!({"mean": ne_mnist::PIXEL_MEAN, "std": ne_mnist::PIXEL_STD}),
@@ -186,7 +186,7 @@ fn build_layer(source: &LayerSource, input: &ExplorerInput) -> LayerRecord {
         source.embedding_weights,
         source.embedding_inputs,
         source.activations.view(),
-        DEFAULT_EXAMPLE_CAP,
+        input.distance_cap,
     );
     // Neuron-major copy so each neuron's activations are contiguous.
     let by_neuron = source.activations.t().as_standard_layout().into_owned();

@@ -2,7 +2,9 @@
 //! checked against the models, bad input refused, and the same bytes whatever the thread count.
 mod common;
 
-use common::{CLUSTER_EXAMPLES, Fixture, HIDDEN, LATENTS, TEST_IMAGES, read_page_data};
+use common::{
+    CLUSTER_EXAMPLES, DISTANCE_CAP, Fixture, HIDDEN, LATENTS, TEST_IMAGES, read_page_data,
+};
 use ndarray::Array1;
 use ne_explorer::{CLUSTERS_SHOWN, ExplorerError, ExplorerInput, SaeInput, write_explorer};
 use serde_json::Value;
@@ -122,6 +124,16 @@ fn writes_the_page_and_data_that_match_the_models() {
     // point into it, largest first; sizes count every activating image.
     let hidden = fixture.mlp.hidden(fixture.test.images.view());
     let ne_acts = fixture.ne.encode(hidden.view());
+    // Distances are the metrics crate's, over the run's cap of activating examples.
+    assert_eq!(data["distance_cap"], DISTANCE_CAP);
+    let centred = &hidden - &fixture.ne.b_dec;
+    let stats = ne_metrics::neuron_stats(
+        fixture.ne.w_enc.view(),
+        centred.view(),
+        ne_acts.view(),
+        DISTANCE_CAP,
+    );
+    let mut capped = 0;
     for (j, neuron) in ne["neurons"].as_array().unwrap().iter().enumerate() {
         let column = ne_acts.column(j);
         let top: Vec<usize> = neuron["top"]
@@ -132,6 +144,19 @@ fn writes_the_page_and_data_that_match_the_models() {
             .collect();
         let active = column.iter().filter(|&&a| a > 0.0).count();
         assert_eq!(neuron["size"], active);
+        for (key, want) in [
+            ("max_dist", stats[j].max_dist),
+            ("mean_dist", stats[j].mean_dist),
+        ] {
+            match want {
+                Some(want) => {
+                    let got = neuron[key].as_f64().unwrap() as f32;
+                    assert!((got - want).abs() <= 1e-3 * want.abs() + 1e-6, "{key} {j}");
+                }
+                None => assert!(neuron[key].is_null(), "{key} {j}"),
+            }
+        }
+        capped += usize::from(active > DISTANCE_CAP);
         assert_eq!(top.len(), active.min(CLUSTER_EXAMPLES));
         assert!(top.windows(2).all(|w| column[w[0]] >= column[w[1]]));
         if let Some(&weakest) = top.last() {
@@ -172,6 +197,10 @@ fn writes_the_page_and_data_that_match_the_models() {
             );
         }
     }
+    assert!(
+        capped > 0,
+        "some latent has more activating images than the cap"
+    );
     assert_eq!(ne["neurons"][0]["train_firing"], 0, "latent 0 is dead");
     assert_eq!(ne["neurons"][0]["cluster_count"], 0);
 }

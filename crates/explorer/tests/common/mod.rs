@@ -17,6 +17,8 @@ pub const TEST_IMAGES: usize = 400;
 pub const HIDDEN: usize = 32;
 pub const LATENTS: usize = 64;
 pub const CLUSTER_EXAMPLES: usize = 60;
+/// Not the default 100, so the page must use the cap it is given.
+pub const DISTANCE_CAP: usize = 25;
 
 pub struct Fixture {
     pub test: Split,
@@ -161,6 +163,7 @@ impl Fixture {
             seed: 0,
             cluster_threshold: 0.9,
             cluster_examples: CLUSTER_EXAMPLES,
+            distance_cap: DISTANCE_CAP,
         })
     }
 }
