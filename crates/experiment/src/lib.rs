@@ -11,4 +11,4 @@ pub mod sweep;
 
 pub use config::{Config, ConfigError, DataConfig, EvalConfig, ExplorerConfig};
 pub use pipeline::{ReproduceOptions, Reproduction, reproduce, run_seed};
-pub use results::{MetricsFile, PAPER_NE, PAPER_STANDARD, PaperRow, SeedRun, Summary};
+pub use results::{MetricsFile, SeedRun, Summary};

@@ -65,41 +65,6 @@ fn summarise<'a>(metrics: impl Iterator<Item = &'a SaeMetrics>) -> MetricSummary
         .collect()
 }
 
-/// One row of the paper's Tables 2 and 3 (SPEC.md).
-#[derive(Debug, Clone, Copy)]
-pub struct PaperRow {
-    pub mse: f64,
-    pub l1: f64,
-    pub l0_pct: f64,
-    pub acc_loss_pct: f64,
-    pub max_dist: f64,
-    pub mean_dist: f64,
-    pub size: f64,
-    pub dead_pct: f64,
-}
-
-pub const PAPER_STANDARD: PaperRow = PaperRow {
-    mse: 0.33,
-    l1: 2600.0,
-    l0_pct: 2.4,
-    acc_loss_pct: 1.5,
-    max_dist: 0.45,
-    mean_dist: 0.21,
-    size: 7.0,
-    dead_pct: 23.8,
-};
-
-pub const PAPER_NE: PaperRow = PaperRow {
-    mse: 0.55,
-    l1: 3300.0,
-    l0_pct: 9.1,
-    acc_loss_pct: 4.6,
-    max_dist: 0.28,
-    mean_dist: 0.08,
-    size: 32.0,
-    dead_pct: 3.7,
-};
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -71,7 +71,7 @@ fn writes_the_page_and_data_that_match_the_models() {
     assert_eq!(data["test_count"], TEST_IMAGES);
     assert_eq!(decode(&data["labels"]), fixture.test.labels.to_vec());
     assert_eq!(data["metrics"], fixture.metrics);
-    assert_eq!(data["paper"]["ne"]["size"], 32);
+    assert_eq!(data["paper"]["ne"]["size"], 32.0);
     let layers = data["layers"].as_array().unwrap();
     let keys: Vec<&str> = layers.iter().map(|l| l["key"].as_str().unwrap()).collect();
     assert_eq!(keys, ["mlp", "standard", "ne"]);

@@ -1,0 +1,30 @@
+//! The paper's own figures (Foote 2024, Tables 2 and 3; one run each), as SPEC.md lists them:
+//! one copy for the report, the explorer and anything else that compares against them.
+use crate::SaeMetrics;
+
+/// The standard SAE's row.
+pub const PAPER_STANDARD: SaeMetrics = SaeMetrics {
+    mse: 0.33,
+    l1: 2600.0,
+    l0_pct: 2.4,
+    acc_loss_pct: 1.5,
+    max_dist: 0.45,
+    mean_dist: 0.21,
+    size: 7.0,
+    dead_pct: 23.8,
+};
+
+/// The row of the SAE trained with the neuron-embedding loss.
+pub const PAPER_NE: SaeMetrics = SaeMetrics {
+    mse: 0.55,
+    l1: 3300.0,
+    l0_pct: 9.1,
+    acc_loss_pct: 4.6,
+    max_dist: 0.28,
+    mean_dist: 0.08,
+    size: 32.0,
+    dead_pct: 3.7,
+};
+
+/// The MLP's test accuracy, in [0, 1].
+pub const PAPER_MLP_TEST_ACCURACY: f64 = 0.94;
