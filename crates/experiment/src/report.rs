@@ -44,14 +44,9 @@ const TABLE_3: [Column; 4] = [
     column("dead / %", |m| m.dead_pct, 1),
 ];
 
-/// Mean ± std over seeds of one figure; non-finite values (no latent to measure) are left out.
+/// Mean ± std over seeds of one figure.
 fn over_seeds(metrics: &MetricsFile, variant: Variant, pick: Pick) -> Option<MeanStd> {
-    let values: Vec<f64> = metrics
-        .runs
-        .iter()
-        .map(|r| pick(&variant(r)))
-        .filter(|v| v.is_finite())
-        .collect();
+    let values: Vec<f64> = metrics.runs.iter().map(|r| pick(&variant(r))).collect();
     MeanStd::of(&values)
 }
 

@@ -56,7 +56,7 @@ fn summarise<'a>(metrics: impl Iterator<Item = &'a SaeMetrics>) -> MetricSummary
         };
         for (key, value) in fields {
             let column = columns.entry(key).or_default();
-            column.extend(value.as_f64().filter(|v| v.is_finite()));
+            column.extend(value.as_f64());
         }
     }
     columns

@@ -22,8 +22,10 @@ pub struct MeanStd {
 }
 
 impl MeanStd {
-    /// `None` for no values.
+    /// Non-finite values (a figure a run could not measure, e.g. a distance with no latent to
+    /// measure it on) are left out; `None` when no value is left.
     pub fn of(values: &[f64]) -> Option<Self> {
+        let values: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
         let n = values.len();
         if n == 0 {
             return None;
@@ -62,5 +64,12 @@ mod tests {
             })
         );
         assert_eq!(MeanStd::of(&[]), None);
+        assert_eq!(
+            MeanStd::of(&[1.0, f64::NAN, 3.0, f64::INFINITY])
+                .unwrap()
+                .mean,
+            2.0
+        );
+        assert_eq!(MeanStd::of(&[f64::NAN]), None);
     }
 }
