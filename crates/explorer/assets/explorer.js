@@ -535,7 +535,7 @@ function neExplorer() {
     return bar;
   }
 
-  function clusterCard(layer, neuron, weights, cluster, rank) {
+  function clusterCard(neuron, weights, cluster, rank) {
     const members = cluster.members.map(function (position) { return neuron.top[position]; });
     const average = averageImage(members);
     const feature = normalised(average).map(function (v, p) { return v * weights[p]; });
@@ -617,7 +617,7 @@ function neExplorer() {
         DATA.cluster_threshold + ". Largest first, up to " + DATA.clusters_shown +
         ". Each shows its average image, its feature (the average as the MLP sees it, ⊙ the input weights: red pixels push this " +
         unit + " up) and up to 12 examples, the central one outlined."));
-    neuron.clusters.forEach(function (cluster, rank) { clusters.append(clusterCard(layer, neuron, weights, cluster, rank)); });
+    neuron.clusters.forEach(function (cluster, rank) { clusters.append(clusterCard(neuron, weights, cluster, rank)); });
 
     return el("div", { className: "neuron" },
       navigation(layer, j),
@@ -631,7 +631,7 @@ function neExplorer() {
   function route() {
     const hash = decodeURIComponent(location.hash.replace(/^#/, ""));
     const neuron = /^([a-z0-9_-]+)\/(\d+)$/.exec(hash);
-    if (neuron && layerByKey[neuron[1]] && neuron[1] !== "index") {
+    if (neuron && layerByKey[neuron[1]]) {
       const layer = layerByKey[neuron[1]];
       const j = Number(neuron[2]);
       if (j < layer.neurons.length) return { page: "neuron", layer: layer, index: j };

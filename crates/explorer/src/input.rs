@@ -70,6 +70,8 @@ pub enum ExplorerError {
 
 /// Key of the MLP's hidden layer in the page's URLs; no SAE may take it.
 pub const MLP_KEY: &str = "mlp";
+/// First part of the start page's URLs (`#index/<layer>`); no SAE may take it either.
+const INDEX_KEY: &str = "index";
 
 fn expect_shape(what: &str, got: &[usize], expected: &[usize]) -> Result<(), ExplorerError> {
     if got == expected {
@@ -163,6 +165,11 @@ impl ExplorerInput<'_> {
         }
         if input.key == MLP_KEY {
             return Err(key_error("is reserved for the MLP"));
+        }
+        if input.key == INDEX_KEY {
+            return Err(key_error(
+                "is reserved for the start page's URLs (#index/<layer>)",
+            ));
         }
         if self.saes[..i].iter().any(|other| other.key == input.key) {
             return Err(key_error("is used by two SAEs"));

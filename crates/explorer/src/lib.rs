@@ -12,7 +12,7 @@ mod page_data;
 mod prepare;
 
 pub use input::{ExplorerError, ExplorerInput, MLP_KEY, SaeInput};
-pub use page_data::{CDF_POINTS, CLUSTERS_SHOWN, TOP_SHOWN};
+pub use page_data::CLUSTERS_SHOWN;
 
 use page_data::build;
 

@@ -188,8 +188,12 @@ fn writes_the_page_and_data_that_match_the_models() {
             );
             assert!(members.contains(&cluster["central"]));
         }
+        assert_eq!(
+            count > 0,
+            active > 0,
+            "a neuron has clusters exactly when it fires"
+        );
         if count > 0 {
-            assert_eq!(count > 0, active > 0);
             let all: usize = sizes.iter().sum();
             assert!(
                 count > CLUSTERS_SHOWN || all == top.len(),
@@ -338,6 +342,10 @@ fn bad_input_is_refused_with_a_named_error_and_nothing_written() {
         ),
         (vec![sae("ne", &empty)], "SAE \"ne\" encoder has no neurons"),
         (vec![sae("mlp", &fixture.ne)], "reserved for the MLP"),
+        (
+            vec![sae("index", &fixture.ne)],
+            "reserved for the start page",
+        ),
         (
             vec![sae("ne", &fixture.ne), sae("ne", &fixture.ne)],
             "used by two SAEs",
