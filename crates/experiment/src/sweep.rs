@@ -28,6 +28,12 @@ pub fn sweep(
     nes: &[f32],
     log: Log,
 ) -> anyhow::Result<Vec<SweepPoint>> {
+    // Every grid value is checked before anything trains, not when its turn comes.
+    for (&lambda_l1, &lambda_ne) in l1s.iter().flat_map(|l1| nes.iter().map(move |ne| (l1, ne))) {
+        let mut point = config.sae.clone();
+        (point.lambda_l1, point.lambda_ne) = (lambda_l1, lambda_ne);
+        point.validate()?;
+    }
     let data = load_data(&config.data)?;
     anyhow::ensure!(
         data.train.len() > 2 * HELD_OUT,
@@ -98,4 +104,20 @@ pub fn table(points: &[SweepPoint]) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_grid_value_is_refused_before_anything_trains() {
+        let lines = std::sync::Mutex::new(Vec::new());
+        let log = |line: &str| lines.lock().unwrap().push(line.to_owned());
+        let err = sweep(&Config::paper(), &[3.0], &[10.0, f32::NAN], &log).unwrap_err();
+        assert!(err.to_string().contains("sae.lambda_ne"), "{err}");
+        let err = sweep(&Config::paper(), &[-1.0], &[10.0], &log).unwrap_err();
+        assert!(err.to_string().contains("sae.lambda_l1"), "{err}");
+        assert!(lines.lock().unwrap().is_empty(), "nothing ran");
+    }
 }
