@@ -1,5 +1,6 @@
 //! End to end: the real `reproduce` pipeline on a small configuration, checked through the
 //! files it leaves, as a user or another tool would read them.
+use neuron_embeddings::experiment::explore::explore_from;
 use neuron_embeddings::experiment::{Config, ReproduceOptions, reproduce};
 use serde_json::Value;
 use std::path::Path;
@@ -155,6 +156,29 @@ fn reproduce_writes_complete_consistent_results_and_reruns_identically() {
         "{log:?}"
     );
     assert_eq!(runs_without_timing(&resumed), runs_without_timing(&metrics));
+
+    // `explore --from` rebuilds the explorer from the saved models, changing nothing else,
+    // and trains nothing when a seed or a model is missing.
+    let run_json = first.join("seed-1/run.json");
+    let before = std::fs::read(&run_json).unwrap();
+    std::fs::remove_dir_all(first.join("explorer")).unwrap();
+    let quiet = |_: &str| {};
+    let index = explore_from(&first, Some(1), &quiet).expect("explores a finished run");
+    assert_eq!(index, first.join("explorer/index.html"));
+    assert!(index.is_file());
+    assert_eq!(std::fs::read(&run_json).unwrap(), before);
+    let err = explore_from(&first, Some(7), &quiet).unwrap_err();
+    assert!(err.to_string().contains("seed 7 is not in"), "{err}");
+    std::fs::remove_file(first.join("seed-0/sae-ne.safetensors")).unwrap();
+    let err = explore_from(&first, Some(0), &quiet).unwrap_err();
+    assert!(
+        err.to_string().contains("sae-ne.safetensors is missing"),
+        "{err}"
+    );
+    assert!(
+        !first.join("seed-0/sae-ne.safetensors").exists(),
+        "nothing trained"
+    );
 }
 
 /// The paper's main finding, on the full default configuration (60,000 training images, three

@@ -1,5 +1,5 @@
 //! The neuron explorer for one seed of a run.
-use crate::pipeline::{Log, SeedOutcome, run_seed};
+use crate::pipeline::{Log, ModelSource, SeedOutcome, run_seed};
 use crate::{MetricsFile, pipeline::load_data};
 use anyhow::Context;
 use ne_explorer::{ExplorerInput, SaeInput, write_explorer};
@@ -53,16 +53,30 @@ pub fn write(
 }
 
 /// Writes the explorer of a finished `reproduce` run from its folder: the config and seeds come
-/// from its `metrics.json`, the models of `seed` (default: its first) from their files.
+/// from its `metrics.json`, the models of `seed` (default: its first) from their files. Trains
+/// nothing and changes nothing but `explorer/`.
 pub fn explore_from(results: &Path, seed: Option<u64>, log: Log) -> anyhow::Result<PathBuf> {
     let path = results.join("metrics.json");
     let text = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let metrics: MetricsFile = serde_json::from_slice(&text)
         .with_context(|| format!("{} is not a metrics file of this project", path.display()))?;
+    let seeds: Vec<u64> = metrics.runs.iter().map(|r| r.seed).collect();
     let seed = seed
-        .or_else(|| metrics.runs.first().map(|r| r.seed))
+        .or(seeds.first().copied())
         .context("the run has no seeds")?;
+    anyhow::ensure!(
+        seeds.contains(&seed),
+        "seed {seed} is not in {} (its seeds: {seeds:?})",
+        path.display()
+    );
     let data = load_data(&metrics.config.data)?;
-    let outcome = run_seed(&metrics.config, &data, seed, results, true, log)?;
+    let outcome = run_seed(
+        &metrics.config,
+        &data,
+        seed,
+        results,
+        ModelSource::Saved,
+        log,
+    )?;
     write(&data, &outcome, &metrics, &results.join("explorer"))
 }

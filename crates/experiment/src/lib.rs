@@ -10,5 +10,5 @@ mod results;
 pub mod sweep;
 
 pub use config::{Config, ConfigError, DataConfig, EvalConfig, ExplorerConfig};
-pub use pipeline::{ReproduceOptions, Reproduction, reproduce, run_seed};
+pub use pipeline::{ModelSource, ReproduceOptions, Reproduction, reproduce, run_seed};
 pub use results::{MetricsFile, SeedRun, Summary};

@@ -98,42 +98,65 @@ impl Stages<'_> {
     }
 }
 
-/// A model file: loaded if `resume` and it exists, else trained and saved at once, so an
-/// interrupted run keeps every model it finished.
+/// Where a seed's models come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelSource {
+    /// Train every model afresh.
+    Train,
+    /// Reuse the models an earlier run with the same config saved; train the missing ones.
+    Resume,
+    /// Only the models a finished run with the same config saved; train nothing, write nothing.
+    Saved,
+}
+
+/// A model file: loaded if `source` allows and it exists, else trained and saved at once, so
+/// an interrupted run keeps every model it finished.
 fn trained_or_loaded<M>(
     path: &Path,
-    resume: bool,
+    source: ModelSource,
     train: impl FnOnce() -> anyhow::Result<M>,
     to_bytes: impl Fn(&M) -> Vec<u8>,
     from_bytes: impl Fn(&[u8]) -> anyhow::Result<M>,
     log: Log,
 ) -> anyhow::Result<M> {
-    if resume && path.exists() {
+    if source != ModelSource::Train && path.exists() {
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         log(&format!("resuming: loaded {}", path.display()));
         return from_bytes(&bytes).with_context(|| format!("cannot load {}", path.display()));
+    }
+    if source == ModelSource::Saved {
+        bail!("{} is missing: that run did not finish", path.display());
     }
     let model = train()?;
     write_atomic(path, &to_bytes(&model))?;
     Ok(model)
 }
 
-/// Trains (or, with `resume`, reloads) and evaluates one seed, writing its models and
-/// `run.json` into `seed_dir(out, seed)`.
+/// Trains (or reloads, as `source` says) and evaluates one seed. Unless the models are only
+/// read (`ModelSource::Saved`), writes its models and `run.json` into `seed_dir(out, seed)`.
 pub fn run_seed(
     config: &Config,
     data: &Mnist,
     seed: u64,
     out: &Path,
-    resume: bool,
+    source: ModelSource,
     log: Log,
 ) -> anyhow::Result<SeedOutcome> {
     let dir = seed_dir(out, seed);
     let stamp = dir.join("config.json");
     let config_json = serde_json::to_vec_pretty(config)?;
-    let resume = resume && std::fs::read(&stamp).is_ok_and(|old| old == config_json);
-    write_atomic(&stamp, &config_json)?;
+    let same_config = std::fs::read(&stamp).is_ok_and(|old| old == config_json);
+    let source = match source {
+        ModelSource::Saved if !same_config => {
+            bail!("{} holds no finished run of this config", dir.display())
+        }
+        ModelSource::Resume if !same_config => ModelSource::Train,
+        source => source,
+    };
+    if source != ModelSource::Saved {
+        write_atomic(&stamp, &config_json)?;
+    }
 
     let mut stages = Stages {
         seed,
@@ -143,7 +166,7 @@ pub fn run_seed(
     let mlp = stages.run("mlp", || {
         trained_or_loaded(
             &dir.join("mlp.safetensors"),
-            resume,
+            source,
             || train_mlp(config, data, seed, log),
             Mlp::to_safetensors,
             |b| Ok(Mlp::from_safetensors(b)?),
@@ -160,7 +183,7 @@ pub fn run_seed(
         stages.run(&format!("sae_{name}"), || {
             trained_or_loaded(
                 &dir.join(format!("sae-{name}.safetensors")),
-                resume,
+                source,
                 || train_sae(config, variant, seed, train_hidden.view(), log),
                 Sae::to_safetensors,
                 |b| Ok(Sae::from_safetensors(b)?),
@@ -206,7 +229,9 @@ pub fn run_seed(
         ne: evaluation.ne.metrics,
         timing_s: stages.timing,
     };
-    write_atomic(&dir.join("run.json"), &serde_json::to_vec_pretty(&run)?)?;
+    if source != ModelSource::Saved {
+        write_atomic(&dir.join("run.json"), &serde_json::to_vec_pretty(&run)?)?;
+    }
     Ok(SeedOutcome {
         run,
         models,
@@ -298,7 +323,14 @@ pub fn reproduce(
     let outcomes: Vec<SeedOutcome> = options
         .seeds
         .par_iter()
-        .map(|&seed| run_seed(config, &data, seed, &options.out, options.resume, log))
+        .map(|&seed| {
+            let source = if options.resume {
+                ModelSource::Resume
+            } else {
+                ModelSource::Train
+            };
+            run_seed(config, &data, seed, &options.out, source, log)
+        })
         .collect::<anyhow::Result<_>>()?;
     timing.insert(
         "seeds".to_owned(),
