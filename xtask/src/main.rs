@@ -106,7 +106,7 @@ fn main() -> anyhow::Result<()> {
             let config = Config::from_file(&config)?;
             let data = load_data(&config.data)?;
             let mlp = train_and_save_mlp(&config, &data, &out.join("mlp.safetensors"))?;
-            let accuracy = accuracy(&mlp, &data)?;
+            let accuracy = mlp.accuracy(data.test.images.view(), data.test.labels.view())?;
             println!("test accuracy: {:.2}%", 100.0 * accuracy);
             Ok(())
         }
@@ -128,9 +128,9 @@ fn main() -> anyhow::Result<()> {
                 log(&format!("no MLP at {}: training one", mlp.display()));
                 train_and_save_mlp(&config, &data, &mlp)?
             };
-            let (variant, name) = match variant {
-                Variant::Standard => (SaeVariant::Standard, "standard"),
-                Variant::Ne => (SaeVariant::Ne, "ne"),
+            let variant = match variant {
+                Variant::Standard => SaeVariant::Standard,
+                Variant::Ne => SaeVariant::Ne,
             };
             let hidden = hidden_activations(&mlp, data.train.images.view());
             let start = Instant::now();
@@ -139,7 +139,7 @@ fn main() -> anyhow::Result<()> {
                 "trained in {:.2} s",
                 start.elapsed().as_secs_f64()
             ));
-            let path = out.join(format!("sae-{name}.safetensors"));
+            let path = out.join(format!("sae-{}.safetensors", variant.name()));
             ne_experiment::outputs::write_atomic(&path, &sae.to_safetensors())?;
             println!("saved {}", path.display());
             Ok(())
@@ -203,8 +203,4 @@ fn train_and_save_mlp(config: &Config, data: &ne_mnist::Mnist, path: &Path) -> a
     ne_experiment::outputs::write_atomic(path, &mlp.to_safetensors())?;
     log(&format!("saved {}", path.display()));
     Ok(mlp)
-}
-
-fn accuracy(mlp: &Mlp, data: &ne_mnist::Mnist) -> anyhow::Result<f32> {
-    Ok(mlp.accuracy(data.test.images.view(), data.test.labels.view())?)
 }

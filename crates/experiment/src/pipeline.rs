@@ -179,7 +179,8 @@ pub fn run_seed(
             hidden_activations(&mlp, data.test.images.view()),
         ))
     })?;
-    let mut sae = |variant: SaeVariant, name: &str| {
+    let mut sae = |variant: SaeVariant| {
+        let name = variant.name();
         stages.run(&format!("sae_{name}"), || {
             trained_or_loaded(
                 &dir.join(format!("sae-{name}.safetensors")),
@@ -191,8 +192,8 @@ pub fn run_seed(
             )
         })
     };
-    let standard = sae(SaeVariant::Standard, "standard")?;
-    let ne = sae(SaeVariant::Ne, "ne")?;
+    let standard = sae(SaeVariant::Standard)?;
+    let ne = sae(SaeVariant::Ne)?;
 
     let models = SeedModels { mlp, standard, ne };
     let labels = data.test.labels.view();
@@ -267,10 +268,7 @@ pub fn train_sae(
     hidden: ArrayView2<f32>,
     log: Log,
 ) -> anyhow::Result<Sae> {
-    let name = match variant {
-        SaeVariant::Standard => "standard",
-        SaeVariant::Ne => "ne",
-    };
+    let name = variant.name();
     let (sae, history) = ne_models::train_sae(&config.sae, variant, seed, hidden, &mut |_| {})?;
     if let Some(epoch) = history.epochs.last() {
         log(&format!("seed {seed}: sae {name}: {epoch}"));

@@ -107,9 +107,27 @@ pub enum SaeVariant {
     Ne,
 }
 
+impl SaeVariant {
+    /// Its name in files, logs and `metrics.json`, as serde spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SaeVariant::Standard => "standard",
+            SaeVariant::Ne => "ne",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn variant_names_are_serde_names() {
+        for variant in [SaeVariant::Standard, SaeVariant::Ne] {
+            let serde_name = toml::Value::try_from(variant).unwrap();
+            assert_eq!(serde_name.as_str(), Some(variant.name()));
+        }
+    }
 
     #[test]
     fn defaults_are_valid() {
