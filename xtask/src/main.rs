@@ -5,7 +5,7 @@ mod data;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use ne_experiment::pipeline::{self, hidden_activations, load_data};
+use ne_experiment::pipeline::{self, load_data};
 use ne_experiment::{Config, ReproduceOptions};
 use ne_models::{Mlp, SaeVariant};
 use std::path::{Path, PathBuf};
@@ -132,7 +132,7 @@ fn main() -> anyhow::Result<()> {
                 Variant::Standard => SaeVariant::Standard,
                 Variant::Ne => SaeVariant::Ne,
             };
-            let hidden = hidden_activations(&mlp, data.train.images.view());
+            let hidden = mlp.hidden(data.train.images.view());
             let start = Instant::now();
             let sae = pipeline::train_sae(&config, variant, config.seed, hidden.view(), &log)?;
             log(&format!(

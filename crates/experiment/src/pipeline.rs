@@ -3,7 +3,7 @@
 use crate::outputs::write_atomic;
 use crate::{Config, DataConfig, MetricsFile, SeedRun, report};
 use anyhow::{Context, bail};
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::{Array1, ArrayView2, Axis};
 use ne_metrics::{SaeEvaluation, evaluate_sae};
 use ne_mnist::{Checksums, Mnist};
 use ne_models::{Mlp, Sae, SaeVariant};
@@ -59,21 +59,6 @@ pub struct SeedOutcome {
 /// Where one seed's files live.
 pub fn seed_dir(out: &Path, seed: u64) -> PathBuf {
     out.join(format!("seed-{seed}"))
-}
-
-/// Rows per chunk for parallel inference; fixed, so results never depend on the thread count.
-const INFERENCE_ROWS: usize = 4096;
-
-/// Hidden activations of the whole split, computed in parallel over fixed chunks.
-pub fn hidden_activations(mlp: &Mlp, images: ArrayView2<f32>) -> Array2<f32> {
-    let chunks: Vec<Array2<f32>> = images
-        .axis_chunks_iter(Axis(0), INFERENCE_ROWS)
-        .collect::<Vec<_>>()
-        .into_par_iter()
-        .map(|chunk| mlp.hidden(chunk))
-        .collect();
-    let views: Vec<ArrayView2<f32>> = chunks.iter().map(|c| c.view()).collect();
-    ndarray::concatenate(Axis(0), &views).expect("chunks share their width")
 }
 
 /// Stage timer that also logs what finished.
@@ -175,8 +160,8 @@ pub fn run_seed(
     })?;
     let (train_hidden, test_hidden) = stages.run("hidden", || {
         Ok((
-            hidden_activations(&mlp, data.train.images.view()),
-            hidden_activations(&mlp, data.test.images.view()),
+            mlp.hidden(data.train.images.view()),
+            mlp.hidden(data.test.images.view()),
         ))
     })?;
     let mut sae = |variant: SaeVariant| {

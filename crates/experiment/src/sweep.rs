@@ -1,7 +1,7 @@
 //! Choosing λ_L1 and λ_NE on the training data: every pair of a small grid, measured on the last
 //! examples of the training set so that the test set stays untouched until `reproduce`.
 use crate::Config;
-use crate::pipeline::{Log, hidden_activations, load_data, train_mlp, train_sae};
+use crate::pipeline::{Log, load_data, train_mlp, train_sae};
 use ndarray::s;
 use ne_metrics::{SaeMetrics, evaluate_sae};
 use ne_models::SaeVariant;
@@ -41,7 +41,7 @@ pub fn sweep(
         2 * HELD_OUT
     );
     let mlp = train_mlp(config, &data, config.seed, log)?;
-    let hidden = hidden_activations(&mlp, data.train.images.view());
+    let hidden = mlp.hidden(data.train.images.view());
     let split = data.train.len() - HELD_OUT;
     let (fit, held_out) = (hidden.slice(s![..split, ..]), hidden.slice(s![split.., ..]));
     let held_out_labels = data.train.labels.slice(s![split..]);

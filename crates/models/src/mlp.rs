@@ -6,7 +6,7 @@ use crate::ops::{argmax, relu, relu_backward, softmax_cross_entropy};
 use crate::optim::Sgd;
 use crate::parallel::{INFERENCE_CHUNK_ROWS, map_row_chunks, map_row_ranges};
 use crate::weights::{self, WeightFile};
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewD, ArrayViewMutD, s};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewD, ArrayViewMutD, Axis, s};
 use rand_chacha::ChaCha8Rng;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -58,8 +58,21 @@ impl Mlp {
         Self { fc1, fc2 }
     }
 
-    /// Hidden activations ReLU(fc1(x)) for normalised images (n x 784).
+    /// Hidden activations ReLU(fc1(x)) for normalised images (n x 784), over fixed chunks of
+    /// rows in parallel.
     pub fn hidden(&self, images: ArrayView2<f32>) -> Array2<f32> {
+        let chunks = map_row_chunks(images, INFERENCE_CHUNK_ROWS, |c| self.hidden_of_chunk(c));
+        match chunks.len() {
+            0 => Array2::zeros((0, self.fc1.outputs())),
+            1 => chunks.into_iter().next().expect("one chunk"),
+            _ => {
+                let views: Vec<ArrayView2<f32>> = chunks.iter().map(|c| c.view()).collect();
+                ndarray::concatenate(Axis(0), &views).expect("chunks share their width")
+            }
+        }
+    }
+
+    fn hidden_of_chunk(&self, images: ArrayView2<f32>) -> Array2<f32> {
         relu(self.fc1.forward(images))
     }
 
@@ -72,7 +85,7 @@ impl Mlp {
     pub fn predict(&self, images: ArrayView2<f32>) -> Result<Array1<usize>, ModelError> {
         check_width(self.fc1.inputs(), images)?;
         Ok(self.predict_chunks(images, |chunk| {
-            self.logits_from_hidden(self.hidden(chunk).view())
+            self.logits_from_hidden(self.hidden_of_chunk(chunk).view())
         }))
     }
 
@@ -458,7 +471,17 @@ mod tests {
         let mlp = small_mlp(33);
         let x = random_array(34, (2500, INPUTS), -1.0, 1.0);
         let predicted = mlp.predict(x.view()).unwrap();
-        let direct = mlp.logits_from_hidden(mlp.hidden(x.view()).view());
+        // 2,500 rows: three inference chunks, joined in order.
+        let hidden = mlp.hidden(x.view());
+        assert_eq!(
+            hidden.row(2400),
+            mlp.fc1
+                .forward(x.slice(s![2400..2401, ..]))
+                .mapv(|v| v.max(0.0))
+                .row(0)
+        );
+        assert_eq!(mlp.hidden(x.slice(s![..0, ..])).dim(), (0, HIDDEN));
+        let direct = mlp.logits_from_hidden(hidden.view());
         let expected: Vec<usize> = direct.outer_iter().map(|row| argmax(row)).collect();
         assert_eq!(predicted.to_vec(), expected);
         let labels_of_half: Array1<u8> = (0..2500)
