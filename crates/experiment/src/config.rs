@@ -1,6 +1,7 @@
 //! The experiment's TOML config: every hyperparameter and the seed, checked before any work.
 use ne_models::{MlpConfig, SaeConfig};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// The whole experiment, as `configs/paper.toml` spells it.
@@ -86,6 +87,13 @@ impl Config {
         Ok(config)
     }
 
+    /// SHA-256 (hex) of the config's canonical JSON: the same for two configs exactly when every
+    /// setting is equal, so files stamped with it can be matched to the config that made them.
+    pub fn digest(&self) -> String {
+        let json = serde_json::to_vec(self).expect("a config is plain data");
+        format!("{:x}", Sha256::digest(json))
+    }
+
     /// Every rule a config must meet before training starts, as one message.
     pub fn validate(&self) -> Result<(), String> {
         self.mlp.validate().map_err(|e| format!("[mlp] {e}"))?;
@@ -152,6 +160,19 @@ mod tests {
             let err = with(|t| t.replacen(from, to, 1)).unwrap_err().to_string();
             assert!(err.contains(needle), "{to}: {err}");
         }
+    }
+
+    #[test]
+    fn digest_tells_configs_apart_and_is_stable() {
+        let paper = Config::paper();
+        assert_eq!(paper.digest(), Config::paper().digest());
+        assert_eq!(paper.digest().len(), 64);
+        let mut other = paper.clone();
+        other.sae.lambda_ne = 999.0;
+        assert_ne!(other.digest(), paper.digest());
+        other.sae.lambda_ne = paper.sae.lambda_ne;
+        other.data.train_limit = 2000;
+        assert_ne!(other.digest(), paper.digest());
     }
 
     #[test]
