@@ -7,26 +7,35 @@ pub enum MnistError {
     #[error("{gz}: not found (nor its uncompressed twin {plain})")]
     NotFound { gz: PathBuf, plain: PathBuf },
 
-    #[error("{path}: cannot read: {source}")]
+    // The I/O and gzip errors are part of the message, not a separate cause, so that a chain
+    // of causes does not print them twice.
+    #[error("{path}: cannot read: {error}")]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
 
-    #[error("{path}: not a valid gzip stream: {source}")]
+    #[error("{path}: not a regular file (a folder, device or pipe?); refusing to read it")]
+    NotAFile { path: PathBuf },
+
+    #[error("{path}: not a valid gzip stream: {error}")]
     Gzip {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
 
-    #[error("{path}: decompresses to more than {limit} bytes; refusing to go on")]
+    #[error(
+        "{path}: {extra} bytes after the end of the gzip data, and they are not another gzip \
+         member"
+    )]
+    GzipTrailingData { path: PathBuf, extra: usize },
+
+    #[error("{path}: holds more than {limit} bytes of IDX data; refusing to go on")]
     TooLarge { path: PathBuf, limit: u64 },
 
     #[error(
         "{path}: SHA-256 of the decompressed bytes is {actual}, expected {expected}; \
-         this is not the shipped MNIST file (load with Checksums::Skip to use it anyway)"
+         this is not the shipped MNIST file"
     )]
     Checksum {
         path: PathBuf,

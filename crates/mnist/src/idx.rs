@@ -5,46 +5,104 @@
 //! labels 1 (count).
 use crate::{IMAGE_PIXELS, IMAGE_SIDE, MnistError};
 use ndarray::{Array1, Array2, ArrayView2, s};
-use std::io::Read;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 /// Magic number of an IDX file of unsigned-byte images (3 dimensions).
 pub const IMAGES_MAGIC: u32 = 0x0000_0803;
 /// Magic number of an IDX file of unsigned-byte labels (1 dimension).
 pub const LABELS_MAGIC: u32 = 0x0000_0801;
-/// The most a gzip file may decompress to: MNIST's largest is 47 MB; this leaves room for
-/// larger IDX datasets while refusing decompression bombs.
+/// The most IDX data a file may hold, plain or after decompression: MNIST's largest is 47 MB;
+/// this leaves room for larger IDX datasets while refusing decompression bombs and runaway files.
 pub const MAX_DECOMPRESSED_BYTES: u64 = 1 << 30;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
+/// Reads one IDX file of the given layout from disk and returns its IDX bytes. A gzip file (found
+/// by its magic, whatever its name) is decompressed. A plain file's header is read first and the
+/// length it declares is compared with the file's real size before the rest is read, so a wrong
+/// or runaway file costs one header read. The caller has made sure `path` is a regular file.
+pub(crate) fn read_file(path: &Path, layout: &Layout) -> Result<Vec<u8>, MnistError> {
+    let read_error = |error| MnistError::Read {
+        path: path.to_path_buf(),
+        error,
+    };
+    let file = File::open(path).map_err(read_error)?;
+    let size = file.metadata().map_err(read_error)?.len();
+    if size > MAX_DECOMPRESSED_BYTES {
+        // Compressed data is no larger than what it decompresses to, give or take a few bytes.
+        return Err(too_large(path));
+    }
+    let mut input = BufReader::new(file);
+    if input
+        .fill_buf()
+        .map_err(read_error)?
+        .starts_with(&GZIP_MAGIC)
+    {
+        let mut raw = Vec::with_capacity(size as usize);
+        input.read_to_end(&mut raw).map_err(read_error)?;
+        return gunzip_capped(&raw, path, MAX_DECOMPRESSED_BYTES);
+    }
+    let mut idx = Vec::new();
+    (&mut input)
+        .take(layout.header_len() as u64)
+        .read_to_end(&mut idx)
+        .map_err(read_error)?;
+    let count = layout.header(&idx, path)?;
+    layout.check_length(size, count, path)?;
+    idx.reserve_exact(size as usize - idx.len());
+    input.read_to_end(&mut idx).map_err(read_error)?;
+    Ok(idx)
+}
+
+fn too_large(path: &Path) -> MnistError {
+    MnistError::TooLarge {
+        path: path.to_path_buf(),
+        limit: MAX_DECOMPRESSED_BYTES,
+    }
+}
+
 /// Returns the IDX bytes of a file's contents: gunzipped when they start with the gzip magic
 /// (whatever the file is called), else as they are.
 pub fn decompress(raw: Vec<u8>, file: &Path) -> Result<Vec<u8>, MnistError> {
-    gunzip_capped(raw, file, MAX_DECOMPRESSED_BYTES)
+    if raw.starts_with(&GZIP_MAGIC) {
+        gunzip_capped(&raw, file, MAX_DECOMPRESSED_BYTES)
+    } else {
+        Ok(raw)
+    }
 }
 
-fn gunzip_capped(raw: Vec<u8>, file: &Path, limit: u64) -> Result<Vec<u8>, MnistError> {
-    if !raw.starts_with(&GZIP_MAGIC) {
-        return Ok(raw);
-    }
-    // Multi-member aware, and strict: bytes after the last member must be another valid member.
-    let decoder = flate2::bufread::MultiGzDecoder::new(raw.as_slice());
+/// Decompresses every gzip member of `raw` in turn (gzip allows several, concatenated). Bytes
+/// after the last member must be another valid member; at most `limit` bytes come out.
+fn gunzip_capped(raw: &[u8], file: &Path, limit: u64) -> Result<Vec<u8>, MnistError> {
+    let mut rest = raw;
     let mut out = Vec::new();
-    decoder
-        .take(limit + 1)
-        .read_to_end(&mut out)
-        .map_err(|source| MnistError::Gzip {
-            path: file.to_path_buf(),
-            source,
-        })?;
-    if out.len() as u64 > limit {
-        return Err(MnistError::TooLarge {
-            path: file.to_path_buf(),
-            limit,
-        });
+    loop {
+        let budget = limit + 1 - out.len() as u64;
+        flate2::bufread::GzDecoder::new(&mut rest)
+            .take(budget)
+            .read_to_end(&mut out)
+            .map_err(|error| MnistError::Gzip {
+                path: file.to_path_buf(),
+                error,
+            })?;
+        if out.len() as u64 > limit {
+            return Err(MnistError::TooLarge {
+                path: file.to_path_buf(),
+                limit,
+            });
+        }
+        if rest.is_empty() {
+            return Ok(out);
+        }
+        if !rest.starts_with(&GZIP_MAGIC) {
+            return Err(MnistError::GzipTrailingData {
+                path: file.to_path_buf(),
+                extra: rest.len(),
+            });
+        }
     }
-    Ok(out)
 }
 
 /// Parses an IDX images file (already decompressed) into an `n x 784` array of raw pixels.
@@ -60,26 +118,18 @@ pub fn parse_images(idx: Vec<u8>, file: &Path) -> Result<Array2<u8>, MnistError>
 /// Checks an IDX images file (already decompressed) and views its pixels as `n x 784`, without
 /// copying them.
 pub fn images_view<'a>(idx: &'a [u8], file: &Path) -> Result<ArrayView2<'a, u8>, MnistError> {
-    let layout = Layout::IMAGES;
-    let sizes = layout.header(idx, file)?;
-    let (rows, cols) = (sizes[1], sizes[2]);
-    if rows as usize != IMAGE_SIDE || cols as usize != IMAGE_SIDE {
-        return Err(MnistError::ImageSize {
-            path: file.to_path_buf(),
-            rows,
-            cols,
-        });
-    }
-    let count = layout.check_length(idx, sizes[0], IMAGE_PIXELS, file)?;
+    let layout = &Layout::IMAGES;
+    let count = layout.header(idx, file)?;
+    let count = layout.check_length(idx.len() as u64, count, file)?;
     let body = &idx[layout.header_len()..];
     Ok(ArrayView2::from_shape((count, IMAGE_PIXELS), body).expect("length checked"))
 }
 
 /// Parses an IDX labels file (already decompressed); every label must be a digit 0..=9.
 pub fn parse_labels(idx: Vec<u8>, file: &Path) -> Result<Array1<u8>, MnistError> {
-    let layout = Layout::LABELS;
-    let sizes = layout.header(&idx, file)?;
-    layout.check_length(&idx, sizes[0], 1, file)?;
+    let layout = &Layout::LABELS;
+    let count = layout.header(&idx, file)?;
+    layout.check_length(idx.len() as u64, count, file)?;
     let mut labels = idx;
     labels.drain(..layout.header_len());
     if let Some((index, &label)) = labels.iter().enumerate().find(|&(_, &label)| label > 9) {
@@ -93,19 +143,23 @@ pub fn parse_labels(idx: Vec<u8>, file: &Path) -> Result<Array1<u8>, MnistError>
 }
 
 /// What one kind of IDX file looks like.
-struct Layout {
+pub(crate) struct Layout {
     what: &'static str,
     magic: u32,
+    /// Bytes per item: one label, or one 28x28 image.
+    item_len: usize,
 }
 
 impl Layout {
-    const IMAGES: Layout = Layout {
+    pub(crate) const IMAGES: Layout = Layout {
         what: "images",
         magic: IMAGES_MAGIC,
+        item_len: IMAGE_PIXELS,
     };
-    const LABELS: Layout = Layout {
+    pub(crate) const LABELS: Layout = Layout {
         what: "labels",
         magic: LABELS_MAGIC,
+        item_len: 1,
     };
 
     fn dims(&self) -> u8 {
@@ -116,8 +170,9 @@ impl Layout {
         4 + 4 * usize::from(self.dims())
     }
 
-    /// Checks the magic number and reads the sizes (count first).
-    fn header(&self, idx: &[u8], file: &Path) -> Result<Vec<u32>, MnistError> {
+    /// Checks the magic number, the dimensions and (for images) the image size in the header at
+    /// the start of `idx`; returns the item count it declares.
+    fn header(&self, idx: &[u8], file: &Path) -> Result<u32, MnistError> {
         let truncated = || MnistError::HeaderTruncated {
             path: file.to_path_buf(),
             what: self.what,
@@ -148,24 +203,30 @@ impl Layout {
                 expected,
             });
         }
-        let sizes = idx.get(4..self.header_len()).ok_or_else(truncated)?;
-        Ok(sizes
+        let sizes: Vec<u32> = idx
+            .get(4..self.header_len())
+            .ok_or_else(truncated)?
             .chunks_exact(4)
             .map(|b| u32::from_be_bytes(b.try_into().expect("4 bytes")))
-            .collect())
+            .collect();
+        if let [_, rows, cols] = sizes[..]
+            && (rows as usize != IMAGE_SIDE || cols as usize != IMAGE_SIDE)
+        {
+            return Err(MnistError::ImageSize {
+                path: file.to_path_buf(),
+                rows,
+                cols,
+            });
+        }
+        Ok(sizes[0])
     }
 
-    /// Checks that exactly `count` items of `item_len` bytes follow the header; returns `count`.
-    fn check_length(
-        &self,
-        idx: &[u8],
-        count: u32,
-        item_len: usize,
-        file: &Path,
-    ) -> Result<usize, MnistError> {
+    /// Checks that a file of `total_len` bytes holds the header and exactly `count` items;
+    /// returns `count`.
+    fn check_length(&self, total_len: u64, count: u32, file: &Path) -> Result<usize, MnistError> {
         // u32 * 784 cannot overflow u64, and the claim is compared before anything is allocated.
-        let needed = u64::from(count) * item_len as u64;
-        let available = (idx.len() - self.header_len()) as u64;
+        let needed = u64::from(count) * self.item_len as u64;
+        let available = total_len - self.header_len() as u64;
         let (path, what) = (file.to_path_buf(), self.what);
         if available < needed {
             return Err(MnistError::DataTruncated {
@@ -282,9 +343,22 @@ mod tests {
     }
 
     #[test]
-    fn gzip_garbage_after_the_stream_is_a_gzip_error() {
+    fn gzip_garbage_after_the_stream_is_named_as_such() {
         let mut bytes = gzip(&labels_idx(&[1, 2]));
         bytes.extend([0, 0, 0, 0]);
+        let error = decompress(bytes, file()).unwrap_err();
+        assert!(
+            matches!(error, MnistError::GzipTrailingData { extra: 4, .. }),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "test.idx: 4 bytes after the end of the gzip data, and they are not another gzip \
+             member"
+        );
+        // A truncated second member is a gzip error, not trailing data.
+        let mut bytes = gzip(&labels_idx(&[1, 2]));
+        bytes.extend(&gzip(&[3, 4])[..12]);
         assert!(matches!(
             decompress(bytes, file()),
             Err(MnistError::Gzip { .. })
@@ -294,11 +368,8 @@ mod tests {
     #[test]
     fn decompression_stops_at_the_limit() {
         let bytes = gzip(&[0; 1000]);
-        assert_eq!(
-            gunzip_capped(bytes.clone(), file(), 1000).unwrap().len(),
-            1000
-        );
-        match gunzip_capped(bytes, file(), 999) {
+        assert_eq!(gunzip_capped(&bytes, file(), 1000).unwrap().len(), 1000);
+        match gunzip_capped(&bytes, file(), 999) {
             Err(MnistError::TooLarge { limit, .. }) => assert_eq!(limit, 999),
             other => panic!("expected TooLarge, got {other:?}"),
         }

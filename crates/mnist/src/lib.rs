@@ -23,6 +23,7 @@ pub use idx::{
     parse_labels,
 };
 
+use idx::Layout;
 use ndarray::{Array1, Array2, ArrayView2, s};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -215,7 +216,7 @@ fn read_images(
     name: &str,
     checksums: Checksums,
 ) -> Result<(PathBuf, Array2<u8>, Array2<f32>), MnistError> {
-    let (path, idx) = read_idx(dir, name)?;
+    let (path, idx) = read_idx(dir, name, &Layout::IMAGES)?;
     // Hashing and normalising only read the bytes: do them side by side. A wrong checksum is
     // reported before a malformed header, since it says more (this is not the shipped file).
     let (verified, images) = rayon::join(
@@ -234,30 +235,33 @@ fn read_labels(
     name: &str,
     checksums: Checksums,
 ) -> Result<(PathBuf, Array1<u8>), MnistError> {
-    let (path, idx) = read_idx(dir, name)?;
+    let (path, idx) = read_idx(dir, name, &Layout::LABELS)?;
     verify(checksums, name, &idx, &path)?;
     let labels = parse_labels(idx, &path)?;
     Ok((path, labels))
 }
 
-/// Reads and decompresses one file: `<name>.gz`, else `<name>`; returns the path it read.
-fn read_idx(dir: &Path, name: &str) -> Result<(PathBuf, Vec<u8>), MnistError> {
+/// Reads one file as `layout` says: `<name>.gz`, else `<name>`; returns the path it read.
+/// Only a regular file (or a link to one) is read: a folder, device or pipe is refused before it
+/// is opened, since reading one could block forever or never end.
+fn read_idx(dir: &Path, name: &str, layout: &Layout) -> Result<(PathBuf, Vec<u8>), MnistError> {
     let gz = dir.join(format!("{name}.gz"));
     let plain = dir.join(name);
-    // Read, not check-then-read: an unreadable file is a read error, not a missing one.
-    let (path, read) = match std::fs::read(&gz) {
-        Err(e) if e.kind() == ErrorKind::NotFound => (plain.clone(), std::fs::read(&plain)),
-        read => (gz.clone(), read),
-    };
-    let raw = read.map_err(|source| match source.kind() {
-        ErrorKind::NotFound => MnistError::NotFound { gz, plain },
-        _ => MnistError::Read {
-            path: path.clone(),
-            source,
-        },
-    })?;
-    let idx = decompress(raw, &path)?;
-    Ok((path, idx))
+    for path in [&gz, &plain] {
+        match std::fs::metadata(path) {
+            Err(error) if error.kind() == ErrorKind::NotFound => continue,
+            Err(error) => {
+                let path = path.clone();
+                return Err(MnistError::Read { path, error });
+            }
+            Ok(meta) if !meta.is_file() => {
+                let path = path.clone();
+                return Err(MnistError::NotAFile { path });
+            }
+            Ok(_) => return Ok((path.clone(), idx::read_file(path, layout)?)),
+        }
+    }
+    Err(MnistError::NotFound { gz, plain })
 }
 
 /// With [`Checksums::Verify`], checks the decompressed bytes of file `name` against

@@ -105,14 +105,92 @@ fn missing_file_names_both_candidates() {
     }
 }
 
-#[test]
-fn unreadable_file_is_a_read_error() {
-    let dir = write_test_split(true, |_, _| {});
-    let images = dir.path().join("t10k-images-idx3-ubyte.gz");
+/// The test split with its images file replaced by whatever `make` puts at the given path.
+fn test_split_with_images(make: impl Fn(&Path)) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = write_test_split(false, |_, _| {});
+    let images = dir.path().join(SplitKind::Test.images_file());
     std::fs::remove_file(&images).unwrap();
-    std::fs::create_dir(&images).unwrap(); // exists, but cannot be read as a file
-    match load_split(dir.path(), SplitKind::Test, Checksums::Skip) {
-        Err(MnistError::Read { path, .. }) => assert_eq!(path, images),
+    make(&images);
+    (dir, images)
+}
+
+fn load_error(dir: &Path) -> MnistError {
+    load_split(dir, SplitKind::Test, Checksums::Skip).unwrap_err()
+}
+
+#[test]
+fn a_folder_is_refused_as_not_a_file() {
+    let (dir, images) = test_split_with_images(|path| std::fs::create_dir(path).unwrap());
+    match load_error(dir.path()) {
+        MnistError::NotAFile { path } => assert_eq!(path, images),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Devices and pipes are refused before they are opened: a link to /dev/null is not an empty
+/// file, a link to /dev/zero would never end, and opening a pipe waits for a writer.
+#[cfg(unix)]
+#[test]
+fn devices_and_pipes_are_refused_before_they_are_read() {
+    for device in ["/dev/null", "/dev/zero"] {
+        let link = |path: &Path| std::os::unix::fs::symlink(device, path).unwrap();
+        let (dir, images) = test_split_with_images(link);
+        match load_error(dir.path()) {
+            MnistError::NotAFile { path } => assert_eq!(path, images),
+            other => panic!("{device}: {other:?}"),
+        }
+    }
+    let fifo = |path: &Path| {
+        let made = std::process::Command::new("mkfifo").arg(path).status();
+        assert!(made.unwrap().success(), "mkfifo {}", path.display());
+    };
+    let (dir, images) = test_split_with_images(fifo);
+    let error = load_error(dir.path());
+    assert!(matches!(&error, MnistError::NotAFile { path } if *path == images));
+    assert!(
+        error
+            .to_string()
+            .ends_with("not a regular file (a folder, device or pipe?); refusing to read it"),
+        "{error}"
+    );
+}
+
+/// A file's size is checked before its body is read: the files here are sparse, so they take
+/// no disk space, and reading them whole would take gigabytes of memory.
+#[test]
+fn a_plain_file_longer_than_its_header_says_is_refused_unread() {
+    let header_only = |path: &Path, len: u64| {
+        let mut header = ne_mnist::IMAGES_MAGIC.to_be_bytes().to_vec();
+        for size in [1u32, 28, 28] {
+            header.extend(size.to_be_bytes());
+        }
+        std::fs::write(path, header).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_len(len)
+            .unwrap();
+    };
+    let (dir, images) = test_split_with_images(|path| header_only(path, 100 << 20));
+    match load_error(dir.path()) {
+        MnistError::TrailingBytes {
+            path,
+            count: 1,
+            extra,
+            ..
+        } => {
+            assert_eq!(path, images);
+            assert_eq!(extra, (100 << 20) - 16 - 784);
+        }
+        other => panic!("{other:?}"),
+    }
+    let (dir, images) = test_split_with_images(|path| header_only(path, 1 << 40));
+    match load_error(dir.path()) {
+        MnistError::TooLarge { path, limit } => {
+            assert_eq!(path, images);
+            assert_eq!(limit, ne_mnist::MAX_DECOMPRESSED_BYTES);
+        }
         other => panic!("{other:?}"),
     }
 }
