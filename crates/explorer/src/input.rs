@@ -61,10 +61,12 @@ pub enum ExplorerError {
     Threshold(f32),
     #[error("cluster_examples must be at least 1")]
     NoClusterExamples,
-    #[error("cannot write {}: {source}", path.display())]
+    /// The I/O error is part of the message rather than a separate cause, so that a chain of
+    /// causes does not print it twice.
+    #[error("cannot write {}: {error}", path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 

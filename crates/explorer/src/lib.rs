@@ -33,10 +33,12 @@ const STATIC_FILES: [(&str, &str); 3] = [
 /// data first and `index.html` last, so a reader never sees a half-written file.
 pub fn write_explorer(dir: &Path, input: &ExplorerInput) -> anyhow::Result<PathBuf> {
     input.validate()?;
-    std::fs::create_dir_all(dir).map_err(|source| ExplorerError::Io {
+    let io_error = |error| ExplorerError::Io {
         path: dir.to_owned(),
-        source,
-    })?;
+        error,
+    };
+    std::fs::create_dir_all(dir).map_err(io_error)?;
+    remove_leftovers(dir).map_err(io_error)?;
     let data = build(input);
 
     write_atomically(dir, "pixels.js", |out| {
@@ -56,6 +58,33 @@ pub fn write_explorer(dir: &Path, input: &ExplorerInput) -> anyhow::Result<PathB
     Ok(dir.join("index.html"))
 }
 
+/// Every file the explorer writes.
+fn file_names() -> impl Iterator<Item = &'static str> {
+    ["pixels.js", "data.js"]
+        .into_iter()
+        .chain(STATIC_FILES.iter().map(|(name, _)| *name))
+}
+
+/// The temporary file `name` is written to before it is renamed into place.
+fn temporary_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+/// Removes the temporary files that an interrupted earlier write left in `dir` (any process's:
+/// callers make sure that no other write of the same folder is under way).
+fn remove_leftovers(dir: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let ours = file_names().any(|file| name.starts_with(&format!(".{file}.")));
+        if ours && name.ends_with(".tmp") && entry.file_type()?.is_file() {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes `name` in `dir` through a temporary file in the same folder, then renames it; on
 /// failure the temporary file is removed and the old `name`, if any, is left as it was.
 fn write_atomically(
@@ -64,16 +93,16 @@ fn write_atomically(
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<(), ExplorerError> {
     let path = dir.join(name);
-    let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let temporary = temporary_path(dir, name);
     let written = std::fs::File::create(&temporary).and_then(|file| {
         let mut out = std::io::BufWriter::new(file);
         fill(&mut out)?;
         out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         std::fs::rename(&temporary, &path)
     });
-    written.map_err(|source| {
+    written.map_err(|error| {
         // Best effort: the error that matters is the one reported.
         let _ = std::fs::remove_file(&temporary);
-        ExplorerError::Io { path, source }
+        ExplorerError::Io { path, error }
     })
 }

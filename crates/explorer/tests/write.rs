@@ -230,18 +230,34 @@ fn the_same_bytes_whatever_the_thread_count() {
 }
 
 #[test]
-fn rewriting_replaces_the_files_in_place() {
+fn rewriting_replaces_the_files_in_place_and_removes_leftovers() {
     let fixture = Fixture::new();
     let dir = tempfile::tempdir().unwrap();
     let first = fixture
         .with_input(|input| write_explorer(dir.path(), input))
         .unwrap();
     let before = std::fs::read(dir.path().join("data.js")).unwrap();
+    // What an interrupted write leaves behind, and a file of the user's that only looks alike.
+    for leftover in [".pixels.js.4242.tmp", ".index.html.7.tmp"] {
+        std::fs::write(dir.path().join(leftover), "half written").unwrap();
+    }
+    std::fs::write(dir.path().join(".notes.1.tmp"), "not ours").unwrap();
     let second = fixture
         .with_input(|input| write_explorer(dir.path(), &ExplorerInput { seed: 7, ..*input }))
         .unwrap();
     assert_eq!(first, second);
-    assert_eq!(file_names(dir.path()).len(), 5);
+    assert_eq!(
+        file_names(dir.path()),
+        [
+            ".notes.1.tmp",
+            "data.js",
+            "explorer.css",
+            "explorer.js",
+            "index.html",
+            "pixels.js"
+        ],
+        "an earlier write's leftovers are gone, other files stay"
+    );
     let after = read_page_data(dir.path());
     assert_eq!(after["seed"], 7);
     assert_ne!(before, std::fs::read(dir.path().join("data.js")).unwrap());
