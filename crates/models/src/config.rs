@@ -2,6 +2,13 @@
 use crate::error::ConfigError;
 use serde::{Deserialize, Serialize};
 
+/// The most epochs a config may ask for: far beyond any useful run (the paper trains 3 and 1),
+/// low enough that a typo cannot start a run that never ends.
+pub const MAX_EPOCHS: usize = 1000;
+
+/// Bytes of one `f32`, for the memory estimates.
+const F32_BYTES: f64 = 4.0;
+
 /// The MLP 784 -> hidden -> 10 and how it is trained (plain SGD, no momentum).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,12 +31,25 @@ impl Default for MlpConfig {
 }
 
 impl MlpConfig {
-    /// Rejects settings that cannot train: zero sizes, a learning rate that is not finite and > 0.
+    /// Rejects settings that cannot train: zero sizes, more than `MAX_EPOCHS` epochs, a learning
+    /// rate that is not finite and > 0.
     pub fn validate(&self) -> Result<(), ConfigError> {
         at_least_one("mlp.hidden", self.hidden)?;
         at_least_one("mlp.epochs", self.epochs)?;
+        at_most("mlp.epochs", self.epochs, MAX_EPOCHS)?;
         at_least_one("mlp.batch_size", self.batch_size)?;
         positive("mlp.learning_rate", self.learning_rate)
+    }
+
+    /// About how many bytes training takes beyond its data: the weights, their gradient once
+    /// per chunk of 64 rows of a batch and once summed, and a batch's activations. An estimate
+    /// (it may be off by a small factor), made before anything is allocated.
+    pub fn training_bytes(&self, inputs: usize, classes: usize, examples: usize) -> f64 {
+        let weights = ((inputs + 1) * self.hidden + (self.hidden + 1) * classes) as f64;
+        let batch = self.batch_size.min(examples) as f64;
+        let chunks = batch / crate::mlp::GRADIENT_CHUNK_ROWS as f64;
+        let activations = batch * (inputs + 3 * self.hidden + 3 * classes) as f64;
+        F32_BYTES * (weights * (2.0 + chunks.ceil()) + activations)
     }
 }
 
@@ -63,15 +83,55 @@ impl Default for SaeConfig {
 }
 
 impl SaeConfig {
-    /// Rejects settings that cannot train: zero sizes, a learning rate that is not finite and > 0,
-    /// loss weights that are not finite and >= 0.
+    /// Rejects settings that cannot train: zero sizes, more than `MAX_EPOCHS` epochs, a learning
+    /// rate that is not finite and > 0, loss weights that are not finite and >= 0.
     pub fn validate(&self) -> Result<(), ConfigError> {
         at_least_one("sae.latents", self.latents)?;
         at_least_one("sae.epochs", self.epochs)?;
+        at_most("sae.epochs", self.epochs, MAX_EPOCHS)?;
         at_least_one("sae.batch_size", self.batch_size)?;
         positive("sae.learning_rate", self.learning_rate)?;
         non_negative("sae.lambda_l1", self.lambda_l1)?;
         non_negative("sae.lambda_ne", self.lambda_ne)
+    }
+
+    /// Optimiser steps of a run on `examples` training examples: one per batch, the last batch
+    /// of an epoch possibly smaller.
+    pub fn steps(&self, examples: usize) -> usize {
+        examples
+            .div_ceil(self.batch_size)
+            .saturating_mul(self.epochs)
+    }
+
+    /// The rule that needs the training set's size: the NE loss must switch on before training
+    /// ends, or the NE variant would silently be the standard SAE.
+    pub fn validate_for(&self, examples: usize) -> Result<(), ConfigError> {
+        let steps = self.steps(examples);
+        if self.ne_start_step < steps {
+            return Ok(());
+        }
+        Err(ConfigError::NeNeverOn {
+            start: self.ne_start_step,
+            steps,
+            epochs: self.epochs,
+            examples,
+            batch_size: self.batch_size,
+        })
+    }
+
+    /// About how many bytes training takes beyond its data, for `inputs` input dimensions: the
+    /// weights with their gradient, Adam's two moments, the decoder copy and per-chunk gradients
+    /// (two m x d matrices per 64 rows of a batch), and a batch's latents, which the NE loss may
+    /// turn into one embedding per active (example, latent) pair. An estimate (it may be off by a
+    /// small factor, and assumes every latent fires), made before anything is allocated.
+    pub fn training_bytes(&self, inputs: usize, examples: usize) -> f64 {
+        let (d, m) = (inputs as f64, self.latents as f64);
+        let batch = self.batch_size.min(examples) as f64;
+        let chunks = (batch / crate::sae::CHUNK_ROWS as f64).ceil();
+        let weights = 2.0 * m * d + m + d;
+        let matrices = weights * 4.0 + m * d * (1.0 + 2.0 * chunks);
+        let activations = batch * m * (3.0 + d);
+        F32_BYTES * (matrices + activations)
     }
 }
 
@@ -80,6 +140,14 @@ fn at_least_one(field: &'static str, value: usize) -> Result<(), ConfigError> {
         Err(ConfigError::Zero { field })
     } else {
         Ok(())
+    }
+}
+
+fn at_most(field: &'static str, value: usize, max: usize) -> Result<(), ConfigError> {
+    if value <= max {
+        Ok(())
+    } else {
+        Err(ConfigError::TooLarge { field, value, max })
     }
 }
 
@@ -139,10 +207,79 @@ mod tests {
     fn rejected(result: Result<(), ConfigError>) -> (&'static str, bool) {
         match result.expect_err("the setting must be rejected") {
             ConfigError::Zero { field } => (field, true),
-            ConfigError::NotPositive { field, .. } | ConfigError::Negative { field, .. } => {
-                (field, false)
-            }
+            ConfigError::NotPositive { field, .. }
+            | ConfigError::Negative { field, .. }
+            | ConfigError::TooLarge { field, .. } => (field, false),
+            ConfigError::NeNeverOn { .. } => ("sae.ne_start_step", false),
         }
+    }
+
+    #[test]
+    fn epochs_have_an_upper_bound() {
+        let mlp = MlpConfig {
+            epochs: 1_000_000_000_000,
+            ..MlpConfig::default()
+        };
+        assert_eq!(
+            mlp.validate(),
+            Err(ConfigError::TooLarge {
+                field: "mlp.epochs",
+                value: 1_000_000_000_000,
+                max: MAX_EPOCHS
+            })
+        );
+        let sae = SaeConfig {
+            epochs: MAX_EPOCHS + 1,
+            ..SaeConfig::default()
+        };
+        assert!(matches!(
+            sae.validate(),
+            Err(ConfigError::TooLarge {
+                field: "sae.epochs",
+                ..
+            })
+        ));
+        let longest = SaeConfig {
+            epochs: MAX_EPOCHS,
+            ..SaeConfig::default()
+        };
+        assert_eq!(longest.validate(), Ok(()));
+    }
+
+    #[test]
+    fn steps_and_the_ne_start_rule() {
+        let paper = SaeConfig::default();
+        assert_eq!(paper.steps(60_000), 469);
+        assert_eq!(paper.steps(20_000), 157);
+        assert_eq!(paper.validate_for(60_000), Ok(()));
+        assert_eq!(
+            paper.validate_for(20_000),
+            Err(ConfigError::NeNeverOn {
+                start: 200,
+                steps: 157,
+                epochs: 1,
+                examples: 20_000,
+                batch_size: 128
+            })
+        );
+        // Step 200 is the 201st: 201 steps are enough, 200 are not.
+        assert_eq!(paper.validate_for(201 * 128), Ok(()));
+        assert!(paper.validate_for(200 * 128).is_err());
+    }
+
+    #[test]
+    fn memory_estimates_grow_with_the_sizes() {
+        let paper = SaeConfig::default();
+        let bytes = paper.training_bytes(64, 60_000);
+        // The paper's SAE: a few MB of weights, gradients and moments, 4 MB of batch latents.
+        assert!((5e6..1e8).contains(&bytes), "{bytes}");
+        let huge = SaeConfig {
+            latents: 30_000_000,
+            ..paper
+        };
+        assert!(huge.training_bytes(64, 60_000) > 1e11);
+        let mlp = MlpConfig::default().training_bytes(784, 10, 60_000);
+        assert!((1e5..1e7).contains(&mlp), "{mlp}");
     }
 
     #[test]

@@ -10,6 +10,25 @@ pub enum ConfigError {
     NotPositive { field: &'static str, value: f32 },
     #[error("{field} must be a finite number of at least 0, got {value}")]
     Negative { field: &'static str, value: f32 },
+    #[error("{field} must be at most {max}, got {value}")]
+    TooLarge {
+        field: &'static str,
+        value: usize,
+        max: usize,
+    },
+    #[error(
+        "sae.ne_start_step is {start} but the SAE trains for only {steps} steps ({epochs} \
+         epoch(s) of {examples} examples in batches of {batch_size}): the NE loss would never \
+         switch on and the NE SAE would be the standard one; lower sae.ne_start_step or train \
+         on more examples"
+    )]
+    NeNeverOn {
+        start: usize,
+        steps: usize,
+        epochs: usize,
+        examples: usize,
+        batch_size: usize,
+    },
 }
 
 /// Why a training run stopped without a model.

@@ -46,7 +46,7 @@ pub struct MlpStepStats {
 
 /// Rows per gradient chunk: a larger batch is split into chunks whose gradients are computed in
 /// parallel and summed in chunk order.
-const GRADIENT_CHUNK_ROWS: usize = 64;
+pub(crate) const GRADIENT_CHUNK_ROWS: usize = 64;
 
 const NAMES: [&str; 4] = ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"];
 
@@ -240,6 +240,25 @@ impl Mlp {
             (NAMES[2], w2),
             (NAMES[3], b2),
         ])
+    }
+
+    /// Checks that the layers are `inputs` -> `hidden` -> `classes`, naming the first tensor
+    /// whose shape is not what those sizes make it.
+    pub fn check_sizes(
+        &self,
+        inputs: usize,
+        hidden: usize,
+        classes: usize,
+    ) -> Result<(), ModelError> {
+        let shapes: [(&'static str, &[usize], &[usize]); 4] = [
+            (NAMES[0], self.fc1.weight.shape(), &[hidden, inputs]),
+            (NAMES[1], self.fc1.bias.shape(), &[hidden]),
+            (NAMES[2], self.fc2.weight.shape(), &[classes, hidden]),
+            (NAMES[3], self.fc2.bias.shape(), &[classes]),
+        ];
+        shapes
+            .into_iter()
+            .try_for_each(|(name, found, expected)| weights::expect_shape(name, found, expected))
     }
 
     /// Weights written by `to_safetensors` (or PyTorch): exactly the four tensors, F32, finite,
@@ -578,6 +597,27 @@ mod tests {
             file.tensor("fc2.weight").unwrap().shape(),
             [CLASSES, HIDDEN]
         );
+    }
+
+    #[test]
+    fn size_check_names_the_tensor_and_both_shapes() {
+        let mlp = small_mlp(38);
+        assert!(mlp.check_sizes(INPUTS, HIDDEN, CLASSES).is_ok());
+        let error = mlp.check_sizes(INPUTS + 2, HIDDEN, CLASSES).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "tensor `fc1.weight` has shape [{HIDDEN}, {INPUTS}], expected [{HIDDEN}, {}]",
+                INPUTS + 2
+            )
+        );
+        assert!(matches!(
+            mlp.check_sizes(INPUTS, HIDDEN, CLASSES + 1),
+            Err(ModelError::Shape {
+                name: "fc2.weight",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub(crate) struct SaeBatch {
 
 /// Rows per chunk of a batch: chunks are encoded and backpropagated in parallel and their
 /// gradients summed in chunk order (the NE loss then sees the whole batch).
-const CHUNK_ROWS: usize = 64;
+pub(crate) const CHUNK_ROWS: usize = 64;
 
 /// One chunk's forward and backward pass, before the batch-level parts are added.
 struct ChunkPass {
@@ -329,6 +329,20 @@ impl Sae {
             (NAMES[2], self.w_dec.view().into_dyn()),
             (NAMES[3], self.b_dec.view().into_dyn()),
         ])
+    }
+
+    /// Checks that the SAE reads `inputs` dimensions into `latents` latents, naming the first
+    /// tensor whose shape is not what those sizes make it.
+    pub fn check_sizes(&self, inputs: usize, latents: usize) -> Result<(), ModelError> {
+        let shapes: [(&'static str, &[usize], &[usize]); 4] = [
+            (NAMES[0], self.w_enc.shape(), &[latents, inputs]),
+            (NAMES[1], self.b_enc.shape(), &[latents]),
+            (NAMES[2], self.w_dec.shape(), &[inputs, latents]),
+            (NAMES[3], self.b_dec.shape(), &[inputs]),
+        ];
+        shapes
+            .into_iter()
+            .try_for_each(|(name, found, expected)| weights::expect_shape(name, found, expected))
     }
 
     /// Weights written by `to_safetensors`: exactly the four tensors, F32, finite, with
@@ -708,6 +722,24 @@ mod tests {
         assert!(matches!(
             Sae::from_safetensors(&mlp_names),
             Err(ModelError::UnexpectedTensor { .. })
+        ));
+    }
+
+    #[test]
+    fn size_check_names_the_tensor_and_both_shapes() {
+        let sae = random_sae(54);
+        assert!(sae.check_sizes(D, M).is_ok());
+        let error = sae.check_sizes(D + 1, M).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "tensor `W_enc` has shape [{M}, {D}], expected [{M}, {}]",
+                D + 1
+            )
+        );
+        assert!(matches!(
+            sae.check_sizes(D, 2 * M),
+            Err(ModelError::Shape { name: "W_enc", .. })
         ));
     }
 }

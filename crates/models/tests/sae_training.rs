@@ -99,14 +99,50 @@ fn ne_variant_adds_its_loss_from_the_start_step() {
             .all(|e| e.loss.ne > 0.0 && e.loss.ne <= 2.0)
     );
 
-    // Never switched on: the NE variant is the standard SAE, bit for bit.
-    let late = SaeConfig {
-        ne_start_step: 16,
+    // On for the last step only: the NE variant differs from the standard SAE.
+    let last = SaeConfig {
+        ne_start_step: 15,
         ..config(2)
     };
-    let standard = train_sae(&late, SaeVariant::Standard, 4, h.view(), &mut |_| {}).unwrap();
-    let ne = train_sae(&late, SaeVariant::Ne, 4, h.view(), &mut |_| {}).unwrap();
-    assert_eq!(standard, ne);
+    let (standard, _) = train_sae(&last, SaeVariant::Standard, 4, h.view(), &mut |_| {}).unwrap();
+    let (ne, history) = train_sae(&last, SaeVariant::Ne, 4, h.view(), &mut |_| {}).unwrap();
+    assert_eq!(history.epochs[1].ne_steps, 1);
+    assert_ne!(standard, ne);
+}
+
+/// A start step at or past the end would train the standard SAE under the NE name: refused
+/// before training, naming both numbers.
+#[test]
+fn ne_variant_that_would_never_switch_on_is_refused() {
+    let h = activations(1000, 12, 3);
+    for ne_start_step in [16, 1_000_000] {
+        let late = SaeConfig {
+            ne_start_step,
+            ..config(2)
+        };
+        let mut called = false;
+        let error =
+            train_sae(&late, SaeVariant::Ne, 4, h.view(), &mut |_| called = true).unwrap_err();
+        assert_eq!(
+            error,
+            TrainError::Config(ConfigError::NeNeverOn {
+                start: ne_start_step,
+                steps: 16,
+                epochs: 2,
+                examples: 1000,
+                batch_size: 128
+            })
+        );
+        let message = error.to_string();
+        assert!(
+            message.contains(&format!("sae.ne_start_step is {ne_start_step}"))
+                && message.contains("only 16 steps"),
+            "{message}"
+        );
+        assert!(!called);
+        // The standard SAE does not use the start step.
+        assert!(train_sae(&late, SaeVariant::Standard, 4, h.view(), &mut |_| {}).is_ok());
+    }
 }
 
 #[test]

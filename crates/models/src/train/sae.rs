@@ -100,6 +100,9 @@ pub fn train_sae(
 ) -> Result<(Sae, SaeHistory), TrainError> {
     config.validate()?;
     check_inputs(hidden)?;
+    if variant == SaeVariant::Ne {
+        config.validate_for(hidden.nrows())?;
+    }
     let examples = hidden.nrows();
     let mut sae = Sae::init(
         hidden.ncols(),
