@@ -1,30 +1,32 @@
-//! `cargo xtask data [--dir DIR]`: load MNIST and print what is in it.
-use anyhow::Context;
-use ne_mnist::{Checksums, Split, shipped_dir};
-use std::path::Path;
+//! `cargo xtask data [--dir DIR]`: load MNIST and say what is in it.
+use ne_experiment::DataConfig;
+use ne_experiment::pipeline::load_mnist;
+use ne_mnist::Split;
+use std::path::PathBuf;
 use std::time::Instant;
 
-/// Loads MNIST from `dir` (default: the shipped copy, checksums verified) and prints, per split,
-/// the count, the label histogram and the mean raw pixel, then the load time.
-pub fn run(dir: Option<&Path>) -> anyhow::Result<()> {
-    let (dir, checksums) = match dir {
-        Some(dir) => (dir.to_path_buf(), Checksums::Skip),
-        None => (shipped_dir(), Checksums::Verify),
+/// Loads MNIST from `dir` (default: the shipped copy, checksums verified) and describes, per
+/// split, the count, the label histogram and the mean raw pixel, then the load time.
+pub fn summary(dir: Option<PathBuf>) -> anyhow::Result<String> {
+    let data = DataConfig {
+        dir: dir.unwrap_or_default(),
+        train_limit: 0,
+        test_limit: 0,
     };
     let start = Instant::now();
-    let mnist = ne_mnist::load(&dir, checksums)
-        .with_context(|| format!("cannot load MNIST from {}", dir.display()))?;
+    let mnist = load_mnist(&data)?;
     let seconds = start.elapsed().as_secs_f64();
 
-    let verified = match checksums {
-        Checksums::Verify => "SHA-256 verified",
-        Checksums::Skip => "checksums not checked",
+    let source = if data.dir.as_os_str().is_empty() {
+        format!("{} (SHA-256 verified)", ne_mnist::shipped_dir().display())
+    } else {
+        format!("{} (checksums not checked)", data.dir.display())
     };
-    println!("MNIST in {} ({verified})", dir.display());
     let splits = [("train", &mnist.train), ("test", &mnist.test)];
-    println!("{}", table(&splits));
-    println!("loaded, checked and normalised in {seconds:.2} s");
-    Ok(())
+    Ok(format!(
+        "MNIST in {source}\n{}\nloaded, checked and normalised in {seconds:.2} s",
+        table(&splits)
+    ))
 }
 
 /// One row per split: count, examples per digit, mean raw pixel (0..255).

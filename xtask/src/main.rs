@@ -1,13 +1,18 @@
 //! `cargo xtask <task>`: the project's tasks, in the rust-analyzer style of a plain binary.
 //! The work itself lives in the library crates; this file parses arguments and prints.
+//!
+//! Relative paths typed on the command line are relative to the folder they are typed in (cargo
+//! runs the task there); the defaults name places in the workspace, wherever the task is run.
 
 mod data;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use ne_experiment::pipeline::{self, load_data};
-use ne_experiment::{Config, ReproduceOptions};
+use ne_experiment::pipeline::{self, MAX_SEEDS, load_data};
+use ne_experiment::{Config, ReproduceOptions, store};
 use ne_models::{Mlp, SaeVariant};
+use std::fmt::Display;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -22,38 +27,45 @@ struct Cli {
 enum Task {
     /// Summarise the MNIST files (counts, label histogram, pixel mean).
     Data {
-        /// Folder with the four IDX files (default: the shipped, checksum-verified data/mnist).
+        /// Folder with the four IDX files [default: the shipped, checksum-verified data/mnist].
         #[arg(long)]
         dir: Option<PathBuf>,
     },
     /// Train the MLP and save its weights.
     TrainMlp {
-        #[arg(long, default_value = "configs/paper.toml")]
-        config: PathBuf,
-        #[arg(long, default_value = "results/train")]
-        out: PathBuf,
+        /// [default: configs/paper.toml in the workspace]
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// [default: results/train in the workspace]
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Train one SAE on the MLP's hidden layer (the saved MLP, else a freshly trained one).
     TrainSae {
         #[arg(long, value_enum)]
         variant: Variant,
-        #[arg(long, default_value = "configs/paper.toml")]
-        config: PathBuf,
-        /// Where the MLP is read from, or saved to if it must be trained.
-        #[arg(long, default_value = "results/train/mlp.safetensors")]
-        mlp: PathBuf,
-        #[arg(long, default_value = "results/train")]
-        out: PathBuf,
+        /// [default: configs/paper.toml in the workspace]
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Where the MLP is read from, or saved to if it must be trained [default:
+        /// results/train/mlp.safetensors in the workspace].
+        #[arg(long)]
+        mlp: Option<PathBuf>,
+        /// [default: results/train in the workspace]
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Run the whole experiment over several seeds: Tables 2 and 3 beside the paper's.
     Reproduce {
-        #[arg(long, default_value = "configs/paper.toml")]
-        config: PathBuf,
+        /// [default: configs/paper.toml in the workspace]
+        #[arg(long)]
+        config: Option<PathBuf>,
         /// Run seeds 0..N.
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=MAX_SEEDS))]
         seeds: u64,
-        #[arg(long, default_value = "results/reproduce")]
-        out: PathBuf,
+        /// [default: results/reproduce in the workspace]
+        #[arg(long)]
+        out: Option<PathBuf>,
         /// Reuse the models an interrupted run with the same config left in --out.
         #[arg(long)]
         resume: bool,
@@ -63,21 +75,22 @@ enum Task {
     },
     /// Choose λ_L1 and λ_NE: train both SAEs for every pair, measured on held-out training data.
     Sweep {
-        #[arg(long, default_value = "configs/paper.toml")]
-        config: PathBuf,
+        /// [default: configs/paper.toml in the workspace]
+        #[arg(long)]
+        config: Option<PathBuf>,
         #[arg(long, value_delimiter = ',', default_value = "1,3,10")]
         l1: Vec<f32>,
         #[arg(long, value_delimiter = ',', default_value = "100,300,1000,3000")]
         ne: Vec<f32>,
-        /// Where the table is written.
-        #[arg(long, default_value = "results/sweep.md")]
-        out: PathBuf,
+        /// Where the table is written [default: results/sweep.md in the workspace].
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Write the neuron explorer of a finished `reproduce` run.
     Explore {
-        /// The run's output folder.
-        #[arg(long, default_value = "results/reproduce")]
-        from: PathBuf,
+        /// The run's output folder [default: results/reproduce in the workspace].
+        #[arg(long)]
+        from: Option<PathBuf>,
         /// Which seed's models to show (default: the run's first).
         #[arg(long)]
         seed: Option<u64>,
@@ -94,21 +107,56 @@ fn log(line: &str) {
     eprintln!("{line}");
 }
 
+/// Writes a result to stdout. A reader that stopped early (`| head`) makes this fail with a
+/// broken pipe, which `main` takes as the end of the output rather than as an error.
+fn print(text: impl Display) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").and_then(|()| out.flush())?;
+    Ok(())
+}
+
+/// `path`, or else `default` inside the workspace.
+fn or_in_workspace(path: Option<PathBuf>, default: &str) -> PathBuf {
+    path.unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("xtask sits in the workspace")
+            .join(default)
+    })
+}
+
+fn config_or_default(path: Option<PathBuf>) -> anyhow::Result<Config> {
+    Ok(Config::from_file(&or_in_workspace(
+        path,
+        "configs/paper.toml",
+    ))?)
+}
+
 fn main() -> anyhow::Result<()> {
-    // `cargo xtask` runs from anywhere in the workspace; relative paths mean the workspace root.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .context("xtask sits in the workspace")?;
-    std::env::set_current_dir(root)?;
-    match Cli::parse().task {
-        Task::Data { dir } => data::run(dir.as_deref()),
+    match run(Cli::parse().task) {
+        Err(error) if is_broken_pipe(&error) => Ok(()),
+        result => result,
+    }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run(task: Task) -> anyhow::Result<()> {
+    match task {
+        Task::Data { dir } => print(data::summary(dir)?),
         Task::TrainMlp { config, out } => {
-            let config = Config::from_file(&config)?;
-            let data = load_data(&config.data)?;
+            let config = config_or_default(config)?;
+            let out = or_in_workspace(out, "results/train");
+            let data = load_data(&config, 1)?;
             let mlp = train_and_save_mlp(&config, &data, &out.join("mlp.safetensors"))?;
             let accuracy = mlp.accuracy(data.test.images.view(), data.test.labels.view())?;
-            println!("test accuracy: {:.2}%", 100.0 * accuracy);
-            Ok(())
+            print(format_args!("test accuracy: {:.2}%", 100.0 * accuracy))
         }
         Task::TrainSae {
             variant,
@@ -116,17 +164,25 @@ fn main() -> anyhow::Result<()> {
             mlp,
             out,
         } => {
-            let config = Config::from_file(&config)?;
-            let data = load_data(&config.data)?;
-            let mlp = if mlp.exists() {
-                let bytes = std::fs::read(&mlp)
-                    .with_context(|| format!("cannot read {}", mlp.display()))?;
-                log(&format!("using the MLP in {}", mlp.display()));
-                Mlp::from_safetensors(&bytes)
-                    .with_context(|| format!("cannot load {}", mlp.display()))?
-            } else {
-                log(&format!("no MLP at {}: training one", mlp.display()));
-                train_and_save_mlp(&config, &data, &mlp)?
+            let config = config_or_default(config)?;
+            let mlp_path = or_in_workspace(mlp, "results/train/mlp.safetensors");
+            let out = or_in_workspace(out, "results/train");
+            let data = load_data(&config, 1)?;
+            let mlp = match std::fs::read(&mlp_path) {
+                Ok(bytes) => {
+                    let mlp = Mlp::from_safetensors(&bytes)
+                        .with_context(|| format!("cannot load {}", mlp_path.display()))?;
+                    store::check_mlp(&config, &mlp, &mlp_path)?;
+                    log(&format!("using the MLP in {}", mlp_path.display()));
+                    mlp
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    log(&format!("no MLP at {}: training one", mlp_path.display()));
+                    train_and_save_mlp(&config, &data, &mlp_path)?
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot read {}", mlp_path.display()));
+                }
             };
             let variant = match variant {
                 Variant::Standard => SaeVariant::Standard,
@@ -141,8 +197,7 @@ fn main() -> anyhow::Result<()> {
             ));
             let path = out.join(format!("sae-{}.safetensors", variant.name()));
             ne_experiment::outputs::write_atomic(&path, &sae.to_safetensors())?;
-            println!("saved {}", path.display());
-            Ok(())
+            print(format_args!("saved {}", path.display()))
         }
         Task::Reproduce {
             config,
@@ -151,21 +206,21 @@ fn main() -> anyhow::Result<()> {
             resume,
             no_explorer,
         } => {
-            let config = Config::from_file(&config)?;
+            let config = config_or_default(config)?;
             let options = ReproduceOptions {
                 seeds: (0..seeds).collect(),
-                out,
+                out: or_in_workspace(out, "results/reproduce"),
                 resume,
                 explorer: !no_explorer,
             };
             let done = ne_experiment::reproduce(&config, &options, &log)?;
-            println!("{}", ne_experiment::report::tables(&done.metrics));
-            println!("{}", ne_experiment::report::timing_table(&done));
-            println!("report: {}", done.report_path.display());
-            if let Some(path) = done.explorer_path {
-                println!("explorer: {}", path.display());
+            print(ne_experiment::report::tables(&done.metrics))?;
+            print(ne_experiment::report::timing_table(&done))?;
+            print(format_args!("report: {}", done.report_path.display()))?;
+            match done.explorer_path {
+                Some(path) => print(format_args!("explorer: {}", path.display())),
+                None => Ok(()),
             }
-            Ok(())
         }
         Task::Sweep {
             config,
@@ -173,22 +228,22 @@ fn main() -> anyhow::Result<()> {
             ne,
             out,
         } => {
-            let config = Config::from_file(&config)?;
+            let config = config_or_default(config)?;
+            let out = or_in_workspace(out, "results/sweep.md");
             let start = Instant::now();
             let points = ne_experiment::sweep::sweep(&config, &l1, &ne, &log)?;
             let table = ne_experiment::sweep::table(&points);
             ne_experiment::outputs::write_atomic(&out, table.as_bytes())?;
-            println!(
+            print(format_args!(
                 "{table}\nswept in {:.1} s; table in {}",
                 start.elapsed().as_secs_f64(),
                 out.display()
-            );
-            Ok(())
+            ))
         }
         Task::Explore { from, seed } => {
+            let from = or_in_workspace(from, "results/reproduce");
             let index = ne_experiment::explore::explore_from(&from, seed, &log)?;
-            println!("explorer: {}", index.display());
-            Ok(())
+            print(format_args!("explorer: {}", index.display()))
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The neuron explorer for one seed of a run.
-use crate::pipeline::{Log, ModelSource, SeedOutcome, run_seed};
-use crate::{MetricsFile, pipeline::load_data};
+use crate::MetricsFile;
+use crate::pipeline::{Log, SeedOutcome, load_data, run_seed};
+use crate::store::{ModelSource, RunFolder};
 use anyhow::Context;
 use ne_explorer::{ExplorerInput, SaeInput, write_explorer};
 use ne_mnist::Mnist;
@@ -53,13 +54,16 @@ pub fn write(
 }
 
 /// Writes the explorer of a finished `reproduce` run from its folder: the config and seeds come
-/// from its `metrics.json`, the models of `seed` (default: its first) from their files. Trains
-/// nothing and changes nothing but `explorer/`.
+/// from its `metrics.json`, the models of `seed` (default: its first) from their files, which
+/// must carry that config's stamp. Trains nothing and changes nothing but `explorer/`.
 pub fn explore_from(results: &Path, seed: Option<u64>, log: Log) -> anyhow::Result<PathBuf> {
     let path = results.join("metrics.json");
     let text = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let metrics: MetricsFile = serde_json::from_slice(&text)
         .with_context(|| format!("{} is not a metrics file of this project", path.display()))?;
+    metrics.config.validate().map_err(|problem| {
+        anyhow::anyhow!("{}: its config is not valid: {problem}", path.display())
+    })?;
     let seeds: Vec<u64> = metrics.runs.iter().map(|r| r.seed).collect();
     let seed = seed
         .or(seeds.first().copied())
@@ -69,7 +73,8 @@ pub fn explore_from(results: &Path, seed: Option<u64>, log: Log) -> anyhow::Resu
         "seed {seed} is not in {} (its seeds: {seeds:?})",
         path.display()
     );
-    let data = load_data(&metrics.config.data)?;
+    let data = load_data(&metrics.config, 1)?;
+    let _folder = RunFolder::open(results, log)?;
     let outcome = run_seed(
         &metrics.config,
         &data,

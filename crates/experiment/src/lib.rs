@@ -7,8 +7,10 @@ pub mod outputs;
 pub mod pipeline;
 pub mod report;
 mod results;
+pub mod store;
 pub mod sweep;
 
 pub use config::{Config, ConfigError, DataConfig, EvalConfig, ExplorerConfig};
-pub use pipeline::{ModelSource, ReproduceOptions, Reproduction, reproduce, run_seed};
+pub use pipeline::{ReproduceOptions, Reproduction, reproduce, run_seed};
 pub use results::{MetricsFile, SeedRun, Summary};
+pub use store::ModelSource;

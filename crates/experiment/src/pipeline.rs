@@ -1,11 +1,12 @@
 //! The experiment stage by stage: data, MLP, hidden activations, both SAEs, metrics, and the
 //! files that record them.
 use crate::outputs::write_atomic;
+use crate::store::{ModelSource, RunFolder, SeedStore, check_mlp, check_sae};
 use crate::{Config, DataConfig, MetricsFile, SeedRun, report};
 use anyhow::{Context, bail};
 use ndarray::{Array1, ArrayView2, Axis};
 use ne_metrics::{SaeEvaluation, evaluate_sae};
-use ne_mnist::{Checksums, Mnist};
+use ne_mnist::{Checksums, Mnist, MnistError};
 use ne_models::{Mlp, Sae, SaeVariant};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -15,15 +16,40 @@ use std::time::Instant;
 /// Where progress lines go (the CLI prints them to stderr).
 pub type Log<'a> = &'a (dyn Fn(&str) + Sync);
 
-/// Loads MNIST as the config says: the shipped, checksum-verified copy unless a folder is given,
-/// cut to the configured limits.
-pub fn load_data(config: &DataConfig) -> anyhow::Result<Mnist> {
+/// The most seeds one run may have.
+pub const MAX_SEEDS: u64 = 1000;
+
+/// Loads MNIST as `config.data` says and checks that the config fits it and `seeds` seeds fit
+/// in memory (`Config::validate_for`), before anything trains.
+pub fn load_data(config: &Config, seeds: usize) -> anyhow::Result<Mnist> {
+    let data = load_mnist(&config.data)?;
+    config
+        .validate_for(data.train.len(), data.test.len(), seeds)
+        .map_err(|problem| anyhow::anyhow!("the config does not fit this run: {problem}"))?;
+    Ok(data)
+}
+
+/// Loads MNIST: the shipped, checksum-verified copy unless a folder is given, cut to the
+/// configured limits.
+pub fn load_mnist(config: &DataConfig) -> anyhow::Result<Mnist> {
     let (dir, checksums) = if config.dir.as_os_str().is_empty() {
         (ne_mnist::shipped_dir(), Checksums::Verify)
     } else {
         (config.dir.clone(), Checksums::Skip)
     };
-    let Mnist { train, test } = ne_mnist::load(&dir, checksums)?;
+    let Mnist { train, test } = ne_mnist::load(&dir, checksums).map_err(|error| {
+        let changed = matches!(error, MnistError::Checksum { .. });
+        let error = anyhow::Error::new(error);
+        if changed {
+            error.context(
+                "the shipped MNIST has changed; restore it (git checkout data/mnist), or put \
+                 other IDX files in a folder of their own and name it in the config's [data] dir \
+                 (or pass it to `cargo xtask data --dir`), where checksums are not checked",
+            )
+        } else {
+            error
+        }
+    })?;
     let limit = |n: usize| if n == 0 { usize::MAX } else { n };
     Ok(Mnist {
         train: train.head(limit(config.train_limit)),
@@ -83,41 +109,6 @@ impl Stages<'_> {
     }
 }
 
-/// Where a seed's models come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ModelSource {
-    /// Train every model afresh.
-    Train,
-    /// Reuse the models an earlier run with the same config saved; train the missing ones.
-    Resume,
-    /// Only the models a finished run with the same config saved; train nothing, write nothing.
-    Saved,
-}
-
-/// A model file: loaded if `source` allows and it exists, else trained and saved at once, so
-/// an interrupted run keeps every model it finished.
-fn trained_or_loaded<M>(
-    path: &Path,
-    source: ModelSource,
-    train: impl FnOnce() -> anyhow::Result<M>,
-    to_bytes: impl Fn(&M) -> Vec<u8>,
-    from_bytes: impl Fn(&[u8]) -> anyhow::Result<M>,
-    log: Log,
-) -> anyhow::Result<M> {
-    if source != ModelSource::Train && path.exists() {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        log(&format!("resuming: loaded {}", path.display()));
-        return from_bytes(&bytes).with_context(|| format!("cannot load {}", path.display()));
-    }
-    if source == ModelSource::Saved {
-        bail!("{} is missing: that run did not finish", path.display());
-    }
-    let model = train()?;
-    write_atomic(path, &to_bytes(&model))?;
-    Ok(model)
-}
-
 /// Trains (or reloads, as `source` says) and evaluates one seed. Unless the models are only
 /// read (`ModelSource::Saved`), writes its models and `run.json` into `seed_dir(out, seed)`.
 pub fn run_seed(
@@ -129,33 +120,17 @@ pub fn run_seed(
     log: Log,
 ) -> anyhow::Result<SeedOutcome> {
     let dir = seed_dir(out, seed);
-    let stamp = dir.join("config.json");
-    let config_json = serde_json::to_vec_pretty(config)?;
-    let same_config = std::fs::read(&stamp).is_ok_and(|old| old == config_json);
-    let source = match source {
-        ModelSource::Saved if !same_config => {
-            bail!("{} holds no finished run of this config", dir.display())
-        }
-        ModelSource::Resume if !same_config => ModelSource::Train,
-        source => source,
-    };
-    if source != ModelSource::Saved {
-        write_atomic(&stamp, &config_json)?;
-    }
-
+    let store = SeedStore::new(dir.clone(), config, seed, source, log);
     let mut stages = Stages {
         seed,
         log,
         timing: BTreeMap::new(),
     };
     let mlp = stages.run("mlp", || {
-        trained_or_loaded(
-            &dir.join("mlp.safetensors"),
-            source,
+        store.model(
+            "mlp",
+            |mlp, path| check_mlp(config, mlp, path),
             || train_mlp(config, data, seed, log),
-            Mlp::to_safetensors,
-            |b| Ok(Mlp::from_safetensors(b)?),
-            log,
         )
     })?;
     let (train_hidden, test_hidden) = stages.run("hidden", || {
@@ -167,13 +142,10 @@ pub fn run_seed(
     let mut sae = |variant: SaeVariant| {
         let name = variant.name();
         stages.run(&format!("sae_{name}"), || {
-            trained_or_loaded(
-                &dir.join(format!("sae-{name}.safetensors")),
-                source,
+            store.model(
+                &format!("sae-{name}"),
+                |sae, path| check_sae(config, mlp.fc1.outputs(), sae, path),
                 || train_sae(config, variant, seed, train_hidden.view(), log),
-                Sae::to_safetensors,
-                |b| Ok(Sae::from_safetensors(b)?),
-                log,
             )
         })
     };
@@ -227,7 +199,7 @@ pub fn run_seed(
 
 /// Trains the MLP of `seed`, logging one line per epoch.
 pub fn train_mlp(config: &Config, data: &Mnist, seed: u64, log: Log) -> anyhow::Result<Mlp> {
-    let (mlp, _history) = ne_models::train_mlp(
+    let trained = ne_models::train_mlp(
         &config.mlp,
         seed,
         data.train.images.view(),
@@ -241,7 +213,8 @@ pub fn train_mlp(config: &Config, data: &Mnist, seed: u64, log: Log) -> anyhow::
                 ));
             }
         },
-    )?;
+    );
+    let (mlp, _history) = trained.with_context(|| format!("seed {seed}: training the MLP"))?;
     Ok(mlp)
 }
 
@@ -254,7 +227,8 @@ pub fn train_sae(
     log: Log,
 ) -> anyhow::Result<Sae> {
     let name = variant.name();
-    let (sae, history) = ne_models::train_sae(&config.sae, variant, seed, hidden, &mut |_| {})?;
+    let (sae, history) = ne_models::train_sae(&config.sae, variant, seed, hidden, &mut |_| {})
+        .with_context(|| format!("seed {seed}: training the {name} SAE"))?;
     if let Some(epoch) = history.epochs.last() {
         log(&format!("seed {seed}: sae {name}: {epoch}"));
     }
@@ -292,9 +266,16 @@ pub fn reproduce(
     if options.seeds.is_empty() {
         bail!("no seeds to run");
     }
+    if options.seeds.len() as u64 > MAX_SEEDS {
+        bail!(
+            "{} seeds: a run may have at most {MAX_SEEDS}",
+            options.seeds.len()
+        );
+    }
     let start = Instant::now();
     let mut timing = BTreeMap::new();
-    let data = load_data(&config.data)?;
+    let data = load_data(config, options.seeds.len())?;
+    let _folder = RunFolder::open(&options.out, log)?;
     timing.insert("data".to_owned(), start.elapsed().as_secs_f64());
     log(&format!(
         "data: {} training and {} test images ({:.2} s)",

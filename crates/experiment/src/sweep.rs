@@ -1,7 +1,7 @@
 //! Choosing λ_L1 and λ_NE on the training data: every pair of a small grid, measured on the last
 //! examples of the training set so that the test set stays untouched until `reproduce`.
 use crate::Config;
-use crate::pipeline::{Log, load_data, train_mlp, train_sae};
+use crate::pipeline::{Log, load_mnist, train_mlp, train_sae};
 use ndarray::s;
 use ne_metrics::{SaeMetrics, evaluate_sae};
 use ne_models::SaeVariant;
@@ -34,12 +34,16 @@ pub fn sweep(
         (point.lambda_l1, point.lambda_ne) = (lambda_l1, lambda_ne);
         point.validate()?;
     }
-    let data = load_data(&config.data)?;
+    let data = load_mnist(&config.data)?;
     anyhow::ensure!(
         data.train.len() > 2 * HELD_OUT,
         "the sweep needs more than {} training examples",
         2 * HELD_OUT
     );
+    // The SAEs train on all but the held-out examples: the config must fit that.
+    config
+        .validate_for(data.train.len() - HELD_OUT, HELD_OUT, 1)
+        .map_err(|problem| anyhow::anyhow!("the config does not fit the sweep: {problem}"))?;
     let mlp = train_mlp(config, &data, config.seed, log)?;
     let hidden = mlp.hidden(data.train.images.view());
     let split = data.train.len() - HELD_OUT;

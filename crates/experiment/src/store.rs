@@ -1,0 +1,324 @@
+//! A run's folder and the models saved in it. One run at a time may use a folder (a lock file,
+//! held through the operating system's file lock, so that it is released however the run
+//! ends). Every model file carries a stamp of what made it: the config's digest, the seed and
+//! the model's own name. A model is reused only when its stamp is exactly the current run's,
+//! and is checked against the data and the other models before anything uses it.
+use crate::Config;
+use crate::outputs::{remove_partial_files, write_atomic};
+use crate::pipeline::Log;
+use anyhow::{Context, bail};
+use ne_mnist::IMAGE_PIXELS;
+use ne_models::{CLASSES, Mlp, ModelError, Sae};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fs::{File, TryLockError};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+/// Name of the lock file in a run's folder.
+pub const LOCK_FILE: &str = ".lock";
+
+/// The lock on a run's folder, held until it is dropped. Dropping removes the lock file; if the
+/// process dies instead, the operating system releases the lock, and the file left behind is
+/// recognised as stale by the next run.
+#[derive(Debug)]
+pub struct RunFolder {
+    lock_path: PathBuf,
+    _lock: File,
+}
+
+impl RunFolder {
+    /// Creates `dir` if needed and takes its lock, or fails naming the process that holds it.
+    /// Then removes the temporary files that interrupted runs left there, which only a holder
+    /// of the lock may do.
+    pub fn open(dir: &Path, log: Log) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let lock_path = dir.join(LOCK_FILE);
+        // A lock file is removed by the run that releases it, so it may vanish between being
+        // opened and being locked; a lock taken on a file that is no longer in place is retried.
+        for _ in 0..3 {
+            let mut lock = File::options()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&lock_path)
+                .with_context(|| format!("cannot open {}", lock_path.display()))?;
+            match lock.try_lock() {
+                Ok(()) => {}
+                Err(TryLockError::WouldBlock) => bail!(
+                    "{} is in use by another run ({}); wait for it to end or choose another \
+                     output folder",
+                    dir.display(),
+                    holder(&mut lock)
+                ),
+                Err(TryLockError::Error(e)) => {
+                    return Err(e).with_context(|| format!("cannot lock {}", lock_path.display()));
+                }
+            }
+            if !is_at(&lock, &lock_path) {
+                continue;
+            }
+            let previous = holder(&mut lock);
+            if previous != UNKNOWN_HOLDER {
+                log(&format!(
+                    "{}: the run of {previous} ended without releasing it; taking it over",
+                    lock_path.display()
+                ));
+            }
+            lock.set_len(0)
+                .and_then(|()| lock.rewind())
+                .and_then(|()| write!(lock, "{}", std::process::id()))
+                .with_context(|| format!("cannot write {}", lock_path.display()))?;
+            let removed = remove_partial_files(dir)?;
+            if removed > 0 {
+                log(&format!(
+                    "{}: removed {removed} temporary file(s) an interrupted run left",
+                    dir.display()
+                ));
+            }
+            return Ok(Self {
+                lock_path,
+                _lock: lock,
+            });
+        }
+        bail!("cannot lock {}: it keeps changing", lock_path.display())
+    }
+}
+
+impl Drop for RunFolder {
+    fn drop(&mut self) {
+        // Removed while still locked; the lock itself goes when the file is closed just after.
+        let _ = std::fs::remove_file(&self.lock_path);
+    }
+}
+
+const UNKNOWN_HOLDER: &str = "a process that left no id";
+
+/// Who holds (or held) a lock file, from the process id written in it.
+fn holder(lock: &mut File) -> String {
+    let mut text = String::new();
+    let _ = lock.rewind().and_then(|()| lock.read_to_string(&mut text));
+    match text.trim().parse::<u32>() {
+        Ok(pid) => format!("process {pid}"),
+        Err(_) => UNKNOWN_HOLDER.to_owned(),
+    }
+}
+
+/// Whether the open `file` is the one at `path` now.
+fn is_at(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), std::fs::metadata(path)) {
+            (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        // Elsewhere an open file cannot be removed, so the one at `path` is the one opened.
+        let _ = (file, path);
+        true
+    }
+}
+
+/// Where a seed's models come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelSource {
+    /// Train every model afresh.
+    Train,
+    /// Reuse the models an earlier run of the same config saved; train the others.
+    Resume,
+    /// Only the models a finished run of the same config saved; train nothing, write nothing.
+    Saved,
+}
+
+/// A model that can be saved as safetensors.
+pub trait SavedModel: Sized {
+    fn to_safetensors(&self) -> Vec<u8>;
+    fn from_safetensors(bytes: &[u8]) -> Result<Self, ModelError>;
+}
+
+impl SavedModel for Mlp {
+    fn to_safetensors(&self) -> Vec<u8> {
+        Mlp::to_safetensors(self)
+    }
+    fn from_safetensors(bytes: &[u8]) -> Result<Self, ModelError> {
+        Mlp::from_safetensors(bytes)
+    }
+}
+
+impl SavedModel for Sae {
+    fn to_safetensors(&self) -> Vec<u8> {
+        Sae::to_safetensors(self)
+    }
+    fn from_safetensors(bytes: &[u8]) -> Result<Self, ModelError> {
+        Sae::from_safetensors(bytes)
+    }
+}
+
+/// What made a saved model, kept in its safetensors metadata under `STAMP_KEY`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    /// `Config::digest` of the run's config.
+    pub config: String,
+    pub seed: u64,
+    /// The model's name, which is also its file's: `mlp`, `sae-standard`, `sae-ne`, ...
+    pub model: String,
+}
+
+/// The metadata key of the stamp. One key holding JSON, because safetensors writes several
+/// metadata keys in no fixed order, and the same model must give the same bytes.
+const STAMP_KEY: &str = "ne_experiment";
+
+impl Stamp {
+    /// `bytes` (a safetensors file) with this stamp in its metadata.
+    pub fn apply(&self, bytes: &[u8]) -> Vec<u8> {
+        let file = safetensors::SafeTensors::deserialize(bytes)
+            .expect("the models write valid safetensors");
+        let json = serde_json::to_string(self).expect("a stamp is plain data");
+        let metadata = HashMap::from([(STAMP_KEY.to_owned(), json)]);
+        safetensors::serialize(file.tensors(), Some(metadata))
+            .expect("tensors read from valid safetensors serialise again")
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "config {} for seed {} as {}",
+            self.config, self.seed, self.model
+        )
+    }
+
+    /// The stamp of a safetensors file, if it has one.
+    pub fn of(bytes: &[u8]) -> Option<Self> {
+        let (_, metadata) = safetensors::SafeTensors::read_metadata(bytes).ok()?;
+        let json = metadata.metadata().as_ref()?.get(STAMP_KEY)?;
+        serde_json::from_str(json).ok()
+    }
+}
+
+/// The model files of one seed of a run, in `<out>/seed-<seed>/`.
+pub struct SeedStore<'a> {
+    dir: PathBuf,
+    config_digest: String,
+    seed: u64,
+    source: ModelSource,
+    log: Log<'a>,
+}
+
+impl<'a> SeedStore<'a> {
+    pub fn new(
+        dir: PathBuf,
+        config: &Config,
+        seed: u64,
+        source: ModelSource,
+        log: Log<'a>,
+    ) -> Self {
+        Self {
+            dir,
+            config_digest: config.digest(),
+            seed,
+            source,
+            log,
+        }
+    }
+
+    /// The model `name` (file `<name>.safetensors`): the saved one when the source allows it,
+    /// its stamp is this run's and it passes `check`; else trained and saved at once, so that an
+    /// interrupted run keeps every model it finished. With `ModelSource::Saved`, a missing or
+    /// unusable file is an error naming it.
+    pub fn model<M: SavedModel>(
+        &self,
+        name: &str,
+        check: impl FnOnce(&M, &Path) -> anyhow::Result<()>,
+        train: impl FnOnce() -> anyhow::Result<M>,
+    ) -> anyhow::Result<M> {
+        let path = self.dir.join(format!("{name}.safetensors"));
+        let stamp = Stamp {
+            config: self.config_digest.clone(),
+            seed: self.seed,
+            model: name.to_owned(),
+        };
+        if self.source != ModelSource::Train {
+            match self.saved(&path, &stamp, check) {
+                Ok(Some(model)) => {
+                    if self.source == ModelSource::Resume {
+                        (self.log)(&format!("resuming: loaded {}", path.display()));
+                    }
+                    return Ok(model);
+                }
+                Ok(None) if self.source == ModelSource::Saved => {
+                    bail!("{} is missing: that run did not finish", path.display())
+                }
+                Ok(None) => {}
+                Err(error) if self.source == ModelSource::Saved => return Err(error),
+                Err(error) => (self.log)(&format!(
+                    "seed {}: not reusing {error:#}; training it again",
+                    self.seed
+                )),
+            }
+        }
+        let model = train()?;
+        write_atomic(&path, &stamp.apply(&model.to_safetensors()))?;
+        Ok(model)
+    }
+
+    /// The saved model at `path`, `None` if there is none, or why it cannot be used.
+    fn saved<M: SavedModel>(
+        &self,
+        path: &Path,
+        stamp: &Stamp,
+        check: impl FnOnce(&M, &Path) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Option<M>> {
+        let bytes = match std::fs::read(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            read => read.with_context(|| format!("cannot read {}", path.display()))?,
+        };
+        match Stamp::of(&bytes) {
+            Some(found) if found == *stamp => {}
+            Some(found) => bail!(
+                "{}: it was made by {}, not by this run's config for seed {} ({})",
+                path.display(),
+                found.describe(),
+                stamp.seed,
+                stamp.config
+            ),
+            None => bail!(
+                "{}: it has no stamp of the run that made it (damaged, or not written by a run)",
+                path.display()
+            ),
+        }
+        let model = M::from_safetensors(&bytes)
+            .with_context(|| format!("{}: cannot load", path.display()))?;
+        check(&model, path)?;
+        Ok(Some(model))
+    }
+}
+
+/// Checks a loaded MLP against the data and the config: an image's pixels in, `[mlp] hidden`
+/// units, one output per digit.
+pub fn check_mlp(config: &Config, mlp: &Mlp, path: &Path) -> anyhow::Result<()> {
+    mlp.check_sizes(IMAGE_PIXELS, config.mlp.hidden, CLASSES)
+        .with_context(|| {
+            format!(
+                "{} does not fit this run, whose MLP maps {IMAGE_PIXELS} pixels to [mlp] hidden \
+                 = {} units and those to {CLASSES} digits",
+                path.display(),
+                config.mlp.hidden
+            )
+        })
+}
+
+/// Checks a loaded SAE against the config and the MLP whose `mlp_hidden` units it reads.
+pub fn check_sae(config: &Config, mlp_hidden: usize, sae: &Sae, path: &Path) -> anyhow::Result<()> {
+    sae.check_sizes(mlp_hidden, config.sae.latents)
+        .with_context(|| {
+            format!(
+                "{} does not fit this run, whose SAE reads the MLP's {mlp_hidden} hidden units \
+                 into [sae] latents = {} latents",
+                path.display(),
+                config.sae.latents
+            )
+        })
+}

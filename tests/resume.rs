@@ -1,0 +1,356 @@
+//! Run folders under faults, end to end: a run interrupted at any point and resumed gives the
+//! same metrics and byte-identical models as a clean run; models another config made are never
+//! reused; a folder serves one run at a time; bad configs and misfit models are refused before
+//! any work.
+use ndarray::{Array1, Array2};
+use neuron_embeddings::experiment::explore::explore_from;
+use neuron_embeddings::experiment::store::{LOCK_FILE, RunFolder, Stamp};
+use neuron_embeddings::experiment::{Config, ReproduceOptions, reproduce};
+use neuron_embeddings::models::{Linear, Mlp, Sae};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// A run of seconds: 2,000 training and 500 test images, one MLP epoch, 16 SAE steps with the
+/// NE loss from step 5.
+fn config() -> Config {
+    let mut config = Config::paper();
+    config.data.train_limit = 2000;
+    config.data.test_limit = 500;
+    config.mlp.epochs = 1;
+    config.sae.ne_start_step = 5;
+    config.explorer.cluster_examples = 30;
+    config
+}
+
+const SEEDS: [u64; 2] = [0, 1];
+const MODELS: [&str; 3] = ["mlp", "sae-standard", "sae-ne"];
+
+/// `metrics.json` without the timings, which are all that may differ between identical runs,
+/// and the log.
+fn run(config: &Config, out: &Path, resume: bool) -> anyhow::Result<(Value, Vec<String>)> {
+    let lines = Mutex::new(Vec::new());
+    let log = |line: &str| lines.lock().unwrap().push(line.to_owned());
+    let options = ReproduceOptions {
+        seeds: SEEDS.to_vec(),
+        out: out.to_owned(),
+        resume,
+        explorer: true,
+    };
+    reproduce(config, &options, &log)?;
+    let text = std::fs::read_to_string(out.join("metrics.json")).unwrap();
+    let mut metrics: Value = serde_json::from_str(&text).unwrap();
+    for run in metrics["runs"].as_array_mut().unwrap() {
+        run.as_object_mut().unwrap().remove("timing_s");
+    }
+    Ok((metrics, lines.into_inner().unwrap()))
+}
+
+fn model_path(out: &Path, seed: u64, model: &str) -> PathBuf {
+    out.join(format!("seed-{seed}/{model}.safetensors"))
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Every file under `dir`, relative to it.
+fn files(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path.is_dir() {
+            found.extend(files(&path).into_iter().map(|f| format!("{name}/{f}")));
+        } else {
+            found.push(name);
+        }
+    }
+    found.sort();
+    found
+}
+
+fn remove(out: &Path, files: &[&str]) {
+    for file in files {
+        let path = out.join(file);
+        if path.is_dir() {
+            std::fs::remove_dir_all(path).unwrap();
+        } else {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_run_resumed_from_any_interruption_equals_a_clean_run() {
+    let root = tempfile::tempdir().unwrap();
+    let config = config();
+    let clean = root.path().join("clean");
+    let (expected, _) = run(&config, &clean, false).unwrap();
+    let expected_models: Vec<Vec<u8>> = SEEDS
+        .iter()
+        .flat_map(|&seed| {
+            MODELS.map(|model| std::fs::read(model_path(&clean, seed, model)).unwrap())
+        })
+        .collect();
+    let mut other = config.clone();
+    other.data.train_limit = 1000;
+    let other_run = root.path().join("other");
+    run(&other, &other_run, false).unwrap();
+
+    // Each case: where its folder comes from, how the interruption left it, and which models
+    // must have been reused.
+    type Edit = fn(&Path, &Path);
+    let cases: [(&str, &Path, Edit, &[&str]); 6] = [
+        (
+            "after the first model",
+            &clean,
+            |out, _| {
+                remove(out, &["metrics.json", "report.md", "explorer", "seed-1"]);
+                remove(
+                    out,
+                    &[
+                        "seed-0/sae-standard.safetensors",
+                        "seed-0/sae-ne.safetensors",
+                        "seed-0/run.json",
+                    ],
+                );
+            },
+            &["seed-0/mlp"],
+        ),
+        (
+            "in the middle of the second seed",
+            &clean,
+            |out, _| {
+                remove(out, &["metrics.json", "report.md", "explorer"]);
+                remove(
+                    out,
+                    &[
+                        "seed-1/sae-standard.safetensors",
+                        "seed-1/sae-ne.safetensors",
+                        "seed-1/run.json",
+                    ],
+                );
+            },
+            &[
+                "seed-0/mlp",
+                "seed-0/sae-standard",
+                "seed-0/sae-ne",
+                "seed-1/mlp",
+            ],
+        ),
+        (
+            "while writing a model and the explorer",
+            &clean,
+            |out, _| {
+                remove(out, &["metrics.json", "report.md"]);
+                let model = out.join("seed-1/sae-ne.safetensors");
+                let bytes = std::fs::read(&model).unwrap();
+                std::fs::write(&model, &bytes[..bytes.len() / 2]).unwrap();
+                std::fs::write(out.join("seed-1/.partial-Ab12Cd"), &bytes[..100]).unwrap();
+                std::fs::write(out.join("explorer/.pixels.js.99999.tmp"), "window.NE_PIX").unwrap();
+            },
+            &["seed-0/mlp", "seed-1/sae-standard"],
+        ),
+        (
+            "after the models, before the summary",
+            &clean,
+            |out, _| {
+                remove(out, &["metrics.json", "report.md", "explorer"]);
+            },
+            &["seed-0/sae-ne", "seed-1/sae-ne"],
+        ),
+        (
+            "a finished run of another config",
+            &other_run,
+            |_, _| {},
+            &[],
+        ),
+        (
+            "this config started over another config's run",
+            &other_run,
+            |out, clean| {
+                std::fs::copy(model_path(clean, 0, "mlp"), model_path(out, 0, "mlp")).unwrap();
+            },
+            &["seed-0/mlp"],
+        ),
+    ];
+    for (when, from, edit, reused) in cases {
+        let out = root.path().join(when.replace(' ', "-"));
+        copy_dir(from, &out);
+        edit(&out, &clean);
+        let (resumed, log) = run(&config, &out, true).unwrap_or_else(|e| panic!("{when}: {e:#}"));
+        assert_eq!(resumed, expected, "{when}: metrics differ");
+        let models: Vec<Vec<u8>> = SEEDS
+            .iter()
+            .flat_map(|&seed| {
+                MODELS.map(|model| std::fs::read(model_path(&out, seed, model)).unwrap())
+            })
+            .collect();
+        assert!(models == expected_models, "{when}: models differ");
+        let loaded: Vec<&String> = log
+            .iter()
+            .filter(|l| l.contains("resuming: loaded"))
+            .collect();
+        for model in reused {
+            assert!(
+                loaded
+                    .iter()
+                    .any(|l| l.contains(&format!("{model}.safetensors"))),
+                "{when}: {model} not reused: {log:#?}"
+            );
+        }
+        if from == other_run.as_path() {
+            assert!(
+                log.iter().any(|l| l.contains("not by this run's config")),
+                "{when}: {log:#?}"
+            );
+        }
+        assert_eq!(
+            files(&out),
+            files(&clean),
+            "{when}: leftovers or missing files"
+        );
+    }
+}
+
+#[test]
+fn a_folder_serves_one_run_at_a_time_and_a_stale_lock_is_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let quiet = |_: &str| {};
+    let held = RunFolder::open(&out, &quiet).unwrap();
+    let error = run(&config(), &out, false).unwrap_err().to_string();
+    let pid = std::process::id();
+    assert!(
+        error.contains("is in use by another run") && error.contains(&format!("process {pid}")),
+        "{error}"
+    );
+    assert_eq!(files(&out), [LOCK_FILE], "the refused run wrote nothing");
+    drop(held);
+    assert!(files(&out).is_empty(), "the lock file goes with the lock");
+
+    // A lock file whose process ended without removing it holds no lock: taken over, then gone.
+    std::fs::write(out.join(LOCK_FILE), "4000000").unwrap();
+    let (_, log) = run(&config(), &out, false).unwrap();
+    assert!(
+        log.iter()
+            .any(|l| l.contains("the run of process 4000000 ended without releasing it")),
+        "{log:#?}"
+    );
+    assert!(!out.join(LOCK_FILE).exists());
+}
+
+/// A model file whose stamp says it is this run's but whose shapes do not fit the data or the
+/// other models: resuming trains it again, showing a saved run refuses it, naming the file, the
+/// tensor and both shapes.
+#[test]
+fn misfit_models_are_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let config = config();
+    run(&config, &out, false).unwrap();
+    let clean_metrics = std::fs::read(out.join("metrics.json")).unwrap();
+    let stamped = |model: &str, bytes: Vec<u8>| {
+        let stamp = Stamp {
+            config: config.digest(),
+            seed: 0,
+            model: model.to_owned(),
+        };
+        std::fs::write(model_path(&out, 0, model), stamp.apply(&bytes)).unwrap();
+    };
+    let linear = |outputs, inputs| Linear {
+        weight: Array2::zeros((outputs, inputs)),
+        bias: Array1::zeros(outputs),
+    };
+    let mlp = |inputs, hidden, classes| Mlp {
+        fc1: linear(hidden, inputs),
+        fc2: linear(classes, hidden),
+    };
+    let sae = |inputs, latents| Sae {
+        w_enc: Array2::zeros((latents, inputs)),
+        b_enc: Array1::zeros(latents),
+        w_dec: Array2::zeros((inputs, latents)),
+        b_dec: Array1::zeros(inputs),
+    };
+    let quiet = |_: &str| {};
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        (
+            "mlp",
+            mlp(100, 64, 10).to_safetensors(),
+            "`fc1.weight` has shape [64, 100], expected [64, 784]",
+        ),
+        (
+            "mlp",
+            mlp(784, 32, 10).to_safetensors(),
+            "`fc1.weight` has shape [32, 784], expected [64, 784]",
+        ),
+        (
+            "mlp",
+            mlp(784, 64, 5).to_safetensors(),
+            "`fc2.weight` has shape [5, 64], expected [10, 64]",
+        ),
+        (
+            "sae-ne",
+            sae(32, 512).to_safetensors(),
+            "`W_enc` has shape [512, 32], expected [512, 64]",
+        ),
+    ];
+    for (model, bytes, shapes) in cases {
+        let good = std::fs::read(model_path(&out, 0, model)).unwrap();
+        stamped(model, bytes);
+        let error = format!("{:#}", explore_from(&out, Some(0), &quiet).unwrap_err());
+        let file = format!("seed-0/{model}.safetensors");
+        assert!(error.contains(&file) && error.contains(shapes), "{error}");
+        std::fs::write(model_path(&out, 0, model), good).unwrap();
+    }
+
+    // Resuming over the misfit MLP trains it again and gets the clean run's numbers.
+    stamped("mlp", mlp(100, 64, 10).to_safetensors());
+    let (_, log) = run(&config, &out, true).unwrap();
+    assert!(
+        log.iter()
+            .any(|l| l.contains("not reusing") && l.contains("[64, 100]")),
+        "{log:#?}"
+    );
+    let resumed: Value =
+        serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+    let clean: Value = serde_json::from_slice(&clean_metrics).unwrap();
+    assert_eq!(resumed["summary"], clean["summary"]);
+}
+
+/// Configs that cannot give the run they describe fail before anything trains or is written.
+#[test]
+fn impossible_configs_are_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("never");
+    let refused = |edit: fn(&mut Config)| {
+        let mut config = config();
+        edit(&mut config);
+        let error = format!("{:#}", run(&config, &out, false).unwrap_err());
+        assert!(!out.exists(), "nothing written: {error}");
+        error
+    };
+    // 2,000 examples in batches of 128 are 16 steps: an NE loss from step 16 never switches on.
+    let error = refused(|c| c.sae.ne_start_step = 16);
+    assert!(
+        error.contains("sae.ne_start_step is 16") && error.contains("only 16 steps"),
+        "{error}"
+    );
+    // The memory the machine has is known on Linux.
+    if cfg!(target_os = "linux") {
+        let error = refused(|c| c.sae.latents = 1_000_000_000);
+        assert!(error.contains("GB of memory"), "{error}");
+        let error = refused(|c| c.mlp.hidden = 30_000_000);
+        assert!(error.contains("GB of memory"), "{error}");
+    }
+}

@@ -1,0 +1,183 @@
+//! The command line as a user meets it: paths relative to the folder the command is typed in,
+//! a reader that stops early, and bad input refused with a message (exit 1 or 2), never a panic.
+use ndarray::{Array1, Array2};
+use ne_models::{Linear, Mlp};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn xtask(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .expect("the xtask binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// A folder with `work/run.toml`, a small config that reads MNIST from `work/mnist` (written
+/// relative to the config file), and a copy of the shipped files there.
+fn small_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    let mnist = work.join("mnist");
+    std::fs::create_dir_all(&mnist).unwrap();
+    for entry in std::fs::read_dir(workspace().join("data/mnist")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), mnist.join(entry.file_name())).unwrap();
+    }
+    let paper = std::fs::read_to_string(workspace().join("configs/paper.toml")).unwrap();
+    let mut small = paper.replacen("dir = \"\"", "dir = \"mnist\"", 1);
+    for (from, to) in [
+        ("train_limit = 0", "train_limit = 1000"),
+        ("test_limit = 0", "test_limit = 200"),
+        ("epochs = 3", "epochs = 1"),
+        ("ne_start_step = 200", "ne_start_step = 2"),
+        ("cluster_examples = 200", "cluster_examples = 20"),
+    ] {
+        assert!(small.contains(from), "configs/paper.toml has {from}");
+        small = small.replacen(from, to, 1);
+    }
+    std::fs::write(work.join("run.toml"), small).unwrap();
+    dir
+}
+
+fn assert_success(output: &Output, what: &str) {
+    assert!(
+        output.status.success(),
+        "{what}: {}\n{}",
+        output.status,
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn relative_paths_are_taken_from_the_folder_the_command_is_typed_in() {
+    let project = small_project();
+    let here = project.path();
+    let data = xtask(here, &["data", "--dir", "work/mnist"]);
+    assert_success(&data, "data");
+    assert!(text(&data.stdout).starts_with("MNIST in work/mnist (checksums not checked)"));
+
+    let args = ["reproduce", "--config", "work/run.toml", "--seeds", "1"];
+    let reproduce = xtask(
+        here,
+        &[&args[..], &["--no-explorer", "--out", "out"]].concat(),
+    );
+    assert_success(&reproduce, "reproduce");
+    assert!(here.join("out/metrics.json").is_file());
+    assert!(here.join("out/seed-0/sae-ne.safetensors").is_file());
+
+    let explore = xtask(here, &["explore", "--from", "out"]);
+    assert_success(&explore, "explore");
+    assert!(here.join("out/explorer/index.html").is_file());
+
+    let train = xtask(
+        here,
+        &["train-mlp", "--config", "work/run.toml", "--out", "train"],
+    );
+    assert_success(&train, "train-mlp");
+    assert!(here.join("train/mlp.safetensors").is_file());
+
+    // From a folder further down, `..` works as a user expects.
+    let below = here.join("work/mnist");
+    let reproduce = xtask(
+        &below,
+        &[
+            "reproduce",
+            "--config",
+            "../run.toml",
+            "--seeds",
+            "1",
+            "--no-explorer",
+            "--out",
+            "../../again",
+        ],
+    );
+    assert_success(&reproduce, "reproduce from below");
+    assert!(here.join("again/metrics.json").is_file());
+}
+
+#[test]
+fn a_bad_config_is_named_as_typed_and_its_error_told_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.toml"), "seed = \"zero\"\n").unwrap();
+    let output = xtask(dir.path(), &["reproduce", "--config", "bad.toml"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("config bad.toml is not valid"), "{stderr}");
+    assert!(
+        !stderr.contains("Caused by"),
+        "the TOML error once: {stderr}"
+    );
+}
+
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("data")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Like `| head -0`: the reader is gone before the summary is printed.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{}: {stderr}", output.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn an_mlp_that_does_not_fit_the_data_is_refused_naming_file_tensor_and_shapes() {
+    let project = small_project();
+    let linear = |outputs, inputs| Linear {
+        weight: Array2::zeros((outputs, inputs)),
+        bias: Array1::zeros(outputs),
+    };
+    let mlp = Mlp {
+        fc1: linear(64, 100),
+        fc2: linear(10, 64),
+    };
+    std::fs::write(project.path().join("odd.safetensors"), mlp.to_safetensors()).unwrap();
+    let output = xtask(
+        project.path(),
+        &[
+            "train-sae",
+            "--variant",
+            "ne",
+            "--config",
+            "work/run.toml",
+            "--mlp",
+            "odd.safetensors",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "an error, not a panic");
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("odd.safetensors does not fit this run")
+            && stderr.contains("tensor `fc1.weight` has shape [64, 100], expected [64, 784]"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_seed_count_past_the_limit_is_refused_by_the_parser() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = xtask(
+        dir.path(),
+        &["reproduce", "--seeds", "18446744073709551615"],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("1..=1000"), "{stderr}");
+}
