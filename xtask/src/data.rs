@@ -1,6 +1,6 @@
 //! `cargo xtask data [--dir DIR]`: load MNIST and say what is in it.
 use ne_experiment::DataConfig;
-use ne_experiment::pipeline::load_mnist;
+use ne_experiment::pipeline::load_data;
 use ne_mnist::Split;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -14,7 +14,7 @@ pub fn summary(dir: Option<PathBuf>) -> anyhow::Result<String> {
         test_limit: 0,
     };
     let start = Instant::now();
-    let mnist = load_mnist(&data)?;
+    let mnist = load_data(&data)?;
     let seconds = start.elapsed().as_secs_f64();
 
     let source = if data.dir.as_os_str().is_empty() {

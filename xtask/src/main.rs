@@ -8,7 +8,7 @@ mod data;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use ne_experiment::pipeline::{self, MAX_SEEDS, load_data};
+use ne_experiment::pipeline::{self, MAX_SEEDS, load_and_check};
 use ne_experiment::{Config, ReproduceOptions, store};
 use ne_models::{Mlp, SaeVariant};
 use std::fmt::Display;
@@ -153,7 +153,7 @@ fn run(task: Task) -> anyhow::Result<()> {
         Task::TrainMlp { config, out } => {
             let config = config_or_default(config)?;
             let out = or_in_workspace(out, "results/train");
-            let data = load_data(&config, 1)?;
+            let data = load_and_check(&config, 1)?;
             let mlp = train_and_save_mlp(&config, &data, &out.join("mlp.safetensors"))?;
             let accuracy = mlp.accuracy(data.test.images.view(), data.test.labels.view())?;
             print(format_args!("test accuracy: {:.2}%", 100.0 * accuracy))
@@ -167,7 +167,7 @@ fn run(task: Task) -> anyhow::Result<()> {
             let config = config_or_default(config)?;
             let mlp_path = or_in_workspace(mlp, "results/train/mlp.safetensors");
             let out = or_in_workspace(out, "results/train");
-            let data = load_data(&config, 1)?;
+            let data = load_and_check(&config, 1)?;
             let mlp = match std::fs::read(&mlp_path) {
                 Ok(bytes) => {
                     let mlp = Mlp::from_safetensors(&bytes)

@@ -1,6 +1,6 @@
 //! The neuron explorer for one seed of a run.
 use crate::MetricsFile;
-use crate::pipeline::{Log, SeedOutcome, load_data, run_seed};
+use crate::pipeline::{Log, SeedOutcome, load_and_check, run_seed};
 use crate::store::{ModelSource, RunFolder};
 use anyhow::Context;
 use ne_explorer::{ExplorerInput, SaeInput, write_explorer};
@@ -73,7 +73,7 @@ pub fn explore_from(results: &Path, seed: Option<u64>, log: Log) -> anyhow::Resu
         "seed {seed} is not in {} (its seeds: {seeds:?})",
         path.display()
     );
-    let data = load_data(&metrics.config, 1)?;
+    let data = load_and_check(&metrics.config, 1)?;
     let _folder = RunFolder::open(results, log)?;
     let outcome = run_seed(
         &metrics.config,

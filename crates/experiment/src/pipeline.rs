@@ -5,7 +5,7 @@ use crate::store::{ModelSource, RunFolder, SeedStore, check_mlp, check_sae};
 use crate::{Config, DataConfig, MetricsFile, SeedRun, report};
 use anyhow::{Context, bail};
 use ndarray::{Array1, ArrayView2, Axis};
-use ne_metrics::{SaeEvaluation, evaluate_sae};
+use ne_metrics::{EvalSet, SaeEvaluation, Table4, UnitProxies, evaluate_sae, mlp_unit_proxies};
 use ne_mnist::{Checksums, Mnist, MnistError};
 use ne_models::{Mlp, Sae, SaeVariant};
 use rayon::prelude::*;
@@ -21,8 +21,8 @@ pub const MAX_SEEDS: u64 = 1000;
 
 /// Loads MNIST as `config.data` says and checks that the config fits it and `seeds` seeds fit
 /// in memory (`Config::validate_for`), before anything trains.
-pub fn load_data(config: &Config, seeds: usize) -> anyhow::Result<Mnist> {
-    let data = load_mnist(&config.data)?;
+pub fn load_and_check(config: &Config, seeds: usize) -> anyhow::Result<Mnist> {
+    let data = load_data(&config.data)?;
     config
         .validate_for(data.train.len(), data.test.len(), seeds)
         .map_err(|problem| anyhow::anyhow!("the config does not fit this run: {problem}"))?;
@@ -31,7 +31,7 @@ pub fn load_data(config: &Config, seeds: usize) -> anyhow::Result<Mnist> {
 
 /// Loads MNIST: the shipped, checksum-verified copy unless a folder is given, cut to the
 /// configured limits.
-pub fn load_mnist(config: &DataConfig) -> anyhow::Result<Mnist> {
+pub fn load_data(config: &DataConfig) -> anyhow::Result<Mnist> {
     let (dir, checksums) = if config.dir.as_os_str().is_empty() {
         (ne_mnist::shipped_dir(), Checksums::Verify)
     } else {
@@ -70,6 +70,8 @@ pub struct SeedModels {
 pub struct SeedEvaluation {
     /// On how many training examples each MLP hidden neuron fires.
     pub mlp_train_firing: Array1<u64>,
+    /// Per MLP hidden neuron, the Table 4 figures on the test set.
+    pub mlp_proxies: Vec<UnitProxies>,
     pub standard: SaeEvaluation,
     pub ne: SaeEvaluation,
 }
@@ -154,24 +156,21 @@ pub fn run_seed(
 
     let models = SeedModels { mlp, standard, ne };
     let labels = data.test.labels.view();
+    let test = EvalSet {
+        hidden: test_hidden.view(),
+        labels,
+        pixels: data.test.pixels.view(),
+    };
     let cap = config.eval.example_cap;
     let evaluation = stages.run("eval", || {
-        let evaluate = |sae: &Sae| {
-            evaluate_sae(
-                &models.mlp,
-                sae,
-                test_hidden.view(),
-                labels,
-                train_hidden.view(),
-                cap,
-            )
-        };
+        let evaluate = |sae: &Sae| evaluate_sae(&models.mlp, sae, test, train_hidden.view(), cap);
         let (standard, ne) = rayon::join(|| evaluate(&models.standard), || evaluate(&models.ne));
         let (standard, ne) = (standard?, ne?);
         let mlp_train_firing =
             train_hidden.map_axis(Axis(0), |c| c.iter().filter(|&&a| a > 0.0).count() as u64);
         Ok(SeedEvaluation {
             mlp_train_firing,
+            mlp_proxies: mlp_unit_proxies(&models.mlp, test),
             standard,
             ne,
         })
@@ -183,6 +182,7 @@ pub fn run_seed(
                 .mlp
                 .accuracy_from_hidden(test_hidden.view(), labels)?,
         ),
+        mlp: Table4::of(&evaluation.mlp_proxies),
         standard: evaluation.standard.metrics,
         ne: evaluation.ne.metrics,
         timing_s: stages.timing,
@@ -274,7 +274,7 @@ pub fn reproduce(
     }
     let start = Instant::now();
     let mut timing = BTreeMap::new();
-    let data = load_data(config, options.seeds.len())?;
+    let data = load_and_check(config, options.seeds.len())?;
     let _folder = RunFolder::open(&options.out, log)?;
     timing.insert("data".to_owned(), start.elapsed().as_secs_f64());
     log(&format!(
