@@ -14,6 +14,9 @@ type Variant = fn(&SeedRun) -> SaeMetrics;
 const STANDARD: Variant = |r| r.standard;
 const NE: Variant = |r| r.ne;
 
+/// The project's page that defines every model, loss and metric, relative to its root.
+const METHOD_DOC: &str = "docs/method.md";
+
 /// Images in the MNIST test set, for the size estimate when the run used all of them.
 const MNIST_TEST_IMAGES: usize = 10_000;
 
@@ -540,7 +543,9 @@ fn definitions(out: &mut String, metrics: &MetricsFile) {
          purity**: the share of the most common digit among the top {TOP_EXAMPLES}. **Input \
          coherence**: the mean cosine similarity of the raw pixel vectors of the top {TOP_EXAMPLES} \
          over pairs of distinct examples. **Encoder participation**: (Σ w²)² / Σ w⁴ over the \
-         unit's input weights, the number of inputs it effectively reads."
+         unit's input weights, the number of inputs it effectively reads.\n\n\
+         The models, their losses and every figure above are defined in full in the project's \
+         `{METHOD_DOC}`."
     );
 }
 
@@ -613,6 +618,7 @@ mod tests {
         // Mean and sample std of 0.2 and 0.4.
         assert!(text.contains("| 0.300 ± 0.141 | 0.100 ± 0.000 | 1500.0 ± 0.0 | 40.0 ± 0.0 |"));
         assert!(text.contains("its first 100 activating test examples"));
+        assert!(text.contains("defined in full in the project's `docs/method.md`"));
         assert!(text.contains("share of the 512 latents"));
         assert!(text.contains("### Table 4"));
         assert!(text.contains(

@@ -1,4 +1,4 @@
-//! The paper's own figures (Foote 2024, Tables 2 and 3; one run each; the paper has no Table 4), as SPEC.md lists them:
+//! The paper's own figures (Foote 2024, Tables 2 and 3; one run each; the paper has no Table 4):
 //! one copy for the report, the explorer and anything else that compares against them.
 use crate::{SaeMetrics, Table4};
 
