@@ -1,5 +1,6 @@
-//! The project documents itself: the README sends readers only to files of the repository, and
-//! `docs/method.md` defines every figure the run reports.
+//! The repository as a newcomer meets it: the README's two commands share one build, the README
+//! sends readers only to files of the repository, and `docs/method.md` defines every figure the
+//! run reports.
 use std::path::Path;
 
 fn read(path: &str) -> String {
@@ -53,4 +54,23 @@ fn the_method_defines_every_model_loss_and_reported_figure() {
         assert!(method.contains(term), "docs/method.md lacks {term}");
     }
     assert!(!method.contains("../") && !method.contains("SPEC.md"));
+}
+
+/// `cargo xtask` and `cargo test` must build with the same profile, or the second command of the
+/// README compiles everything again: the alias may not pick a profile of its own, and the shared
+/// dev profile must be optimised, since the training runs on it.
+#[test]
+fn the_readme_commands_share_one_optimised_build() {
+    let config: toml::Table = read(".cargo/config.toml").parse().unwrap();
+    let alias = config["alias"]["xtask"].as_str().unwrap();
+    assert!(alias.starts_with("run "), "{alias}");
+    assert!(
+        !alias.contains("--release") && !alias.contains("--profile"),
+        "the alias builds another profile than `cargo test`: {alias}"
+    );
+    let manifest: toml::Table = read("Cargo.toml").parse().unwrap();
+    let dev = &manifest["profile"]["dev"];
+    assert_eq!(dev["opt-level"].as_integer(), Some(3));
+    let readme = read("README.md");
+    assert!(readme.contains("cargo xtask reproduce") && readme.contains("cargo test --workspace"));
 }
