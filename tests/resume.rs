@@ -263,6 +263,7 @@ fn misfit_models_are_refused_before_any_work() {
     let stamped = |model: &str, bytes: Vec<u8>| {
         let stamp = Stamp {
             config: config.digest(),
+            data: "shipped".to_owned(),
             seed: 0,
             model: model.to_owned(),
         };
@@ -314,7 +315,8 @@ fn misfit_models_are_refused_before_any_work() {
         std::fs::write(model_path(&out, 0, model), good).unwrap();
     }
 
-    // Resuming over the misfit MLP trains it again and gets the clean run's numbers.
+    // Resuming over the misfit MLP trains it again and gets the clean run's numbers; it says
+    // so, and does not claim to have loaded it.
     stamped("mlp", mlp(100, 64, 10).to_safetensors());
     let (_, log) = run(&config, &out, true).unwrap();
     assert!(
@@ -322,10 +324,105 @@ fn misfit_models_are_refused_before_any_work() {
             .any(|l| l.contains("not reusing") && l.contains("[64, 100]")),
         "{log:#?}"
     );
+    assert!(
+        !log.iter()
+            .any(|l| l.contains("resuming: loaded") && l.contains("seed-0/mlp")),
+        "{log:#?}"
+    );
+    // Showing the run reads and resumes nothing, and refuses a config that is not valid.
+    let lines = Mutex::new(Vec::new());
+    let log = |line: &str| lines.lock().unwrap().push(line.to_owned());
+    explore_from(&out, Some(1), &log).unwrap();
+    assert!(
+        lines
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|l| !l.contains("resuming"))
+    );
+    let metrics = out.join("metrics.json");
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    let cap = "\"example_cap\": 100";
+    assert!(text.contains(cap));
+    std::fs::write(&metrics, text.replace(cap, "\"example_cap\": 1")).unwrap();
+    let error = format!("{:#}", explore_from(&out, Some(1), &quiet).unwrap_err());
+    assert!(
+        error.contains("its config is not valid") && error.contains("example_cap"),
+        "{error}"
+    );
+    std::fs::write(&metrics, text).unwrap();
+
     let resumed: Value =
         serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
     let clean: Value = serde_json::from_slice(&clean_metrics).unwrap();
     assert_eq!(resumed["summary"], clean["summary"]);
+}
+
+/// Models trained on examples from a folder of the user's are tied to those examples: once a
+/// training label changes, resuming trains every model again.
+#[test]
+fn models_of_changed_training_data_are_trained_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let mnist = dir.path().join("mnist");
+    std::fs::create_dir_all(&mnist).unwrap();
+    let shipped = neuron_embeddings::mnist::shipped_dir();
+    for entry in std::fs::read_dir(&shipped).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), mnist.join(entry.file_name())).unwrap();
+    }
+    let mut config = config();
+    config.data.dir = mnist.clone();
+    let out = dir.path().join("run");
+    run(&config, &out, false).unwrap();
+    let reused = |log: &[String]| {
+        log.iter()
+            .filter(|l| l.contains("resuming: loaded"))
+            .count()
+    };
+    let (_, log) = run(&config, &out, true).unwrap();
+    assert_eq!(reused(&log), SEEDS.len() * MODELS.len(), "{log:#?}");
+
+    let labels = mnist.join("train-labels-idx1-ubyte.gz");
+    let mut idx =
+        neuron_embeddings::mnist::decompress(std::fs::read(&labels).unwrap(), &labels).unwrap();
+    idx[8] = (idx[8] + 1) % 10;
+    std::fs::remove_file(&labels).unwrap();
+    std::fs::write(mnist.join("train-labels-idx1-ubyte"), idx).unwrap();
+    let (_, log) = run(&config, &out, true).unwrap();
+    assert_eq!(reused(&log), 0, "{log:#?}");
+    assert!(
+        log.iter()
+            .any(|l| l.contains("not reusing") && l.contains("seed-0/mlp")),
+        "{log:#?}"
+    );
+}
+
+/// A run that diverges says which model of which seed did.
+#[test]
+fn a_diverging_run_names_the_model_and_the_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let quiet = |_: &str| {};
+    let diverging = |edit: fn(&mut Config)| {
+        let mut config = config();
+        edit(&mut config);
+        let options = ReproduceOptions {
+            seeds: vec![1],
+            out: dir.path().join("diverged"),
+            resume: false,
+            explorer: false,
+        };
+        format!("{:#}", reproduce(&config, &options, &quiet).unwrap_err())
+    };
+    let error = diverging(|c| c.mlp.learning_rate = 1e30);
+    assert!(
+        error.contains("seed 1: training the MLP: ") && error.contains("non-finite"),
+        "{error}"
+    );
+    let error = diverging(|c| c.sae.learning_rate = 1e30);
+    assert!(
+        error.contains("seed 1: training the standard SAE: ") && error.contains("non-finite"),
+        "{error}"
+    );
 }
 
 /// Configs that cannot give the run they describe fail before anything trains or is written.

@@ -37,24 +37,26 @@ pub fn load_data(config: &DataConfig) -> anyhow::Result<Mnist> {
     } else {
         (config.dir.clone(), Checksums::Skip)
     };
-    let Mnist { train, test } = ne_mnist::load(&dir, checksums).map_err(|error| {
-        let changed = matches!(error, MnistError::Checksum { .. });
-        let error = anyhow::Error::new(error);
-        if changed {
-            error.context(
-                "the shipped MNIST has changed; restore it (git checkout data/mnist), or put \
-                 other IDX files in a folder of their own and name it in the config's [data] dir \
-                 (or pass it to `cargo xtask data --dir`), where checksums are not checked",
-            )
-        } else {
-            error
-        }
-    })?;
+    let Mnist { train, test } = ne_mnist::load(&dir, checksums).map_err(with_checksum_advice)?;
     let limit = |n: usize| if n == 0 { usize::MAX } else { n };
     Ok(Mnist {
         train: train.head(limit(config.train_limit)),
         test: test.head(limit(config.test_limit)),
     })
+}
+
+/// A loading error; a failed checksum of the shipped files also says how to load other files.
+fn with_checksum_advice(error: MnistError) -> anyhow::Error {
+    let changed = matches!(error, MnistError::Checksum { .. });
+    let error = anyhow::Error::new(error);
+    if !changed {
+        return error;
+    }
+    error.context(
+        "the shipped MNIST has changed; restore it (git checkout data/mnist), or put other IDX \
+         files in a folder of their own and name it in the config's [data] dir (or pass it to \
+         `cargo xtask data --dir`), where checksums are not checked",
+    )
 }
 
 /// The three trained models of one seed.
@@ -122,7 +124,7 @@ pub fn run_seed(
     log: Log,
 ) -> anyhow::Result<SeedOutcome> {
     let dir = seed_dir(out, seed);
-    let store = SeedStore::new(dir.clone(), config, seed, source, log);
+    let store = SeedStore::new(dir.clone(), config, data, seed, source, log);
     let mut stages = Stages {
         seed,
         log,
@@ -328,4 +330,29 @@ pub fn reproduce(
         explorer_path,
         timing_s: timing,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_checksum_says_how_to_load_other_files() {
+        let checksum = MnistError::Checksum {
+            path: PathBuf::from("data/mnist/t10k-labels-idx1-ubyte.gz"),
+            expected: "ff".into(),
+            actual: "00".into(),
+        };
+        let text = format!("{:#}", with_checksum_advice(checksum));
+        assert!(
+            text.contains("[data] dir") && text.contains("--dir"),
+            "{text}"
+        );
+        assert!(!text.contains("Checksums::Skip"), "{text}");
+        let missing = MnistError::NotFound {
+            gz: PathBuf::from("x.gz"),
+            plain: PathBuf::from("x"),
+        };
+        assert!(!format!("{:#}", with_checksum_advice(missing)).contains("[data] dir"));
+    }
 }

@@ -1,15 +1,16 @@
 //! A run's folder and the models saved in it. One run at a time may use a folder (a lock file,
 //! held through the operating system's file lock, so that it is released however the run
-//! ends). Every model file carries a stamp of what made it: the config's digest, the seed and
-//! the model's own name. A model is reused only when its stamp is exactly the current run's,
-//! and is checked against the data and the other models before anything uses it.
-use crate::Config;
+//! ends). Every model file carries a stamp of what made it: the config's digest, the training
+//! data, the seed and the model's own name. A model is reused only when its stamp is exactly the
+//! current run's, and is checked against the data and the other models before anything uses it.
 use crate::outputs::{remove_partial_files, write_atomic};
 use crate::pipeline::Log;
+use crate::{Config, DataConfig};
 use anyhow::{Context, bail};
-use ne_mnist::IMAGE_PIXELS;
+use ne_mnist::{IMAGE_PIXELS, Mnist, Split};
 use ne_models::{CLASSES, Mlp, ModelError, Sae};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, Write};
@@ -163,6 +164,8 @@ impl SavedModel for Sae {
 pub struct Stamp {
     /// `Config::digest` of the run's config.
     pub config: String,
+    /// `training_data_id` of the examples it was trained on.
+    pub data: String,
     pub seed: u64,
     /// The model's name, which is also its file's: `mlp`, `sae-standard`, `sae-ne`, ...
     pub model: String,
@@ -183,10 +186,15 @@ impl Stamp {
             .expect("tensors read from valid safetensors serialise again")
     }
 
+    /// In words, digests cut to their first 12 digits.
     fn describe(&self) -> String {
+        let short = |digest: &str| digest.chars().take(12).collect::<String>();
         format!(
-            "config {} for seed {} as {}",
-            self.config, self.seed, self.model
+            "config {} and data {} for seed {} as {}",
+            short(&self.config),
+            short(&self.data),
+            self.seed,
+            self.model
         )
     }
 
@@ -198,10 +206,27 @@ impl Stamp {
     }
 }
 
+/// What models are trained on, for their stamps. The shipped MNIST is fixed by its checksums
+/// and by the config's limits, which its digest covers; examples from another folder, which may
+/// change between runs, are identified by the SHA-256 of their training images and labels.
+pub fn training_data_id(config: &DataConfig, train: &Split) -> String {
+    if config.dir.as_os_str().is_empty() {
+        return "shipped".to_owned();
+    }
+    let mut hash = Sha256::new();
+    hash.update((train.len() as u64).to_le_bytes());
+    for row in train.pixels.rows() {
+        hash.update(row.as_slice().expect("pixel rows are contiguous"));
+    }
+    hash.update(train.labels.as_slice().expect("labels are contiguous"));
+    format!("{:x}", hash.finalize())
+}
+
 /// The model files of one seed of a run, in `<out>/seed-<seed>/`.
 pub struct SeedStore<'a> {
     dir: PathBuf,
     config_digest: String,
+    data_id: String,
     seed: u64,
     source: ModelSource,
     log: Log<'a>,
@@ -211,6 +236,7 @@ impl<'a> SeedStore<'a> {
     pub fn new(
         dir: PathBuf,
         config: &Config,
+        data: &Mnist,
         seed: u64,
         source: ModelSource,
         log: Log<'a>,
@@ -218,6 +244,7 @@ impl<'a> SeedStore<'a> {
         Self {
             dir,
             config_digest: config.digest(),
+            data_id: training_data_id(&config.data, &data.train),
             seed,
             source,
             log,
@@ -237,6 +264,7 @@ impl<'a> SeedStore<'a> {
         let path = self.dir.join(format!("{name}.safetensors"));
         let stamp = Stamp {
             config: self.config_digest.clone(),
+            data: self.data_id.clone(),
             seed: self.seed,
             model: name.to_owned(),
         };
@@ -278,11 +306,10 @@ impl<'a> SeedStore<'a> {
         match Stamp::of(&bytes) {
             Some(found) if found == *stamp => {}
             Some(found) => bail!(
-                "{}: it was made by {}, not by this run's config for seed {} ({})",
+                "{}: it was made by {}, not by this run's {}",
                 path.display(),
                 found.describe(),
-                stamp.seed,
-                stamp.config
+                stamp.describe()
             ),
             None => bail!(
                 "{}: it has no stamp of the run that made it (damaged, or not written by a run)",
