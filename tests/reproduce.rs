@@ -135,6 +135,11 @@ fn reproduce_writes_complete_consistent_results_and_reruns_identically() {
         }
     }
     assert!(first.join("explorer/index.html").is_file());
+    let page_data = std::fs::read_to_string(first.join("explorer/data.js")).unwrap();
+    assert!(
+        page_data.contains("\"learning_rate\":0.02,"),
+        "the explorer shows the config's numbers as written, not widened from f32"
+    );
     assert!(
         log.iter().any(|l| l.contains("seed 1: sae_ne done")),
         "progress per stage: {log:?}"

@@ -34,7 +34,9 @@ pub fn write(
         },
     ];
     let mlp_firing = firing(&eval.mlp_train_firing);
-    let metrics_json = serde_json::to_value(metrics)?;
+    // Through JSON text, not `to_value`: that widens each f32 of the config to f64, and the page
+    // would print 0.02 as 0.019999999552965164. The text holds each number's shortest form.
+    let metrics_json: serde_json::Value = serde_json::from_str(&serde_json::to_string(metrics)?)?;
     let explorer = &metrics.config.explorer;
     write_explorer(
         dir,

@@ -1,7 +1,7 @@
 //! Pure data preparation: the numbers behind every picture of the explorer, computed from the
 //! models and the test split. Nothing here knows about HTML.
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
-use ne_embed::{Cluster, embeddings, feature_clusters};
+use ne_embed::embeddings;
 
 /// Input weights of SAE latents pulled back to pixel space: `w_enc` (m x d) times the MLP's
 /// first-layer weights (d x 784), an m x 784 matrix. A linear pull-back: it ignores the MLP's
@@ -97,7 +97,9 @@ pub struct ActivationProfile {
     pub top_activations: Vec<f32>,
     /// Share of test examples on which the neuron does not fire.
     pub zero_share: f32,
-    /// Quantiles of the positive activations, ascending (empty if the neuron never fires).
+    /// Quantiles of the positive activations, ascending (empty if the neuron never fires); when
+    /// there are no more positive activations than quantiles asked for, all of them, so a small
+    /// sample is drawn as its exact step function rather than interpolated.
     pub quantiles: Vec<f32>,
 }
 
@@ -119,27 +121,22 @@ pub fn activation_profile(
         top,
         top_activations,
         zero_share,
-        quantiles: quantiles(&ascending, quantile_count),
+        quantiles: if ascending.len() <= quantile_count {
+            ascending
+        } else {
+            quantiles(&ascending, quantile_count)
+        },
     }
 }
 
-/// Feature clusters of one neuron over the given examples: their neuron embeddings
-/// (`weights` ⊙ the example's row of `inputs`) grouped by `ne_embed::feature_clusters`.
-/// Member indices point into `examples`.
-pub fn example_clusters(
+/// One neuron's embeddings (`weights` ⊙ the example's row of `inputs`) of the given examples,
+/// one row each, in that order.
+pub fn example_embeddings(
     weights: ArrayView1<f32>,
     inputs: ArrayView2<f32>,
     examples: &[usize],
-    similarity_threshold: f32,
-) -> Vec<Cluster> {
-    if examples.is_empty() {
-        return Vec::new();
-    }
-    let chosen = inputs.select(Axis(0), examples);
-    feature_clusters(
-        embeddings(weights, chosen.view()).view(),
-        similarity_threshold,
-    )
+) -> Array2<f32> {
+    embeddings(weights, inputs.select(Axis(0), examples).view())
 }
 
 /// `x` rounded to `digits` significant decimal digits, so the page's data stays short.
@@ -220,6 +217,9 @@ mod tests {
         assert_eq!(profile.top_activations, vec![5.0, 3.0]);
         assert!((profile.zero_share - 3.0 / 7.0).abs() < 1e-7);
         assert_eq!(profile.quantiles, vec![0.5, 3.0, 5.0]);
+        // No more activations than quantiles asked for: all of them, for an exact step plot.
+        let exact = activation_profile(acts.view(), 2, 4);
+        assert_eq!(exact.quantiles, vec![0.5, 3.0, 3.0, 5.0]);
     }
 
     #[test]
@@ -245,17 +245,15 @@ mod tests {
     }
 
     #[test]
-    fn clusters_group_the_chosen_examples_and_index_into_them() {
-        let weights = array![1.0, 1.0];
-        let inputs = array![[1.0, 0.0], [0.0, 1.0], [2.0, 0.1], [0.1, 3.0], [5.0, 5.0]];
-        // Example 4 is not chosen; the others in the order [3, 0, 2, 1].
-        let clusters = example_clusters(weights.view(), inputs.view(), &[3, 0, 2, 1], 0.9);
-        let mut groups: Vec<Vec<usize>> = clusters.iter().map(|c| c.members.clone()).collect();
-        groups.sort();
-        // Positions 0 and 3 (examples 3 and 1) point up, 1 and 2 (examples 0 and 2) right.
-        assert_eq!(groups, vec![vec![0, 3], vec![1, 2]]);
-        assert!(clusters.iter().all(|c| c.members.contains(&c.central)));
-        assert!(example_clusters(weights.view(), inputs.view(), &[], 0.9).is_empty());
+    fn embeddings_of_the_chosen_examples_in_the_order_given() {
+        let weights = array![1.0, -2.0];
+        let inputs = array![[1.0, 0.0], [0.0, 1.0], [2.0, 0.5]];
+        let chosen = example_embeddings(weights.view(), inputs.view(), &[2, 0]);
+        assert_eq!(chosen, array![[2.0, -1.0], [1.0, 0.0]]);
+        assert_eq!(
+            example_embeddings(weights.view(), inputs.view(), &[]).nrows(),
+            0
+        );
     }
 
     #[test]
