@@ -25,12 +25,14 @@ pub fn write(
             title: "Standard SAE",
             sae: &outcome.models.standard,
             train_firing: &standard_firing,
+            proxies: &eval.standard.proxies,
         },
         SaeInput {
             key: "ne",
             title: "SAE + NE loss",
             sae: &outcome.models.ne,
             train_firing: &ne_firing,
+            proxies: &eval.ne.proxies,
         },
     ];
     let mlp_firing = firing(&eval.mlp_train_firing);
@@ -44,6 +46,7 @@ pub fn write(
             test: &data.test,
             mlp: &outcome.models.mlp,
             mlp_train_firing: &mlp_firing,
+            mlp_proxies: &eval.mlp_proxies,
             saes: &saes,
             metrics: &metrics_json,
             seed: outcome.run.seed,

@@ -605,6 +605,34 @@ function neExplorer() {
     table3: [["max_dist", "Max dist", 3], ["mean_dist", "Mean dist", 3], ["size", "Size", 1], ["dead_pct", "Dead / %", 1]],
   };
   const VARIANTS = [["standard", "Standard"], ["ne", "+ NE loss"]];
+  // Table 4: measured on the MLP's neurons and on each SAE's latents; the paper has no such table.
+  const TABLE4_COLUMNS = [["label_purity", "Label purity", 3], ["top_label_purity", "Top-100 purity", 3],
+    ["input_coherence", "Input coherence", 3], ["encoder_participation", "Encoder participation", 1], ["table4_units", "Units counted", 0]];
+  const TABLE4_ROWS = [["mlp", "MLP neurons"], ["standard", "Standard SAE"], ["ne", "+ NE loss"]];
+
+  /** Table 4 (ours only), or null for a run that did not measure it. */
+  function table4() {
+    const metrics = DATA.metrics || {};
+    const summary = metrics.summary || {};
+    const rows = TABLE4_ROWS.filter(function (row) { return summary[row[0]] && summary[row[0]].label_purity; });
+    if (!rows.length) return null;
+    const runs = Array.isArray(metrics.runs) ? metrics.runs.length : 0;
+    const head = el("tr", {}, el("th", {}, ""));
+    TABLE4_COLUMNS.forEach(function (c) { head.append(el("th", {}, c[1])); });
+    const body = el("tbody");
+    rows.forEach(function (row) {
+      const tr = el("tr", { className: "ours", "data-table4": row[0] }, el("th", {}, row[1]));
+      TABLE4_COLUMNS.forEach(function (c) {
+        const cell = summary[row[0]][c[0]] || {};
+        tr.append(el("td", { className: "num" }, meanStd(cell.mean, cell.std, c[2])));
+      });
+      body.append(tr);
+    });
+    return el("div", { className: "table4" },
+      el("p", { className: "table-caption" }, "Table 4 · what the NE loss does not optimise (ours, " + plural(runs, "seed") + "; the paper has no such table)"),
+      scrollX(el("table", { className: "metrics", id: "table4" }, el("thead", {}, head), body)),
+      el("p", { className: "caption" }, "Medians over the units with at least 10 activating test images. Label purity: the largest share of a unit's summed activation that one digit gets (0.1: no preference, 1: one digit). Top-100 purity: the share of the most common digit among its 100 strongest test images. Input coherence: the mean cosine similarity between the raw images of those 100. Encoder participation: (Σ w²)² / Σ w⁴ of its input weights, how many inputs it effectively reads."));
+  }
 
   function metricsTable(caption, columns) {
     const metrics = DATA.metrics || {};
@@ -658,6 +686,10 @@ function neExplorer() {
     ["mean_dist", "Mean dist", "mean pairwise cosine distance of its first activating test images' embeddings"],
     ["intra_dist", "Intra-cluster", "mean distance within its feature clusters"],
     ["inter_dist", "Inter-cluster", "mean distance between its feature clusters' centroids"],
+    ["label_purity", "Label purity", "largest share of its summed activation one digit gets (Table 4)"],
+    ["top_label_purity", "Top-100 purity", "share of the most common digit among its 100 strongest test images (Table 4)"],
+    ["input_coherence", "Coherence", "mean cosine similarity of the raw images of its 100 strongest test images (Table 4)"],
+    ["encoder_participation", "Participation", "how many inputs its encoder effectively reads, (Σ w²)² / Σ w⁴ (Table 4)"],
     ["train_firing", "Train firing", "training images activating it (0: dead)"],
   ];
 
@@ -727,6 +759,10 @@ function neExplorer() {
         el("td", { className: "num" }, fmt(n.mean_dist, 3)),
         el("td", { className: "num" }, fmt(n.intra_dist, 3)),
         el("td", { className: "num" }, fmt(n.inter_dist, 3)),
+        el("td", { className: "num" }, fmt(n.label_purity, 3)),
+        el("td", { className: "num" }, fmt(n.top_label_purity, 3)),
+        el("td", { className: "num" }, fmt(n.input_coherence, 3)),
+        el("td", { className: "num" }, fmt(n.encoder_participation, 1)),
         el("td", { className: "num" }, String(n.train_firing)),
         el("td", {}, badges(n)));
       row.addEventListener("click", function () { location.hash = link(layer.key, j); });
@@ -747,6 +783,7 @@ function neExplorer() {
         el("div", { className: "tables" },
           el("div", {}, metricsTable("Table 2 · reconstruction and sparsity (test set)", METRIC_COLUMNS.table2)),
           el("div", {}, metricsTable("Table 3 · embedding distances, size, dead latents", METRIC_COLUMNS.table3))),
+        table4(),
         config ? el("details", {}, el("summary", {}, "Run configuration"),
           el("pre", { className: "config" }, JSON.stringify(config, null, 2))) : null),
       el("section", { className: "card" },
@@ -1002,11 +1039,16 @@ function neExplorer() {
       stat("mean dist · first " + DATA.distance_cap + " activating", fmt(neuron.mean_dist, 3)),
       stat("feature clusters · top " + topCount, String(neuron.cluster_count), "cluster-count"),
       stat("intra-cluster dist · top " + topCount, fmt(neuron.intra_dist, 3), "intra-dist"),
-      stat("inter-cluster dist · top " + topCount, fmt(neuron.inter_dist, 3), "inter-dist"));
+      stat("inter-cluster dist · top " + topCount, fmt(neuron.inter_dist, 3), "inter-dist"),
+      stat("label purity", fmt(neuron.label_purity, 3), "label-purity"),
+      stat("top-100 label purity", fmt(neuron.top_label_purity, 3)),
+      stat("input coherence · top 100", fmt(neuron.input_coherence, 3)),
+      stat("encoder participation", fmt(neuron.encoder_participation, 1)));
     const statsNote = el("p", { className: "caption" },
       "Two sets of examples: max and mean dist (the paper's Table 3) use the first " + DATA.distance_cap +
       " test images that activate this " + unit + ", in test-set order; the clusters, the intra- and inter-cluster distances and the map use its top " +
-      plural(topCount, "activating test image") + " by activation. Intra-cluster: mean cosine distance over pairs within a cluster; inter-cluster: mean cosine distance between the clusters' mean directions.");
+      plural(topCount, "activating test image") + " by activation. Intra-cluster: mean cosine distance over pairs within a cluster; inter-cluster: mean cosine distance between the clusters' mean directions. " +
+      "Table 4's figures: label purity over all its activating test images, top-100 purity and input coherence over its 100 strongest, encoder participation from its input weights.");
 
     const weightLimit = maxAbs(weights);
     const weightCaption = layer.kind === "mlp"

@@ -1,4 +1,5 @@
 //! What the explorer is built from, and the checks that it all fits together.
+use ne_metrics::UnitProxies;
 use ne_models::{Mlp, Sae};
 use std::path::PathBuf;
 
@@ -15,6 +16,9 @@ pub struct SaeInput<'a> {
     pub sae: &'a Sae,
     /// On how many training examples each latent fired (0 = dead).
     pub train_firing: &'a [u64],
+    /// Each latent's Table 4 figures (label purity, input coherence, ...), as the run measured
+    /// them.
+    pub proxies: &'a [UnitProxies],
 }
 
 /// Everything the explorer shows for one seed of a run.
@@ -24,6 +28,8 @@ pub struct ExplorerInput<'a> {
     pub mlp: &'a Mlp,
     /// On how many training examples each hidden neuron fired.
     pub mlp_train_firing: &'a [u64],
+    /// Each hidden neuron's Table 4 figures.
+    pub mlp_proxies: &'a [UnitProxies],
     pub saes: &'a [SaeInput<'a>],
     /// The run's `metrics.json`: `{"config", "runs": [...], "summary": {"standard", "ne"}}`.
     pub metrics: &'a serde_json::Value,
@@ -134,6 +140,7 @@ impl ExplorerInput<'_> {
             &[self.mlp_train_firing.len()],
             &[hidden],
         )?;
+        expect_shape("MLP Table 4 figures", &[self.mlp_proxies.len()], &[hidden])?;
         expect_finite("MLP fc1.weight", &fc1.weight)?;
         expect_finite("MLP fc1.bias", &fc1.bias)?;
         expect_finite("MLP fc2.weight", &fc2.weight)?;
@@ -189,6 +196,7 @@ impl ExplorerInput<'_> {
             &[input.train_firing.len()],
             &[m],
         )?;
+        expect_shape(&name("Table 4 figures"), &[input.proxies.len()], &[m])?;
         expect_finite(&name("w_enc"), &sae.w_enc)?;
         expect_finite(&name("b_enc"), &sae.b_enc)?;
         expect_finite(&name("w_dec"), &sae.w_dec)?;

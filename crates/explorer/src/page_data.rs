@@ -13,7 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ndarray::{Array2, ArrayView2, ArrayViewD};
 use ne_embed::{cluster_separation, feature_clusters};
-use ne_metrics::{PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD, neuron_stats};
+use ne_metrics::{PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD, UnitProxies, neuron_stats};
 use ne_mnist::IMAGE_PIXELS;
 use ne_models::Sae;
 use rayon::prelude::*;
@@ -131,6 +131,12 @@ pub struct NeuronRecord {
     pub mean_dist: Option<f32>,
     /// Training examples that activate it; 0 means dead.
     pub train_firing: u64,
+    /// Its Table 4 figures: label purity and top-100 label purity, input coherence (`None`
+    /// where the unit fires too rarely to measure), encoder participation.
+    pub label_purity: Option<f32>,
+    pub top_label_purity: Option<f32>,
+    pub input_coherence: Option<f32>,
+    pub encoder_participation: f32,
     /// Change of each class logit per unit of activation.
     pub logits: Vec<f32>,
     /// Share of test examples with zero activation.
@@ -213,6 +219,7 @@ struct LayerSource<'a> {
     /// n x neurons.
     activations: Array2<f32>,
     train_firing: &'a [u64],
+    proxies: &'a [UnitProxies],
 }
 
 /// The paper's Tables 2 and 3 (one run each) and its MLP accuracy.
@@ -246,6 +253,7 @@ pub fn build<'a>(input: &ExplorerInput<'a>) -> PageData<'a> {
         embedding_inputs: test.images.view(),
         activations: hidden.clone(),
         train_firing: input.mlp_train_firing,
+        proxies: input.mlp_proxies,
     }];
     for (s, centred) in input.saes.iter().zip(&centred_hidden) {
         sources.push(LayerSource {
@@ -259,6 +267,7 @@ pub fn build<'a>(input: &ExplorerInput<'a>) -> PageData<'a> {
             embedding_inputs: centred.view(),
             activations: s.sae.encode(hidden.view()),
             train_firing: s.train_firing,
+            proxies: s.proxies,
         });
     }
 
@@ -436,11 +445,20 @@ fn build_layer(
             let separation = cluster_separation(embeddings.view(), &clusters);
             let (map, map_scale, map_explained) = quantised_map(embeddings.view());
             let round = |d: Option<f32>| d.map(|d| round_significant(d, DIGITS));
+            let proxy = |p: Option<f64>| round(p.map(|p| p as f32));
+            let proxies = &source.proxies[j];
             NeuronRecord {
                 size: stats[j].size,
                 max_dist: round(stats[j].max_dist),
                 mean_dist: round(stats[j].mean_dist),
                 train_firing: source.train_firing[j],
+                label_purity: proxy(proxies.label_purity),
+                top_label_purity: proxy(proxies.top_label_purity),
+                input_coherence: proxy(proxies.input_coherence),
+                encoder_participation: round_significant(
+                    proxies.encoder_participation as f32,
+                    DIGITS,
+                ),
                 logits: rounded(&source.logit_effects.row(j).to_vec()),
                 zero_share: round_significant(profile.zero_share, DIGITS),
                 quantiles: rounded(&profile.quantiles),

@@ -417,6 +417,25 @@ fn start_page_shows_the_tables_and_indexes_every_neuron() {
     assert!(page.dom.contains(">0.33<") && page.dom.contains(">2600<"));
     assert!(page.dom.contains(">0.310 ± 0.031<"), "our standard MSE");
     assert!(page.dom.contains("ours (2 seeds)"));
+    // Table 4: ours only, for the MLP and both SAEs, from the summary's figures.
+    assert!(page.dom.contains("Table 4"));
+    assert_eq!(page.count("data-table4="), 3);
+    assert!(
+        page.dom.contains(">0.620 ± 0.062<"),
+        "the standard SAE's label purity"
+    );
+    assert!(page.dom.contains(">64 ± 0<"), "the MLP's units counted");
+    for column in [
+        "label_purity",
+        "top_label_purity",
+        "input_coherence",
+        "encoder_participation",
+    ] {
+        assert!(
+            page.dom.contains(&format!("data-sort=\"{column}\"")),
+            "an index column for {column}"
+        );
+    }
     assert_eq!(
         page.count("data-neuron="),
         LATENTS,

@@ -610,6 +610,7 @@ fn bad_input_is_refused_with_a_named_error_and_nothing_written() {
         title: "t",
         sae,
         train_firing: &fixture.ne_firing,
+        proxies: &fixture.ne_proxies,
     };
     for (saes, expected) in [
         (
