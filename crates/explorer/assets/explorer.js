@@ -1078,10 +1078,10 @@ function neExplorer() {
     const cdfPanel = panel("Activation distribution", neuron.size === 0
       ? "No test image activates this " + unit + ": all " + count(testCount) + " give exactly 0."
       : "Cumulative distribution of the activation over the " + plural(neuron.size, "test image") + " that activate it (" +
-      pct(1 - neuron.zero_share) + " of " + count(testCount) + "): the share of them at or below each value" +
+      pct(neuron.size / testCount) + " of " + count(testCount) + "): the share of them at or below each value" +
       (exact ? ", from every activation" : ", from " + neuron.quantiles.length + " quantiles") + ". The other " +
-      pct(neuron.zero_share) + " give exactly 0.",
-      cdfChart(neuron.zero_share, neuron.quantiles, exact));
+      plural(testCount - neuron.size, "test image") + " give exactly 0.",
+      cdfChart((testCount - neuron.size) / testCount, neuron.quantiles, exact));
 
     const clusterOf = new Array(topCount).fill(0);
     neuron.clusters.forEach(function (cluster, rank) { cluster.members.forEach(function (position) { clusterOf[position] = rank; }); });

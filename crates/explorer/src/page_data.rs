@@ -139,8 +139,6 @@ pub struct NeuronRecord {
     pub encoder_participation: f32,
     /// Change of each class logit per unit of activation.
     pub logits: Vec<f32>,
-    /// Share of test examples with zero activation.
-    pub zero_share: f32,
     /// Quantiles of the positive test activations, ascending: `CDF_POINTS` of them, or every
     /// positive activation when there are no more than that.
     pub quantiles: Vec<f32>,
@@ -460,7 +458,6 @@ fn build_layer(
                     DIGITS,
                 ),
                 logits: rounded(&source.logit_effects.row(j).to_vec()),
-                zero_share: round_significant(profile.zero_share, DIGITS),
                 quantiles: rounded(&profile.quantiles),
                 top_activations: rounded(&profile.top_activations),
                 top: profile.top,

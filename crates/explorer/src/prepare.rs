@@ -87,16 +87,15 @@ pub fn quantiles(ascending: &[f32], count: usize) -> Vec<f32> {
         .collect()
 }
 
-/// The distribution of one neuron's activations on the test set, in the form the page draws as
-/// a cumulative distribution: the share of examples at zero, then quantiles of the rest.
+/// One neuron's activations on the test set as the page shows them: its top examples, and the
+/// distribution of its positive activations (the page draws it as a cumulative distribution;
+/// the examples at zero it counts from the neuron's size).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActivationProfile {
     /// Test examples with a positive activation, strongest first, at most the requested number.
     pub top: Vec<usize>,
     /// Their activations, same order.
     pub top_activations: Vec<f32>,
-    /// Share of test examples on which the neuron does not fire.
-    pub zero_share: f32,
     /// Quantiles of the positive activations, ascending (empty if the neuron never fires); when
     /// there are no more positive activations than quantiles asked for, all of them, so a small
     /// sample is drawn as its exact step function rather than interpolated.
@@ -111,16 +110,10 @@ pub fn activation_profile(
 ) -> ActivationProfile {
     let active = positive_by_activation(activations);
     let ascending: Vec<f32> = active.iter().rev().map(|&(_, a)| a).collect();
-    let zero_share = if activations.is_empty() {
-        1.0
-    } else {
-        (activations.len() - active.len()) as f32 / activations.len() as f32
-    };
     let (top, top_activations) = active.into_iter().take(top_count).unzip();
     ActivationProfile {
         top,
         top_activations,
-        zero_share,
         quantiles: if ascending.len() <= quantile_count {
             ascending
         } else {
@@ -215,7 +208,6 @@ mod tests {
         let profile = activation_profile(acts.view(), 2, 3);
         assert_eq!(profile.top, vec![3, 1]);
         assert_eq!(profile.top_activations, vec![5.0, 3.0]);
-        assert!((profile.zero_share - 3.0 / 7.0).abs() < 1e-7);
         assert_eq!(profile.quantiles, vec![0.5, 3.0, 5.0]);
         // No more activations than quantiles asked for: all of them, for an exact step plot.
         let exact = activation_profile(acts.view(), 2, 4);
@@ -238,10 +230,9 @@ mod tests {
     }
 
     #[test]
-    fn a_neuron_that_never_fires_has_an_all_zero_profile() {
+    fn a_neuron_that_never_fires_has_an_empty_profile() {
         let profile = activation_profile(array![0.0, -2.0].view(), 10, 5);
         assert!(profile.top.is_empty() && profile.quantiles.is_empty());
-        assert_eq!(profile.zero_share, 1.0);
     }
 
     #[test]
