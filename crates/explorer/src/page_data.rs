@@ -169,8 +169,12 @@ pub struct ClusterRecord {
     pub members: Vec<usize>,
     /// Position in `top` of the example most similar to the rest of the cluster.
     pub central: usize,
-    pub max_dist: f32,
-    pub mean_dist: f32,
+    /// Max and mean cosine distance between its members; left out for a lone example (most
+    /// clusters of a polysemantic neuron), which has no pair.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_dist: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean_dist: Option<f32>,
 }
 
 /// How the units of a `LinkGroup` relate to the neuron that lists them.
@@ -367,30 +371,20 @@ fn link_groups(
             );
             add(a, Relation::ExampleOverlap, other, overlap);
         }
-        add(
-            a,
-            Relation::Reads,
-            mlp,
-            strongest_entries(sae.w_enc.view(), WEIGHT_LINKED),
-        );
-        add(
-            a,
-            Relation::Writes,
-            mlp,
-            strongest_entries(sae.w_dec.t(), WEIGHT_LINKED),
-        );
-        add(
-            0,
-            Relation::ReadBy,
-            source,
-            strongest_entries(sae.w_enc.t(), WEIGHT_LINKED),
-        );
-        add(
-            0,
-            Relation::WrittenBy,
-            source,
-            strongest_entries(sae.w_dec.view(), WEIGHT_LINKED),
-        );
+        // What the latents read and write, seen from each latent and from each MLP neuron.
+        for (layer, relation, other, weights) in [
+            (a, Relation::Reads, mlp, sae.w_enc.view()),
+            (a, Relation::Writes, mlp, sae.w_dec.t()),
+            (0, Relation::ReadBy, source, sae.w_enc.t()),
+            (0, Relation::WrittenBy, source, sae.w_dec.view()),
+        ] {
+            add(
+                layer,
+                relation,
+                other,
+                strongest_entries(weights, WEIGHT_LINKED),
+            );
+        }
     }
     links
 }
@@ -464,11 +458,15 @@ fn build_layer(
                 cluster_count: clusters.len(),
                 clusters: clusters
                     .into_iter()
-                    .map(|c| ClusterRecord {
-                        members: c.members,
-                        central: c.central,
-                        max_dist: round_significant(c.max_dist, DIGITS),
-                        mean_dist: round_significant(c.mean_dist, DIGITS),
+                    .map(|c| {
+                        let paired =
+                            |d: f32| (c.members.len() > 1).then(|| round_significant(d, DIGITS));
+                        ClusterRecord {
+                            max_dist: paired(c.max_dist),
+                            mean_dist: paired(c.mean_dist),
+                            members: c.members,
+                            central: c.central,
+                        }
                     })
                     .collect(),
                 intra_dist: round(separation.intra),

@@ -149,12 +149,7 @@ fn writes_the_page_and_data_that_match_the_models() {
     let mut capped = 0;
     for (j, neuron) in ne["neurons"].as_array().unwrap().iter().enumerate() {
         let column = ne_acts.column(j);
-        let top: Vec<usize> = neuron["top"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap() as usize)
-            .collect();
+        let top = indices(&neuron["top"]);
         let active = column.iter().filter(|&&a| a > 0.0).count();
         assert_eq!(neuron["size"], active);
         for (key, want) in [
@@ -210,6 +205,11 @@ fn writes_the_page_and_data_that_match_the_models() {
                     .all(|m| (m.as_u64().unwrap() as usize) < top.len())
             );
             assert!(members.contains(&cluster["central"]));
+            assert_eq!(
+                cluster.get("mean_dist").is_some(),
+                members.len() > 1,
+                "distances exactly where there are pairs"
+            );
         }
         assert_eq!(
             count > 0,
@@ -225,6 +225,24 @@ fn writes_the_page_and_data_that_match_the_models() {
     );
     assert_eq!(ne["neurons"][0]["train_firing"], 0, "latent 0 is dead");
     assert_eq!(ne["neurons"][0]["cluster_count"], 0);
+}
+
+/// A JSON array of indices.
+fn indices(value: &Value) -> Vec<usize> {
+    value
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|v| v.as_u64().expect("an index") as usize)
+        .collect()
+}
+
+/// MLP neuron `k`'s embeddings of the given test images.
+fn mlp_embeddings(fixture: &Fixture, k: usize, images: &[usize]) -> Array2<f32> {
+    ne_embed::embeddings(
+        fixture.mlp.fc1.weight.row(k),
+        fixture.test.images.select(Axis(0), images).view(),
+    )
 }
 
 /// A tensor shipped as base64 little-endian f32, with its shape.
@@ -407,17 +425,8 @@ fn parameters_links_and_maps_match_the_models() {
 
     // The map of MLP neuron 3: the unit-length embeddings of its top examples, centred, on two
     // uncorrelated axes that carry the shares of variance shipped with them.
-    let top: Vec<usize> = neuron["top"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_u64().unwrap() as usize)
-        .collect();
-    let embedded = ne_embed::embeddings(
-        fixture.mlp.fc1.weight.row(3),
-        fixture.test.images.select(Axis(0), &top).view(),
-    )
-    .mapv(f64::from);
+    let top = indices(&neuron["top"]);
+    let embedded = mlp_embeddings(&fixture, 3, &top).mapv(f64::from);
     let norms = embedded.map_axis(Axis(1), |r| r.dot(&r).sqrt());
     let unit_rows = &embedded / &norms.insert_axis(Axis(1));
     let centred = &unit_rows - &unit_rows.mean_axis(Axis(0)).unwrap();
@@ -460,16 +469,7 @@ fn parameters_links_and_maps_match_the_models() {
         })
         .expect("some neuron has both distances");
     let neuron = &layers[0]["neurons"][k];
-    let top: Vec<usize> = neuron["top"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_u64().unwrap() as usize)
-        .collect();
-    let embedded = ne_embed::embeddings(
-        fixture.mlp.fc1.weight.row(k),
-        fixture.test.images.select(Axis(0), &top).view(),
-    );
+    let embedded = mlp_embeddings(&fixture, k, &indices(&neuron["top"]));
     let clusters = ne_embed::feature_clusters(embedded.view(), 0.9);
     assert_eq!(neuron["cluster_count"], clusters.len());
     let separation = ne_embed::cluster_separation(embedded.view(), &clusters);
