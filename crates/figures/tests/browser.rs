@@ -177,3 +177,19 @@ fn tradeoff_figure_reads_cleanly_in_chromium() {
     assert!(texts > 7 + 2 + 4, "only {texts} texts were laid out");
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+#[test]
+fn a_lone_panel_comparing_two_inits_reads_cleanly_in_chromium() {
+    if !chromium_runs() {
+        return;
+    }
+    // The dead-latent study's shape: one metric, two initialisations, two published values,
+    // in a figure one panel wide, so both legends wrap.
+    let dead = sample_panels().swap_remove(3);
+    assert_eq!(dead.bands.len(), 2);
+    let svg = curve_figure(&[dead], X_LABEL, "Dead latents by initialisation")
+        .expect("the figure is drawn");
+    let (texts, problems) = open_in_chromium("dead-latents", &svg);
+    assert!(texts > 13, "only {texts} texts were laid out");
+    assert!(problems.is_empty(), "{problems:#?}");
+}
