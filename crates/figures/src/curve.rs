@@ -2,14 +2,13 @@
 
 use crate::axis::LambdaAxis;
 use crate::layout::{
-    Area, BAND_OPACITY, FIGURE_TITLE_PX, GRID_COLOUR, LEGEND_ROW_HEIGHT, LegendEntry, LegendKey,
-    PANEL_TITLE_PX, REFERENCE_COLOUR, TEXT_COLOUR, TEXT_PX, TICK_PX, dash_pattern, draw_legend,
-    format_number, heading, legend_rows, padded_range, runs, series_colour, text, tick_format,
+    Area, BAND_OPACITY, FIGURE_TITLE_PX, LEGEND_ROW_HEIGHT, LegendEntry, LegendKey, PANEL_TITLE_PX,
+    REFERENCE_COLOUR, TEXT_COLOUR, dash_pattern, draw_legend, format_number, heading, house_style,
+    legend_rows, padded_range, runs, series_colour, tick_format,
 };
 use crate::{BandPoint, Expect, FigureError, Panel, check};
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, VPos};
 
 const PANEL_WIDTH: u32 = 390;
 const PANEL_HEIGHT: u32 = 290;
@@ -180,16 +179,10 @@ fn draw_panel(
         .y_label_area_size(76)
         .build_cartesian_2d(axis, y_range.clone())?;
     let y_tick_format = tick_format(&y_range, Y_TICKS);
-    chart
-        .configure_mesh()
+    house_style(&mut chart.configure_mesh())
         .x_labels(tick_count)
         .y_labels(Y_TICKS)
         .y_label_formatter(&y_tick_format)
-        .max_light_lines(0)
-        .bold_line_style(GRID_COLOUR)
-        .axis_style(TEXT_COLOUR)
-        .label_style(text(TICK_PX, (HPos::Center, VPos::Center)))
-        .axis_desc_style(text(TEXT_PX, (HPos::Center, VPos::Center)))
         .x_desc(x_label)
         .y_desc(&panel.y_label)
         .draw()?;

@@ -1,5 +1,6 @@
 //! What both figures share: fonts, colours, number formatting, value ranges and legends.
 
+use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::BoldPoints;
 use plotters::coord::types::RangedCoordf64;
@@ -25,10 +26,10 @@ pub(crate) const PANEL_TITLE_PX: f64 = 16.0;
 /// Axis descriptions, legends and point labels.
 pub(crate) const TEXT_PX: f64 = 14.0;
 /// Tick labels, kept smaller so that "1000" and "3000" fit side by side in a panel.
-pub(crate) const TICK_PX: f64 = 12.0;
+const TICK_PX: f64 = 12.0;
 
 pub(crate) const TEXT_COLOUR: RGBColor = RGBColor(20, 20, 20);
-pub(crate) const GRID_COLOUR: RGBColor = RGBColor(224, 224, 224);
+const GRID_COLOUR: RGBColor = RGBColor(224, 224, 224);
 pub(crate) const REFERENCE_COLOUR: RGBColor = RGBColor(70, 70, 70);
 /// Opacity of the ±1 std band over the white background.
 pub(crate) const BAND_OPACITY: f64 = 0.2;
@@ -79,6 +80,18 @@ pub(crate) fn heading(px: f64) -> TextStyle<'static> {
         .into_font()
         .color(&TEXT_COLOUR)
         .pos(Pos::new(HPos::Center, VPos::Top))
+}
+
+/// What both figures' axes share: grid lines at the ticks only, in light grey; dark axes; tick
+/// labels at [`TICK_PX`] and axis descriptions at [`TEXT_PX`].
+pub(crate) fn house_style<'m, 'a, 'b, 's, X: Ranged, Y: Ranged>(
+    mesh: &'m mut MeshStyle<'a, 'b, X, Y, SVGBackend<'s>>,
+) -> &'m mut MeshStyle<'a, 'b, X, Y, SVGBackend<'s>> {
+    mesh.max_light_lines(0)
+        .bold_line_style(GRID_COLOUR)
+        .axis_style(TEXT_COLOUR)
+        .label_style(text(TICK_PX, (HPos::Center, VPos::Center)))
+        .axis_desc_style(text(TEXT_PX, (HPos::Center, VPos::Center)))
 }
 
 /// Generous width of `text` at `px` SVG pixels (the viewer's font decides the real one).

@@ -1,9 +1,9 @@
 //! One metric against another, one labelled point per λ_NE.
 
 use crate::layout::{
-    Area, FIGURE_TITLE_PX, GRID_COLOUR, LEGEND_ROW_HEIGHT, LegendEntry, LegendKey,
-    REFERENCE_COLOUR, TEXT_COLOUR, TEXT_PX, TICK_PX, draw_legend, format_number, heading,
-    padded_range, runs, series_colour, text, text_width, tick_format,
+    Area, FIGURE_TITLE_PX, LEGEND_ROW_HEIGHT, LegendEntry, LegendKey, REFERENCE_COLOUR, TEXT_PX,
+    draw_legend, format_number, heading, house_style, padded_range, runs, series_colour, text,
+    text_width, tick_format,
 };
 use crate::{Expect, FigureError, ReferencePoint, TradeoffPoint, check};
 use plotters::prelude::*;
@@ -40,20 +40,22 @@ pub fn tradeoff_figure(
         let std = if std.is_nan() { 0.0 } else { std };
         [value - std, value + std]
     };
-    let x_range = padded_range(
-        points
-            .iter()
-            .filter(|point| present(point))
-            .flat_map(|point| spread(point.x, point.x_std))
-            .chain(references.iter().map(|reference| reference.x)),
-    );
-    let y_range = padded_range(
-        points
-            .iter()
-            .filter(|point| present(point))
-            .flat_map(|point| spread(point.y, point.y_std))
-            .chain(references.iter().map(|reference| reference.y)),
-    );
+    // An axis spans its values' error bars and the references.
+    let axis_range = |value: fn(&TradeoffPoint) -> [f64; 2],
+                      reference: fn(&ReferencePoint) -> f64| {
+        padded_range(
+            points
+                .iter()
+                .filter(|point| present(point))
+                .flat_map(|point| {
+                    let [mean, std] = value(point);
+                    spread(mean, std)
+                })
+                .chain(references.iter().map(reference)),
+        )
+    };
+    let x_range = axis_range(|point| [point.x, point.x_std], |reference| reference.x);
+    let y_range = axis_range(|point| [point.y, point.y_std], |reference| reference.y);
     let colour = series_colour(0);
 
     let mut svg = String::new();
@@ -75,17 +77,11 @@ pub fn tradeoff_figure(
             .build_cartesian_2d(x_range.clone(), y_range.clone())?;
         let x_tick_format = tick_format(&x_range, X_TICKS);
         let y_tick_format = tick_format(&y_range, Y_TICKS);
-        chart
-            .configure_mesh()
+        house_style(&mut chart.configure_mesh())
             .x_labels(X_TICKS)
             .y_labels(Y_TICKS)
             .x_label_formatter(&x_tick_format)
             .y_label_formatter(&y_tick_format)
-            .max_light_lines(0)
-            .bold_line_style(GRID_COLOUR)
-            .axis_style(TEXT_COLOUR)
-            .label_style(text(TICK_PX, (HPos::Center, VPos::Center)))
-            .axis_desc_style(text(TEXT_PX, (HPos::Center, VPos::Center)))
             .x_desc(x_label)
             .y_desc(y_label)
             .draw()?;
