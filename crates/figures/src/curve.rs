@@ -4,9 +4,9 @@ use crate::axis::LambdaAxis;
 use crate::layout::{
     Area, BAND_OPACITY, FIGURE_TITLE_PX, LEGEND_ROW_HEIGHT, LegendEntry, LegendKey, PANEL_TITLE_PX,
     REFERENCE_COLOUR, TEXT_COLOUR, dash_pattern, draw_legend, format_number, heading, house_style,
-    legend_rows, padded_range, runs, series_colour, tick_format,
+    legend_rows, padded_range, runs, series_colour, spread, tick_format,
 };
-use crate::{BandPoint, Expect, FigureError, Panel, check};
+use crate::{Expect, FigureError, Panel, check};
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
@@ -139,12 +139,6 @@ fn validate(panels: &[Panel]) -> Result<(), FigureError> {
     Ok(())
 }
 
-/// The extent a point covers on the y axis: its mean, widened by its std where known.
-fn point_extent(point: &BandPoint) -> [f64; 2] {
-    let spread = if point.std.is_nan() { 0.0 } else { point.std };
-    [point.mean - spread, point.mean + spread]
-}
-
 /// Draws one panel into `cell`: title, reference legend, then the plot from `plot_top` down.
 fn draw_panel(
     cell: &Area,
@@ -162,7 +156,11 @@ fn draw_panel(
         panel
             .bands
             .iter()
-            .flat_map(|band| band.points.iter().flat_map(point_extent))
+            .flat_map(|band| {
+                band.points
+                    .iter()
+                    .flat_map(|point| spread(point.mean, point.std))
+            })
             .chain(panel.references.iter().map(|reference| reference.value)),
     );
     let tick_count = axis
@@ -208,7 +206,7 @@ fn draw_panel(
         for run in runs(points, |point| !point.mean.is_nan() && !point.std.is_nan()) {
             if let [point] = run {
                 // A band one point wide: a broad vertical stroke of the band's shade.
-                let [low, high] = point_extent(point);
+                let [low, high] = spread(point.mean, point.std);
                 chart.draw_series([PathElement::new(
                     vec![(point.lambda, low), (point.lambda, high)],
                     shade.stroke_width(10),

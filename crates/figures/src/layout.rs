@@ -139,6 +139,12 @@ pub(crate) fn tick_format(range: &Range<f64>, max_ticks: usize) -> impl Fn(&f64)
     }
 }
 
+/// `mean` ± `std`, or just `mean` (twice) where the std is NaN.
+pub(crate) fn spread(mean: f64, std: f64) -> [f64; 2] {
+    let std = if std.is_nan() { 0.0 } else { std };
+    [mean - std, mean + std]
+}
+
 /// The span of the finite `values`, padded a little on each side; a made-up span around a
 /// single value or when there is none, so an axis can always be drawn.
 pub(crate) fn padded_range(values: impl IntoIterator<Item = f64>) -> Range<f64> {

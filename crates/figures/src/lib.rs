@@ -19,6 +19,7 @@
 
 mod axis;
 mod curve;
+mod labels;
 mod layout;
 mod tradeoff;
 
@@ -57,7 +58,8 @@ pub struct Reference {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Panel {
     pub title: String,
-    /// The y axis' description, with its unit, e.g. "dead latents (%)".
+    /// The y axis' description, with its unit, e.g. "dead latents (%)"; up to about 30
+    /// characters fit beside a panel.
     pub y_label: String,
     pub bands: Vec<Band>,
     /// Each gets its own dash pattern, so two references in one panel stay apart.

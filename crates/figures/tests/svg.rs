@@ -38,7 +38,7 @@ fn number(node: &Node, attribute: &str) -> f64 {
 }
 
 /// The `points` of a `<polyline>` or `<polygon>`.
-fn points(node: &Node) -> Vec<(f64, f64)> {
+fn vertices(node: &Node) -> Vec<(f64, f64)> {
     node.attribute("points")
         .expect("points")
         .split_whitespace()
@@ -157,7 +157,7 @@ fn the_band_surrounds_each_mean() {
     let document = parse(&svg);
     let polygons = elements(&document, "polygon");
     assert_eq!(polygons.len(), 1, "one band");
-    let band = points(&polygons[0]);
+    let band = vertices(&polygons[0]);
     assert_eq!(band.len(), 14, "an upper and a lower edge of 7 points");
     let circles = elements(&document, "circle");
     assert_eq!(circles.len(), 7);
@@ -191,7 +191,7 @@ fn a_missing_value_is_left_out_and_breaks_the_line() {
     let lines: Vec<Vec<(f64, f64)>> = elements(&document, "polyline")
         .iter()
         .filter(|node| node.attribute("stroke") == Some(FIRST_COLOUR))
-        .map(points)
+        .map(vertices)
         .filter(|line| line.len() > 2) // not the legend's sample line
         .collect();
     assert_eq!(
@@ -222,7 +222,7 @@ fn an_isolated_point_keeps_its_spread() {
     let slice = elements(&document, "polyline")
         .into_iter()
         .find(|node| node.attribute("stroke-width") == Some("10"))
-        .map(|node| points(&node))
+        .map(|node| vertices(&node))
         .expect("a one-point band");
     assert!(slice.iter().all(|&(x, _)| x == zero.0));
     assert!(slice[0].1.min(slice[1].1) < zero.1 && zero.1 < slice[0].1.max(slice[1].1));
@@ -299,6 +299,14 @@ fn tradeoff_labels_each_point_and_leaves_out_missing_ones() {
         .filter(|node| node.attribute("stroke") == Some(FIRST_COLOUR))
         .count();
     assert_eq!(bar_lines, 3 * (6 + 5));
+    // The thin line through the dots in λ order breaks where λ = 30 is missing.
+    let guide: Vec<usize> = elements(&document, "polyline")
+        .iter()
+        .filter(|node| node.attribute("stroke") == Some(FIRST_COLOUR))
+        .filter(|node| node.attribute("opacity") != Some("1"))
+        .map(|node| vertices(node).len())
+        .collect();
+    assert_eq!(guide, [2, 4]);
 }
 
 #[test]
