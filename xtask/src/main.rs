@@ -60,6 +60,9 @@ enum Task {
         /// Skip writing the neuron explorer.
         #[arg(long)]
         no_explorer: bool,
+        /// Skip the λ_NE trade-off curve (the `[curve]` NE SAEs and `curve/`).
+        #[arg(long)]
+        no_curve: bool,
     },
     /// Choose λ_L1 and λ_NE: train both SAEs for every pair, measured on held-out training data.
     Sweep {
@@ -71,6 +74,17 @@ enum Task {
         ne: Vec<f32>,
         /// Where the table is written.
         #[arg(long, default_value = "results/sweep.md")]
+        out: PathBuf,
+    },
+    /// The dead-latent study: the λ_NE curve under both SAE initialisations, dead latents
+    /// counted three ways.
+    DeadLatents {
+        #[arg(long, default_value = "configs/paper.toml")]
+        config: PathBuf,
+        /// Run seeds 0..N.
+        #[arg(long, default_value_t = 3)]
+        seeds: u64,
+        #[arg(long, default_value = "results/dead-latents")]
         out: PathBuf,
     },
     /// Write the neuron explorer of a finished `reproduce` run.
@@ -134,7 +148,7 @@ fn main() -> anyhow::Result<()> {
             };
             let hidden = mlp.hidden(data.train.images.view());
             let start = Instant::now();
-            let sae = pipeline::train_sae(&config, variant, config.seed, hidden.view(), &log)?;
+            let (sae, _) = pipeline::train_sae(&config, variant, config.seed, hidden.view(), &log)?;
             log(&format!(
                 "trained in {:.2} s",
                 start.elapsed().as_secs_f64()
@@ -150,6 +164,7 @@ fn main() -> anyhow::Result<()> {
             out,
             resume,
             no_explorer,
+            no_curve,
         } => {
             let config = Config::from_file(&config)?;
             let options = ReproduceOptions {
@@ -157,6 +172,7 @@ fn main() -> anyhow::Result<()> {
                 out,
                 resume,
                 explorer: !no_explorer,
+                curve: !no_curve,
             };
             let done = ne_experiment::reproduce(&config, &options, &log)?;
             println!("{}", ne_experiment::report::tables(&done.metrics));
@@ -183,6 +199,14 @@ fn main() -> anyhow::Result<()> {
                 start.elapsed().as_secs_f64(),
                 out.display()
             );
+            Ok(())
+        }
+        Task::DeadLatents { config, seeds, out } => {
+            let config = Config::from_file(&config)?;
+            let seeds: Vec<u64> = (0..seeds).collect();
+            let study = ne_experiment::dead_latents::study(&config, &seeds, &out, &log)?;
+            println!("{}", std::fs::read_to_string(&study.table_path)?);
+            println!("table: {}", study.table_path.display());
             Ok(())
         }
         Task::Explore { from, seed } => {

@@ -81,6 +81,7 @@ pub fn explore_from(results: &Path, seed: Option<u64>, log: Log) -> anyhow::Resu
         seed,
         results,
         ModelSource::Saved,
+        false,
         log,
     )?;
     write(&data, &outcome, &metrics, &results.join("explorer"))
