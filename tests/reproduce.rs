@@ -289,8 +289,16 @@ fn reproduce_writes_complete_consistent_results_and_reruns_identically() {
     }
     assert!(first.join("explorer/index.html").is_file());
     let page_data = std::fs::read_to_string(first.join("explorer/data.js")).unwrap();
-    assert!(
-        page_data.contains("\"learning_rate\":0.02,"),
+    let rate_at = page_data
+        .find("\"learning_rate\":")
+        .expect("the config is in the page's data")
+        + "\"learning_rate\":".len();
+    let rate: String = page_data[rate_at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    assert_eq!(
+        rate, "0.02",
         "the explorer shows the config's numbers as written, not widened from f32"
     );
     assert!(
