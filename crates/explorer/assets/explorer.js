@@ -1077,7 +1077,7 @@ function neExplorer() {
     const exact = neuron.size > 0 && neuron.quantiles.length === neuron.size;
     const cdfPanel = panel("Activation distribution", neuron.size === 0
       ? "No test image activates this " + unit + ": all " + count(testCount) + " give exactly 0."
-      : "Cumulative distribution of the activation over the " + plural(neuron.size, "test image") + " that activate it (" +
+      : "Cumulative distribution of the activation over the " + plural(neuron.size, "test image") + (neuron.size === 1 ? " that activates it (" : " that activate it (") +
       pct(neuron.size / testCount) + " of " + count(testCount) + "): the share of them at or below each value" +
       (exact ? ", from every activation" : ", from " + neuron.quantiles.length + " quantiles") + ". The other " +
       plural(testCount - neuron.size, "test image") + " give exactly 0.",
