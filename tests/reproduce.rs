@@ -26,6 +26,7 @@ fn run(config: &Config, out: &Path, resume: bool, explorer: bool) -> (Value, Vec
         out: out.to_owned(),
         resume,
         explorer,
+        export_activations: false,
     };
     reproduce(config, &options, &log).expect("the pipeline runs");
     let text = std::fs::read_to_string(out.join("metrics.json")).expect("metrics.json is written");
@@ -193,6 +194,7 @@ fn the_paper_config_shows_the_main_finding_on_every_seed() {
         out: dir.path().to_owned(),
         resume: false,
         explorer: false,
+        export_activations: false,
     };
     let done = reproduce(&config, &options, &|_: &str| {}).expect("the pipeline runs");
     for run in &done.metrics.runs {

@@ -3,6 +3,8 @@
 
 mod config;
 pub mod explore;
+pub mod finished;
+pub mod interop;
 pub mod outputs;
 pub mod pipeline;
 pub mod report;

@@ -1,7 +1,7 @@
 //! The experiment stage by stage: data, MLP, hidden activations, both SAEs, metrics, and the
 //! files that record them.
 use crate::outputs::write_atomic;
-use crate::{Config, DataConfig, MetricsFile, SeedRun, report};
+use crate::{Config, DataConfig, MetricsFile, SeedRun, interop, report};
 use anyhow::{Context, bail};
 use ndarray::{Array1, ArrayView2, Axis};
 use ne_metrics::{SaeEvaluation, evaluate_sae};
@@ -270,6 +270,8 @@ pub struct ReproduceOptions {
     pub resume: bool,
     /// Also write the neuron explorer for the first seed.
     pub explorer: bool,
+    /// Also write each seed's hidden activations and labels as `.npy`.
+    pub export_activations: bool,
 }
 
 /// The result of `reproduce`.
@@ -320,6 +322,18 @@ pub fn reproduce(
         start.elapsed().as_secs_f64() - timing["data"],
     );
 
+    let t = Instant::now();
+    for outcome in &outcomes {
+        interop::export_seed(
+            &options.out,
+            config,
+            &data,
+            outcome,
+            options.export_activations,
+        )?;
+    }
+    timing.insert("export".to_owned(), t.elapsed().as_secs_f64());
+
     let metrics = MetricsFile::new(
         config.clone(),
         outcomes.iter().map(|o| o.run.clone()).collect(),
@@ -333,8 +347,8 @@ pub fn reproduce(
 
     let explorer_path = if options.explorer {
         let t = Instant::now();
-        let path =
-            crate::explore::write(&data, &outcomes[0], &metrics, &options.out.join("explorer"))?;
+        let dir = options.out.join("explorer");
+        let path = crate::explore::write(&data, &outcomes[0], &metrics, &[], &dir)?;
         timing.insert("explorer".to_owned(), t.elapsed().as_secs_f64());
         Some(path)
     } else {

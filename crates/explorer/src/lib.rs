@@ -11,7 +11,7 @@ mod input;
 mod page_data;
 mod prepare;
 
-pub use input::{ExplorerError, ExplorerInput, MLP_KEY, SaeInput};
+pub use input::{ExplorerError, ExplorerInput, MLP_KEY, SaeInput, check_sae_key};
 pub use page_data::CLUSTERS_SHOWN;
 
 use page_data::build;
