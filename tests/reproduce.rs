@@ -1,6 +1,7 @@
 //! End to end: the real `reproduce` pipeline on a small configuration, checked through the
 //! files it leaves, as a user or another tool would read them.
 use neuron_embeddings::experiment::explore::explore_from;
+use neuron_embeddings::experiment::pipeline::load_data;
 use neuron_embeddings::experiment::{Config, ReproduceOptions, reproduce};
 use serde_json::Value;
 use std::path::Path;
@@ -47,6 +48,90 @@ const METRICS: [&str; 8] = [
     "dead_pct",
 ];
 
+/// Table 4, in the SAE blocks and the MLP block.
+const TABLE_4: [&str; 5] = [
+    "label_purity",
+    "top_label_purity",
+    "input_coherence",
+    "encoder_participation",
+    "table4_units",
+];
+
+/// Every (block, key) of a run in `metrics.json`: both SAEs with Tables 2-4, the MLP with Table 4.
+fn blocks() -> impl Iterator<Item = (&'static str, &'static str)> {
+    let sae_keys = METRICS.iter().chain(&TABLE_4);
+    ["standard", "ne"]
+        .into_iter()
+        .flat_map(move |v| sae_keys.clone().map(move |k| (v, *k)))
+        .chain(TABLE_4.iter().map(|k| ("mlp", *k)))
+}
+
+/// The Table 4 figures of seed 0 in `metrics.json` come back from its saved model files: the
+/// label purity and participation medians recomputed here from first principles, the rest
+/// through the library on the reloaded models.
+fn table4_is_recomputable_from_the_saved_models(config: &Config, out: &Path, metrics: &Value) {
+    use neuron_embeddings::metrics::{EvalSet, Table4, mlp_unit_proxies, unit_proxies};
+    use neuron_embeddings::models::{Mlp, Sae};
+    let data = load_data(&config.data).unwrap();
+    let read = |name: &str| std::fs::read(out.join("seed-0").join(name)).unwrap();
+    let mlp = Mlp::from_safetensors(&read("mlp.safetensors")).unwrap();
+    let hidden = mlp.hidden(data.test.images.view());
+    let test = EvalSet {
+        hidden: hidden.view(),
+        labels: data.test.labels.view(),
+        pixels: data.test.pixels.view(),
+    };
+    let run = &metrics["runs"][0];
+    let close = |key: &str, block: &str, value: f64| {
+        let saved = run[block][key].as_f64().unwrap();
+        assert!(
+            (saved - value).abs() < 1e-9,
+            "{block}.{key}: {saved} vs {value}"
+        );
+    };
+    let mlp_table = Table4::of(&mlp_unit_proxies(&mlp, test));
+    close("label_purity", "mlp", mlp_table.label_purity);
+    close("input_coherence", "mlp", mlp_table.input_coherence);
+    for variant in ["standard", "ne"] {
+        let sae = Sae::from_safetensors(&read(&format!("sae-{variant}.safetensors"))).unwrap();
+        let acts = sae.encode(hidden.view());
+        let units = unit_proxies(sae.w_enc.view(), acts.view(), test.labels, test.pixels);
+        let table = Table4::of(&units);
+        close("top_label_purity", variant, table.top_label_purity);
+        close("input_coherence", variant, table.input_coherence);
+        // By hand: per latent with >= 10 activating examples, the activation share of its
+        // strongest digit, and (Σw²)²/Σw⁴ of its encoder row; then the medians.
+        let (mut purities, mut participations) = (Vec::new(), Vec::new());
+        for (j, column) in acts.columns().into_iter().enumerate() {
+            let mut per_digit = [0.0f64; 10];
+            let mut active = 0;
+            for (&a, &label) in column.iter().zip(&data.test.labels) {
+                if a > 0.0 {
+                    per_digit[usize::from(label)] += f64::from(a);
+                    active += 1;
+                }
+            }
+            if active >= 10 {
+                let total: f64 = per_digit.iter().sum();
+                purities.push(per_digit.iter().copied().fold(0.0, f64::max) / total);
+                let row = sae.w_enc.row(j);
+                let sq: f64 = row.iter().map(|&w| f64::from(w).powi(2)).sum();
+                let quad: f64 = row.iter().map(|&w| f64::from(w).powi(4)).sum();
+                participations.push(sq * sq / quad);
+            }
+        }
+        assert_eq!(run[variant]["table4_units"], purities.len());
+        let median = neuron_embeddings::metrics::median;
+        close("label_purity", variant, median(&purities).unwrap());
+        let participation = median(&participations).unwrap();
+        let saved = run[variant]["encoder_participation"].as_f64().unwrap();
+        assert!(
+            (saved - participation).abs() < 1e-6 * participation,
+            "{saved} vs {participation}"
+        );
+    }
+}
+
 fn assert_in_range(key: &str, value: f64) {
     assert!(value.is_finite(), "{key} = {value}");
     let ok = match key {
@@ -54,6 +139,9 @@ fn assert_in_range(key: &str, value: f64) {
         "l0_pct" | "dead_pct" => (0.0..=100.0).contains(&value),
         "acc_loss_pct" => (-100.0..=100.0).contains(&value),
         "max_dist" | "mean_dist" => (0.0..=2.0).contains(&value),
+        "label_purity" | "top_label_purity" => (0.1..=1.0).contains(&value),
+        "input_coherence" => (-1.0..=1.0).contains(&value),
+        "encoder_participation" | "table4_units" => value >= 1.0,
         other => panic!("unexpected metric {other}"),
     };
     assert!(ok, "{key} = {value} is out of its range");
@@ -96,22 +184,19 @@ fn reproduce_writes_complete_consistent_results_and_reruns_identically() {
             "1 epoch on 3,000 images learns: {accuracy}"
         );
         assert!(run["timing_s"]["mlp"].as_f64().unwrap() >= 0.0);
-        for variant in ["standard", "ne"] {
-            for key in METRICS {
-                let value = run[variant][key]
-                    .as_f64()
-                    .unwrap_or_else(|| panic!("{variant}.{key}"));
-                assert_in_range(key, value);
-            }
+        for (variant, key) in blocks() {
+            let value = run[variant][key]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{variant}.{key}"));
+            assert_in_range(key, value);
         }
     }
-    for variant in ["standard", "ne"] {
-        for key in METRICS {
-            let s = &metrics["summary"][variant][key];
-            assert_in_range(key, s["mean"].as_f64().unwrap());
-            assert!(s["std"].as_f64().unwrap() >= 0.0);
-        }
+    for (variant, key) in blocks() {
+        let s = &metrics["summary"][variant][key];
+        assert_in_range(key, s["mean"].as_f64().unwrap());
+        assert!(s["std"].as_f64().unwrap() >= 0.0);
     }
+    table4_is_recomputable_from_the_saved_models(&config, &first, &metrics);
 
     let report = std::fs::read_to_string(first.join("report.md")).unwrap();
     for needle in [
@@ -216,4 +301,37 @@ fn the_paper_config_shows_the_main_finding_on_every_seed() {
             run.seed
         );
     }
+}
+
+/// `configs/paper-distance.toml` is `configs/paper.toml` with λ_NE chosen (on the validation
+/// split) to match the paper's distance ratio, 0.08 / 0.21 ≈ 0.38; on the test set and three
+/// seeds the ratio of the mean-distance medians must land near it.
+#[test]
+fn the_distance_config_matches_the_papers_distance_ratio() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let config = Config::from_file(&root.join("configs/paper-distance.toml")).unwrap();
+    let mut same_otherwise = config.clone();
+    same_otherwise.name = Config::paper().name;
+    same_otherwise.lambda_ne_chosen_for = Config::paper().lambda_ne_chosen_for;
+    same_otherwise.sae.lambda_ne = Config::paper().sae.lambda_ne;
+    assert_eq!(
+        same_otherwise,
+        Config::paper(),
+        "only name, note and λ_NE differ"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let options = ReproduceOptions {
+        seeds: vec![0, 1, 2],
+        out: dir.path().to_owned(),
+        resume: false,
+        explorer: false,
+    };
+    let done = reproduce(&config, &options, &|_: &str| {}).expect("the pipeline runs");
+    let summary = &done.metrics.summary;
+    let ratio = summary.ne["mean_dist"].mean / summary.standard["mean_dist"].mean;
+    assert!(
+        (0.25..=0.55).contains(&ratio),
+        "mean-distance ratio {ratio}"
+    );
 }

@@ -8,6 +8,12 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Short name of the config, named in `report.md`.
+    #[serde(default)]
+    pub name: String,
+    /// What λ_NE was chosen to match, in words, for `report.md`.
+    #[serde(default)]
+    pub lambda_ne_chosen_for: String,
     pub seed: u64,
     pub data: DataConfig,
     pub mlp: MlpConfig,

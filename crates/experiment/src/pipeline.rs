@@ -4,7 +4,7 @@ use crate::outputs::write_atomic;
 use crate::{Config, DataConfig, MetricsFile, SeedRun, interop, report};
 use anyhow::{Context, bail};
 use ndarray::{Array1, ArrayView2, Axis};
-use ne_metrics::{SaeEvaluation, evaluate_sae};
+use ne_metrics::{EvalSet, SaeEvaluation, Table4, UnitProxies, evaluate_sae, mlp_unit_proxies};
 use ne_mnist::{Checksums, Mnist};
 use ne_models::{Mlp, Sae, SaeVariant};
 use rayon::prelude::*;
@@ -44,6 +44,8 @@ pub struct SeedModels {
 pub struct SeedEvaluation {
     /// On how many training examples each MLP hidden neuron fires.
     pub mlp_train_firing: Array1<u64>,
+    /// Per MLP hidden neuron, the Table 4 figures on the test set.
+    pub mlp_proxies: Vec<UnitProxies>,
     pub standard: SaeEvaluation,
     pub ne: SaeEvaluation,
 }
@@ -182,24 +184,21 @@ pub fn run_seed(
 
     let models = SeedModels { mlp, standard, ne };
     let labels = data.test.labels.view();
+    let test = EvalSet {
+        hidden: test_hidden.view(),
+        labels,
+        pixels: data.test.pixels.view(),
+    };
     let cap = config.eval.example_cap;
     let evaluation = stages.run("eval", || {
-        let evaluate = |sae: &Sae| {
-            evaluate_sae(
-                &models.mlp,
-                sae,
-                test_hidden.view(),
-                labels,
-                train_hidden.view(),
-                cap,
-            )
-        };
+        let evaluate = |sae: &Sae| evaluate_sae(&models.mlp, sae, test, train_hidden.view(), cap);
         let (standard, ne) = rayon::join(|| evaluate(&models.standard), || evaluate(&models.ne));
         let (standard, ne) = (standard?, ne?);
         let mlp_train_firing =
             train_hidden.map_axis(Axis(0), |c| c.iter().filter(|&&a| a > 0.0).count() as u64);
         Ok(SeedEvaluation {
             mlp_train_firing,
+            mlp_proxies: mlp_unit_proxies(&models.mlp, test),
             standard,
             ne,
         })
@@ -211,6 +210,7 @@ pub fn run_seed(
                 .mlp
                 .accuracy_from_hidden(test_hidden.view(), labels)?,
         ),
+        mlp: Table4::of(&evaluation.mlp_proxies),
         standard: evaluation.standard.metrics,
         ne: evaluation.ne.metrics,
         timing_s: stages.timing,

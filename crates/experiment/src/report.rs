@@ -1,7 +1,10 @@
 //! `report.md`: Tables 2 and 3 beside the paper's, the definitions used, and what agrees.
 use crate::results::MetricsFile;
 use crate::{Reproduction, SeedRun};
-use ne_metrics::{MeanStd, PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD, SaeMetrics};
+use ne_metrics::{
+    MIN_ACTIVE_EXAMPLES, MeanStd, PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD, SaeMetrics,
+    TOP_EXAMPLES, Table4,
+};
 use std::fmt::Write;
 
 /// Reads one figure from an SAE's metrics.
@@ -77,7 +80,7 @@ fn table(out: &mut String, metrics: &MetricsFile, title: &str, columns: &[Column
         let ours: Vec<String> = columns
             .iter()
             .map(|c| match over_seeds(metrics, variant, c.pick) {
-                Some(s) => format!("{:.*} ± {:.*}", c.decimals, s.mean, c.decimals, s.std),
+                Some(s) => mean_std(s, c.decimals),
                 None => "n/a".into(),
             })
             .collect();
@@ -108,18 +111,14 @@ fn findings(out: &mut String, metrics: &MetricsFile) {
     let lower_max = seeds_where(metrics, |s, e| e.max_dist < s.max_dist);
     let lower_mean = seeds_where(metrics, |s, e| e.mean_dist < s.mean_dist);
     let _ = writeln!(out, "## How this compares with the paper\n");
-    let verdict = if lower_max == n && lower_mean == n {
-        "holds"
-    } else {
-        "does not hold on every seed"
-    };
     let _ = writeln!(
         out,
-        "**Main finding ({verdict}).** The paper reports that the NE loss makes the embeddings \
-         of each latent's activating examples closer together (max dist {} → {}, mean dist \
-         {} → {}). Here the NE SAE has the lower max dist on {lower_max} of {n} seeds \
-         ({:.3} → {:.3} on average) and the lower mean dist on {lower_mean} of {n} seeds \
-         ({:.3} → {:.3}).\n",
+        "**Main finding.** The paper reports that the NE loss brings the embeddings of each \
+         latent's activating examples closer together (max dist {} → {}, mean dist {} → {}). \
+         Here the NE SAE has the lower max dist on {lower_max} of {n} seeds ({:.3} → {:.3} on \
+         average) and the lower mean dist on {lower_mean} of {n} seeds ({:.3} → {:.3}). The NE \
+         loss minimises exactly this distance, so Table 3 cannot by itself show more \
+         monosemantic latents. {}\n",
         PAPER_STANDARD.max_dist,
         PAPER_NE.max_dist,
         PAPER_STANDARD.mean_dist,
@@ -128,6 +127,7 @@ fn findings(out: &mut String, metrics: &MetricsFile) {
         ne_of(|m| m.max_dist),
         std_of(|m| m.mean_dist),
         ne_of(|m| m.mean_dist),
+        monosemanticity_verdict(metrics, lower_max == n && lower_mean == n),
     );
 
     let _ = writeln!(
@@ -233,6 +233,191 @@ fn findings(out: &mut String, metrics: &MetricsFile) {
     }
 }
 
+/// The Table 4 proxies of what a unit responds to: higher means more monosemantic. (Encoder
+/// participation is not among them: it says how a unit reads its inputs, and a drop in it is
+/// the shortcut that lowers embedding distances by construction.)
+/// Reads one Table 4 figure.
+type Table4Pick = fn(&Table4) -> f64;
+/// Reads one model's Table 4 from a seed's run.
+type Table4Of = fn(&SeedRun) -> Table4;
+
+const PROXIES: [(&str, Table4Pick); 3] = [
+    ("label purity", |t| t.label_purity),
+    ("top-100 label purity", |t| t.top_label_purity),
+    ("input coherence", |t| t.input_coherence),
+];
+
+const PARTICIPATION: Table4Pick = |t| t.encoder_participation;
+
+/// Mean ± std over seeds of one Table 4 figure of the model `model` picks from a run.
+fn table4_over_seeds(metrics: &MetricsFile, model: Table4Of, pick: Table4Pick) -> Option<MeanStd> {
+    let values: Vec<f64> = metrics.runs.iter().map(|r| pick(&model(r))).collect();
+    MeanStd::of(&values)
+}
+
+const MODELS: [(&str, Table4Of); 3] = [
+    ("MLP hidden neurons (baseline)", |r| r.mlp),
+    ("standard SAE", |r| r.standard.table4),
+    ("SAE + NE loss", |r| r.ne.table4),
+];
+
+/// `mean ± std` with enough decimals that a non-zero spread never shows as zero.
+fn mean_std(s: MeanStd, decimals: usize) -> String {
+    let mut d = decimals;
+    while s.std > 0.0 && s.std < 0.5 * 10f64.powi(-(d as i32)) && d < 8 {
+        d += 1;
+    }
+    format!("{:.*} ± {:.*}", d, s.mean, d, s.std)
+}
+
+/// Table 4: the MLP baseline and both SAEs, mean ± std over seeds.
+fn table4(out: &mut String, metrics: &MetricsFile) {
+    let seeds = metrics.runs.len();
+    let _ = writeln!(
+        out,
+        "### Table 4: monosemanticity by measures the NE loss does not optimise (test set)\n"
+    );
+    let _ = writeln!(
+        out,
+        "| ({seeds} seeds) | label purity | top-100 label purity | input coherence | encoder \
+         participation | units counted |\n|---|---:|---:|---:|---:|---:|"
+    );
+    let picks: [Table4Pick; 5] = [
+        PROXIES[0].1,
+        PROXIES[1].1,
+        PROXIES[2].1,
+        PARTICIPATION,
+        |t| t.table4_units as f64,
+    ];
+    let decimals = [3, 3, 3, 2, 1];
+    for (name, model) in MODELS {
+        let cells: Vec<String> = picks
+            .iter()
+            .zip(decimals)
+            .map(|(&pick, d)| {
+                table4_over_seeds(metrics, model, pick).map_or("n/a".into(), |s| mean_std(s, d))
+            })
+            .collect();
+        let _ = writeln!(out, "| {name} | {} |", cells.join(" | "));
+    }
+    let _ = writeln!(
+        out,
+        "\nHigher label purity, top-100 purity and input coherence mean a unit responds to one \
+         kind of input. Encoder participation counts the inputs a unit effectively reads (for an \
+         MLP neuron: pixels; for a latent: MLP neurons), so the MLP's figure is not comparable \
+         with the SAEs'. The paper has no Table 4.\n"
+    );
+}
+
+/// On how many seeds `pick` of the NE SAE exceeds the standard SAE's (`up`) and falls below it.
+fn ne_moves(metrics: &MetricsFile, pick: Table4Pick) -> (usize, usize) {
+    let up = metrics
+        .runs
+        .iter()
+        .filter(|r| pick(&r.ne.table4) > pick(&r.standard.table4))
+        .count();
+    let down = metrics
+        .runs
+        .iter()
+        .filter(|r| pick(&r.ne.table4) < pick(&r.standard.table4))
+        .count();
+    (up, down)
+}
+
+/// What the independent proxies say about the NE loss, computed from the numbers, with whether
+/// that agrees with Table 3 (`distances_down`: NE lowered both distances on every seed).
+fn monosemanticity_verdict(metrics: &MetricsFile, distances_down: bool) -> String {
+    let n = metrics.runs.len();
+    let mean = |model: Table4Of, pick| {
+        table4_over_seeds(metrics, model, pick).map_or(f64::NAN, |s| s.mean)
+    };
+    let (standard, ne) = (MODELS[1].1, MODELS[2].1);
+    let mut towards = 0;
+    let mut away = 0;
+    let mut parts = Vec::new();
+    for (name, pick) in PROXIES {
+        let (up, down) = ne_moves(metrics, pick);
+        towards += usize::from(up == n);
+        away += usize::from(down == n);
+        parts.push(format!(
+            "{name} higher on {up} and lower on {down} of {n} seeds ({:.3} → {:.3})",
+            mean(standard, pick),
+            mean(ne, pick),
+        ));
+    }
+    let proxies = PROXIES.len();
+    let says = if towards == proxies {
+        "By all three independent measures (Table 4), NE latents are more monosemantic".to_owned()
+    } else if away == proxies {
+        "By all three independent measures (Table 4), NE latents are less monosemantic".to_owned()
+    } else {
+        format!(
+            "Of the three independent measures (Table 4), {towards} rise with NE (towards more \
+             monosemantic latents) on every seed, {away} fall on every seed and {} differ between \
+             seeds",
+            proxies - towards - away
+        )
+    };
+    let agreement = match (distances_down, towards == proxies, away == proxies) {
+        (true, true, _) => {
+            "so they agree with Table 3: the smaller distances come with more monosemantic latents"
+        }
+        (true, _, true) => {
+            "so they contradict Table 3: the NE loss met its own yardstick without making latents \
+             more monosemantic"
+        }
+        (true, _, _) => {
+            "so Table 3's smaller distances are not confirmed by measures the loss \
+             does not optimise"
+        }
+        (false, _, _) => "and Table 3's distances did not fall on every seed either",
+    };
+    let (p_up, p_down) = ne_moves(metrics, PARTICIPATION);
+    let shortcut = if p_down == n {
+        format!(
+            " On every seed the NE encoder rows read fewer MLP neurons (encoder participation \
+             {:.2} → {:.2}). The fewer inputs a latent reads, the more nearly parallel its \
+             embeddings are by construction, which lowers the distances whatever the latent \
+             responds to.",
+            mean(standard, PARTICIPATION),
+            mean(ne, PARTICIPATION)
+        )
+    } else {
+        format!(
+            " NE encoder rows read fewer MLP neurons on {p_down} and more on {p_up} of {n} seeds \
+             (encoder participation {:.2} → {:.2}).",
+            mean(standard, PARTICIPATION),
+            mean(ne, PARTICIPATION)
+        )
+    };
+    format!("{says}: {}, {agreement}.{shortcut}", parts.join(", "))
+}
+
+/// How the SAEs' latents compare with the MLP's neurons on the Table 4 proxies.
+fn against_baseline(out: &mut String, metrics: &MetricsFile) {
+    let n = metrics.runs.len();
+    let _ = writeln!(
+        out,
+        "**Against the MLP's own neurons.** An SAE is meant to find units more monosemantic \
+         than the neurons it reads. Against the MLP's hidden neurons (Table 4):\n"
+    );
+    for (name, model) in &MODELS[1..] {
+        let cells: Vec<String> = PROXIES
+            .iter()
+            .map(|(name, pick)| {
+                let higher = metrics
+                    .runs
+                    .iter()
+                    .filter(|r| pick(&model(r)) > pick(&r.mlp))
+                    .count();
+                format!("{name} higher on {higher} of {n} seeds")
+            })
+            .collect();
+        let _ = writeln!(out, "- {name}: {}.", cells.join(", "));
+    }
+    out.push('\n');
+}
+
 /// Tables 2 and 3, paper and ours, as Markdown.
 pub fn tables(metrics: &MetricsFile) -> String {
     let mut out = String::new();
@@ -248,6 +433,7 @@ pub fn tables(metrics: &MetricsFile) -> String {
         "Table 3: neuron-embedding distances (test set)",
         &TABLE_3,
     );
+    table4(&mut out, metrics);
     out
 }
 
@@ -291,15 +477,35 @@ pub fn render(metrics: &MetricsFile) -> String {
     let mut out = String::new();
     let n = metrics.runs.len();
     let seeds: Vec<String> = metrics.runs.iter().map(|r| r.seed.to_string()).collect();
-    let _ = writeln!(out, "# Neuron embeddings on MNIST: Tables 2 and 3\n");
+    let _ = writeln!(out, "# Neuron embeddings on MNIST: Tables 2, 3 and 4\n");
     let _ = writeln!(
         out,
         "Reproduction of Foote (2024), section 4.2, over {n} seeds ({}). Ours: mean ± sample \
          standard deviation over seeds. The paper reports one run.\n",
         seeds.join(", ")
     );
+    let config = &metrics.config;
+    let name = if config.name.is_empty() {
+        "unnamed"
+    } else {
+        &config.name
+    };
+    let chosen = if config.lambda_ne_chosen_for.is_empty() {
+        String::new()
+    } else {
+        format!(", chosen to match {}", config.lambda_ne_chosen_for)
+    };
+    let _ = writeln!(
+        out,
+        "Config: `{name}` (digest `{}`): λ_L1 = {}, λ_NE = {}{chosen}. Every definition is in \
+         the project's docs/method.md.\n",
+        &config.digest()[..12],
+        config.sae.lambda_l1,
+        config.sae.lambda_ne,
+    );
     out.push_str(&tables(metrics));
     findings(&mut out, metrics);
+    against_baseline(&mut out, metrics);
     definitions(&mut out, metrics);
     out
 }
@@ -326,7 +532,15 @@ fn definitions(out: &mut String, metrics: &MetricsFile) {
          mean pairwise cosine distance; the median over latents with at least 2 such examples.\n\
          - **size**: the median over latents with at least one activating test example of how \
          many test examples activate them (uncapped).\n\
-         - **dead %**: latents that activate on no training example (final model), in percent."
+         - **dead %**: latents that activate on no training example (final model), in percent.\n\
+         - **Table 4**: each figure is the median over units (MLP hidden neurons or SAE latents) \
+         with at least {MIN_ACTIVE_EXAMPLES} activating test examples; the top {TOP_EXAMPLES} are \
+         a unit's highest-activating test examples (ties in test-set order). **Label purity**: \
+         the largest share of the unit's summed activation that one digit gets. **Top-100 label \
+         purity**: the share of the most common digit among the top {TOP_EXAMPLES}. **Input \
+         coherence**: the mean cosine similarity of the raw pixel vectors of the top {TOP_EXAMPLES} \
+         over pairs of distinct examples. **Encoder participation**: (Σ w²)² / Σ w⁴ over the \
+         unit's input weights, the number of inputs it effectively reads."
     );
 }
 
@@ -335,6 +549,17 @@ mod tests {
     use super::*;
     use crate::Config;
     use std::collections::BTreeMap;
+
+    /// Table 4 with every proxy at `purity` and the given participation.
+    fn proxies(purity: f64, participation: f64) -> Table4 {
+        Table4 {
+            label_purity: purity,
+            top_label_purity: purity,
+            input_coherence: purity,
+            encoder_participation: participation,
+            table4_units: 300,
+        }
+    }
 
     fn sae(max_dist: f64, mean_dist: f64, l0_pct: f64, size: f64, dead_pct: f64) -> SaeMetrics {
         SaeMetrics {
@@ -346,6 +571,7 @@ mod tests {
             mean_dist,
             size,
             dead_pct,
+            table4: proxies(0.5, 25.0),
         }
     }
 
@@ -353,14 +579,30 @@ mod tests {
         SeedRun {
             seed,
             mlp_test_accuracy: 0.95,
+            mlp: proxies(0.4, 300.0),
             standard: sae(0.9, 0.4, 5.0, 500.0, 20.0),
             ne: sae(ne_max_dist, 0.1, 10.0, 1500.0, 40.0),
             timing_s: BTreeMap::new(),
         }
     }
 
+    /// Two seeds whose NE SAE has lower distances and Table 4 proxies `ne_purity` (the standard
+    /// SAE's are 0.5) and encoder participation `ne_participation` (standard: 25).
+    fn with_ne_proxies(ne_purity: [f64; 2], ne_participation: f64) -> MetricsFile {
+        let runs = ne_purity
+            .iter()
+            .enumerate()
+            .map(|(seed, &purity)| {
+                let mut r = run(seed as u64, 0.2);
+                r.ne.table4 = proxies(purity, ne_participation);
+                r
+            })
+            .collect();
+        MetricsFile::new(Config::paper(), runs)
+    }
+
     #[test]
-    fn report_shows_both_tables_with_paper_rows_and_ours() {
+    fn report_shows_every_table_with_paper_rows_and_ours() {
         let text = render(&MetricsFile::new(
             Config::paper(),
             vec![run(0, 0.2), run(1, 0.4)],
@@ -372,6 +614,27 @@ mod tests {
         assert!(text.contains("| 0.300 ± 0.141 | 0.100 ± 0.000 | 1500.0 ± 0.0 | 40.0 ± 0.0 |"));
         assert!(text.contains("its first 100 activating test examples"));
         assert!(text.contains("share of the 512 latents"));
+        assert!(text.contains("### Table 4"));
+        assert!(text.contains(
+            "| MLP hidden neurons (baseline) | 0.400 ± 0.000 | 0.400 ± 0.000 | 0.400 ± 0.000 | \
+             300.00 ± 0.00 | 300.0 ± 0.0 |"
+        ));
+        assert!(text.contains("Config: `paper` (digest `"));
+        assert!(text.contains("λ_NE = 1000, chosen to match the paper's cost"));
+    }
+
+    #[test]
+    fn a_spread_too_small_for_the_decimals_gets_more_of_them() {
+        let tiny = MeanStd {
+            mean: 0.5,
+            std: 0.0004,
+        };
+        assert_eq!(mean_std(tiny, 3), "0.5000 ± 0.0004");
+        let zero = MeanStd {
+            mean: 0.5,
+            std: 0.0,
+        };
+        assert_eq!(mean_std(zero, 3), "0.500 ± 0.000");
     }
 
     #[test]
@@ -380,7 +643,6 @@ mod tests {
             Config::paper(),
             vec![run(0, 0.2), run(1, 0.4)],
         ));
-        assert!(holds.contains("**Main finding (holds).**"));
         assert!(holds.contains("lower max dist on 2 of 2 seeds (0.900 → 0.300 on average)"));
         assert!(holds.contains(
             "- dead %: ours up (20.000 → 40.000), paper down (23.8 → 3.7): \
@@ -396,7 +658,38 @@ mod tests {
             Config::paper(),
             vec![run(0, 0.2), run(1, 0.95)],
         ));
-        assert!(fails.contains("**Main finding (does not hold on every seed).**"));
         assert!(fails.contains("lower max dist on 1 of 2 seeds"));
+        assert!(fails.contains("Table 3's distances did not fall on every seed either"));
+    }
+
+    #[test]
+    fn the_verdict_follows_the_independent_measures_in_either_direction() {
+        let better = render(&with_ne_proxies([0.7, 0.8], 30.0));
+        assert!(
+            better.contains("By all three independent measures (Table 4), NE latents are more"),
+            "{better}"
+        );
+        assert!(
+            better.contains("label purity higher on 2 and lower on 0 of 2 seeds (0.500 → 0.750)")
+        );
+        assert!(better.contains("so they agree with Table 3"));
+        assert!(better.contains("NE encoder rows read fewer MLP neurons on 0 and more on 2"));
+
+        let worse = render(&with_ne_proxies([0.3, 0.4], 2.0));
+        assert!(worse.contains("By all three independent measures (Table 4), NE latents are less"));
+        assert!(worse.contains("so they contradict Table 3"));
+        assert!(worse.contains("On every seed the NE encoder rows read fewer MLP neurons"));
+        assert!(worse.contains("(encoder participation 25.00 → 2.00)"));
+
+        let mixed = render(&with_ne_proxies([0.7, 0.4], 25.0));
+        assert!(mixed.contains(
+            "Of the three independent measures (Table 4), 0 rise with NE (towards more \
+             monosemantic latents) on every seed, 0 fall on every seed and 3 differ between seeds"
+        ));
+        assert!(mixed.contains("are not confirmed by measures the loss does not optimise"));
+
+        // The baseline comparison is counted too: MLP 0.4, standard 0.5, NE 0.3 and 0.4.
+        assert!(worse.contains("- standard SAE: label purity higher on 2 of 2 seeds"));
+        assert!(worse.contains("- SAE + NE loss: label purity higher on 0 of 2 seeds"));
     }
 }

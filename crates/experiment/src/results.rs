@@ -1,6 +1,6 @@
 //! What a run measures, in the shape of `metrics.json`, and the paper's numbers beside it.
 use crate::Config;
-use ne_metrics::{MeanStd, SaeMetrics};
+use ne_metrics::{MeanStd, SaeMetrics, Table4};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 pub struct SeedRun {
     pub seed: u64,
     pub mlp_test_accuracy: f64,
+    /// Table 4 over the MLP's hidden neurons: the baseline the SAEs are compared with.
+    pub mlp: Table4,
     pub standard: SaeMetrics,
     pub ne: SaeMetrics,
     /// Seconds per stage; the only part of a run that differs between identical reruns.
@@ -20,6 +22,7 @@ pub type MetricSummary = BTreeMap<String, MeanStd>;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
+    pub mlp: MetricSummary,
     pub standard: MetricSummary,
     pub ne: MetricSummary,
 }
@@ -35,6 +38,7 @@ pub struct MetricsFile {
 impl MetricsFile {
     pub fn new(config: Config, runs: Vec<SeedRun>) -> Self {
         let summary = Summary {
+            mlp: summarise(runs.iter().map(|r| &r.mlp)),
             standard: summarise(runs.iter().map(|r| &r.standard)),
             ne: summarise(runs.iter().map(|r| &r.ne)),
         };
@@ -47,12 +51,12 @@ impl MetricsFile {
 }
 
 /// Mean and std of each metric over runs, leaving out values that could not be measured.
-fn summarise<'a>(metrics: impl Iterator<Item = &'a SaeMetrics>) -> MetricSummary {
+fn summarise<'a, M: Serialize + 'a>(metrics: impl Iterator<Item = &'a M>) -> MetricSummary {
     let mut columns: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for m in metrics {
         let serde_json::Value::Object(fields) = serde_json::to_value(m).expect("plain numbers")
         else {
-            unreachable!("SaeMetrics serialises to an object")
+            unreachable!("metrics serialise to an object")
         };
         for (key, value) in fields {
             let column = columns.entry(key).or_default();
@@ -79,6 +83,13 @@ mod tests {
             mean_dist: 0.1,
             size: 7.0,
             dead_pct: 10.0,
+            table4: Table4 {
+                label_purity: 0.5,
+                top_label_purity: 0.6,
+                input_coherence: 0.4,
+                encoder_participation: 20.0,
+                table4_units: 300,
+            },
         }
     }
 
@@ -86,6 +97,7 @@ mod tests {
         SeedRun {
             seed,
             mlp_test_accuracy: 0.94,
+            mlp: Table4::UNMEASURED,
             standard: metrics(mse, max_dist),
             ne: metrics(2.0 * mse, max_dist / 2.0),
             timing_s: BTreeMap::from([("mlp".into(), 1.0)]),
@@ -104,12 +116,17 @@ mod tests {
             [
                 "acc_loss_pct",
                 "dead_pct",
+                "encoder_participation",
+                "input_coherence",
                 "l0_pct",
                 "l1",
+                "label_purity",
                 "max_dist",
                 "mean_dist",
                 "mse",
-                "size"
+                "size",
+                "table4_units",
+                "top_label_purity"
             ]
         );
         assert_eq!(file.summary.standard["mse"].mean, 2.0);
@@ -134,7 +151,22 @@ mod tests {
         assert!(v["runs"][0]["standard"]["dead_pct"].is_number());
         assert!(v["runs"][0]["timing_s"]["mlp"].is_number());
         assert!(v["summary"]["ne"]["size"]["std"].is_number());
-        let back: MetricsFile = serde_json::from_value(v).unwrap();
-        assert_eq!(back, file);
+        assert_eq!(v["runs"][0]["ne"]["label_purity"], 0.5);
+        assert_eq!(v["runs"][0]["ne"]["table4_units"], 300);
+        assert!(
+            v["runs"][0]["mlp"]["input_coherence"].is_null(),
+            "NaN is null"
+        );
+        assert_eq!(v["summary"]["standard"]["top_label_purity"]["mean"], 0.6);
+        let mlp = v["summary"]["mlp"].as_object().unwrap();
+        assert!(!mlp.contains_key("label_purity"), "unmeasured: left out");
+        assert_eq!(v["summary"]["mlp"]["table4_units"]["mean"], 0.0);
+        // NaN != NaN, so the round trip is compared as JSON (where NaN is null).
+        let back: MetricsFile = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&back).unwrap(), v);
+        assert!(
+            back.runs[0].mlp.label_purity.is_nan(),
+            "null reads back as NaN"
+        );
     }
 }

@@ -3,7 +3,7 @@
 use crate::Config;
 use crate::pipeline::{Log, load_data, train_mlp, train_sae};
 use ndarray::s;
-use ne_metrics::{SaeMetrics, evaluate_sae};
+use ne_metrics::{EvalSet, SaeMetrics, evaluate_sae};
 use ne_models::SaeVariant;
 use rayon::prelude::*;
 use std::fmt::Write;
@@ -44,7 +44,11 @@ pub fn sweep(
     let hidden = mlp.hidden(data.train.images.view());
     let split = data.train.len() - HELD_OUT;
     let (fit, held_out) = (hidden.slice(s![..split, ..]), hidden.slice(s![split.., ..]));
-    let held_out_labels = data.train.labels.slice(s![split..]);
+    let held_out = EvalSet {
+        hidden: held_out,
+        labels: data.train.labels.slice(s![split..]),
+        pixels: data.train.pixels.slice(s![split.., ..]),
+    };
 
     let measure = |lambda_l1: f32, lambda_ne: f32, variant| -> anyhow::Result<SaeMetrics> {
         let mut config = config.clone();
@@ -52,7 +56,7 @@ pub fn sweep(
         config.sae.lambda_ne = lambda_ne;
         let sae = train_sae(&config, variant, config.seed, fit, log)?;
         let cap = config.eval.example_cap;
-        Ok(evaluate_sae(&mlp, &sae, held_out, held_out_labels, fit, cap)?.metrics)
+        Ok(evaluate_sae(&mlp, &sae, held_out, fit, cap)?.metrics)
     };
     // The standard SAE ignores λ_NE: one per λ_L1.
     let standards: Vec<SaeMetrics> = l1s

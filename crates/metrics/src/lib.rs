@@ -1,4 +1,5 @@
-//! Evaluation metrics of the paper's Tables 2 and 3 (definitions in SPEC.md, "Metrics").
+//! Evaluation metrics: the paper's Tables 2 and 3, and Table 4, measures of monosemanticity
+//! that the NE loss does not optimise (definitions in the project's docs/method.md).
 //!
 //! Everything here is a pure function of trained models and data, parallel with rayon over
 //! neurons and over evaluation chunks, and bit-identical whatever the thread count: every
@@ -6,10 +7,12 @@
 
 mod neuron;
 mod paper;
+mod proxies;
 mod sae;
 mod summary;
 
 pub use neuron::{DEFAULT_EXAMPLE_CAP, NeuronStats, firing_counts, neuron_stats};
 pub use paper::{PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD};
-pub use sae::{SaeEvaluation, SaeMetrics, evaluate_sae};
+pub use proxies::{MIN_ACTIVE_EXAMPLES, TOP_EXAMPLES, Table4, UnitProxies, unit_proxies};
+pub use sae::{EvalSet, SaeEvaluation, SaeMetrics, evaluate_sae, mlp_unit_proxies};
 pub use summary::{MeanStd, median};

@@ -1,10 +1,10 @@
-//! Table 2 and Table 3 figures for one trained SAE.
-use crate::{NeuronStats, firing_counts, median, neuron_stats};
+//! Tables 2, 3 and 4 for one trained SAE, and Table 4 for the MLP it reads.
+use crate::{NeuronStats, Table4, UnitProxies, firing_counts, median, neuron_stats, unit_proxies};
 use ndarray::{Array1, ArrayView1, ArrayView2, Zip};
 use ne_models::{Mlp, ModelError, Sae};
 use serde::{Deserialize, Serialize};
 
-/// The eight figures of Tables 2 and 3, named as in `metrics.json`.
+/// The figures of Tables 2, 3 and 4, named as in `metrics.json`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SaeMetrics {
     /// Mean over test examples and the hidden dims of (h_hat - h)^2.
@@ -26,11 +26,23 @@ pub struct SaeMetrics {
     pub size: f64,
     /// Latents that fire on no training example, in percent.
     pub dead_pct: f64,
+    /// Table 4, over the latents.
+    #[serde(flatten)]
+    pub table4: Table4,
 }
 
 /// JSON has no NaN: serde_json writes it as null, and this reads null back as NaN.
-fn nan_from_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+pub(crate) fn nan_from_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+/// The examples a model is measured on: the MLP's hidden activations, with the labels and raw
+/// pixels (0-255) of the images they come from.
+#[derive(Debug, Clone, Copy)]
+pub struct EvalSet<'a> {
+    pub hidden: ArrayView2<'a, f32>,
+    pub labels: ArrayView1<'a, u8>,
+    pub pixels: ArrayView2<'a, u8>,
 }
 
 /// An SAE's metrics and the per-latent figures they summarise.
@@ -39,21 +51,23 @@ pub struct SaeEvaluation {
     pub metrics: SaeMetrics,
     /// Per latent, on the test set.
     pub latents: Vec<NeuronStats>,
+    /// Per latent, the Table 4 figures on the test set.
+    pub proxies: Vec<UnitProxies>,
     /// Per latent, on how many training examples it fires.
     pub train_firing: Array1<u64>,
 }
 
-/// Evaluates `sae` on the MLP's hidden activations: `test_hidden` (with `test_labels`) for
-/// everything but dead latents, which are counted on `train_hidden`. Distances use the first
-/// `cap` activating test examples of each latent. Fails only if the shapes disagree.
+/// Evaluates `sae` on the MLP's hidden activations: `test` for everything but dead latents,
+/// which are counted on `train_hidden`. Distances use the first `cap` activating test examples
+/// of each latent. Fails only if the shapes disagree.
 pub fn evaluate_sae(
     mlp: &Mlp,
     sae: &Sae,
-    test_hidden: ArrayView2<f32>,
-    test_labels: ArrayView1<u8>,
+    test: EvalSet,
     train_hidden: ArrayView2<f32>,
     cap: usize,
 ) -> Result<SaeEvaluation, ModelError> {
+    let (test_hidden, test_labels) = (test.hidden, test.labels);
     let latents_n = sae.w_enc.nrows();
     let acts = sae.encode(test_hidden);
     let recon = sae.decode(acts.view());
@@ -82,6 +96,7 @@ pub fn evaluate_sae(
 
     let train_firing = firing_counts(train_hidden, latents_n, |h| sae.encode(h));
     let dead = train_firing.iter().filter(|&&c| c == 0).count();
+    let proxies = unit_proxies(sae.w_enc.view(), acts.view(), test_labels, test.pixels);
 
     Ok(SaeEvaluation {
         metrics: SaeMetrics {
@@ -93,10 +108,18 @@ pub fn evaluate_sae(
             mean_dist: dists(|s| s.mean_dist),
             size: median(&sizes).unwrap_or(0.0),
             dead_pct: 100.0 * dead as f64 / latents_n as f64,
+            table4: Table4::of(&proxies),
         },
         latents,
+        proxies,
         train_firing,
     })
+}
+
+/// Table 4 for the MLP's hidden neurons (the baseline SAEs are meant to improve on): their
+/// input weights are the rows of the first layer, reading pixels.
+pub fn mlp_unit_proxies(mlp: &Mlp, test: EvalSet) -> Vec<UnitProxies> {
+    unit_proxies(mlp.fc1.weight.view(), test.hidden, test.labels, test.pixels)
 }
 
 #[cfg(test)]
@@ -104,6 +127,17 @@ mod tests {
     use super::*;
     use ndarray::{Array2, Axis, array};
     use ne_models::Linear;
+
+    /// `hidden` with its labels and a blank 1-pixel image per example.
+    fn measure(mlp: &Mlp, sae: &Sae, hidden: &Array2<f32>, labels: &Array1<u8>) -> SaeEvaluation {
+        let pixels = Array2::<u8>::zeros((hidden.nrows(), 1));
+        let test = EvalSet {
+            hidden: hidden.view(),
+            labels: labels.view(),
+            pixels: pixels.view(),
+        };
+        evaluate_sae(mlp, sae, test, hidden.view(), 100).unwrap()
+    }
 
     fn row_sums(a: ArrayView2<f32>) -> Vec<f64> {
         a.axis_iter(Axis(0))
@@ -139,8 +173,7 @@ mod tests {
         let (mlp, sae) = fixture();
         let hidden = array![[2.0, 0.0], [0.0, 1.0], [1.0, 0.2], [0.0, 3.0]];
         let labels = array![0u8, 1, 1, 1];
-        let eval =
-            evaluate_sae(&mlp, &sae, hidden.view(), labels.view(), hidden.view(), 100).unwrap();
+        let eval = measure(&mlp, &sae, &hidden, &labels);
         let m = eval.metrics;
         // Latents: [2,0,0], [0,0.5,0], [1,0,0], [0,2.5,0]; reconstructions lose 0.5 on dim 1
         // wherever latent 1 fires, and all of 0.2 in example 2.
@@ -170,8 +203,7 @@ mod tests {
         sae.w_dec = array![[0.0, 1.0, 0.0], [1.0, 0.0, 1.0]];
         let hidden = array![[2.0, 0.0], [0.0, 3.0]];
         let labels = array![0u8, 1];
-        let eval =
-            evaluate_sae(&mlp, &sae, hidden.view(), labels.view(), hidden.view(), 100).unwrap();
+        let eval = measure(&mlp, &sae, &hidden, &labels);
         assert!((eval.metrics.acc_loss_pct - 100.0).abs() < 1e-9);
     }
 }

@@ -1,0 +1,297 @@
+//! Table 4: measures of monosemanticity that the NE loss does not optimise.
+//!
+//! The NE loss lowers embedding distance directly, so Table 3 cannot tell a more monosemantic
+//! latent from a shortcut (an encoder row that reads one or two inputs has parallel embeddings
+//! by construction). These proxies look at what a unit responds to instead: which digits
+//! (label purity), which images (input coherence), and how many inputs it reads (encoder
+//! participation, the shortcut's signature).
+use crate::median;
+use ndarray::{ArrayView1, ArrayView2};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A unit enters the Table 4 medians when at least this many test examples activate it.
+pub const MIN_ACTIVE_EXAMPLES: usize = 10;
+
+/// How many of a unit's highest-activating examples feed top-100 purity and input coherence.
+pub const TOP_EXAMPLES: usize = 100;
+
+/// Digits in MNIST.
+const CLASSES: usize = 10;
+
+/// The Table 4 figures of one unit (an MLP hidden neuron or an SAE latent).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct UnitProxies {
+    /// Test examples with a positive activation.
+    pub active: usize,
+    /// max over digits c of (activation on digit c) / (total activation); `None` if inactive.
+    pub label_purity: Option<f64>,
+    /// Share of the most common digit among the top (up to 100) activating examples.
+    pub top_label_purity: Option<f64>,
+    /// Mean pairwise cosine similarity of the top examples' raw pixels (ordered pairs i != k);
+    /// `None` with fewer than 2 activating examples.
+    pub input_coherence: Option<f64>,
+    /// (Σ w²)² / Σ w⁴ of the unit's input weights: how many inputs it effectively reads
+    /// (0 for an all-zero row).
+    pub encoder_participation: f64,
+}
+
+impl UnitProxies {
+    /// Whether the unit fires often enough to enter the medians.
+    pub fn counted(&self) -> bool {
+        self.active >= MIN_ACTIVE_EXAMPLES
+    }
+}
+
+/// Table 4 for one model: medians over the counted units, and how many units were counted.
+/// A median is NaN (null in JSON) when no unit is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Table4 {
+    #[serde(deserialize_with = "crate::sae::nan_from_null")]
+    pub label_purity: f64,
+    #[serde(deserialize_with = "crate::sae::nan_from_null")]
+    pub top_label_purity: f64,
+    #[serde(deserialize_with = "crate::sae::nan_from_null")]
+    pub input_coherence: f64,
+    #[serde(deserialize_with = "crate::sae::nan_from_null")]
+    pub encoder_participation: f64,
+    /// Units with at least `MIN_ACTIVE_EXAMPLES` activating test examples.
+    pub table4_units: usize,
+}
+
+impl Table4 {
+    /// No figures at all: what the paper reports for Table 4.
+    pub const UNMEASURED: Table4 = Table4 {
+        label_purity: f64::NAN,
+        top_label_purity: f64::NAN,
+        input_coherence: f64::NAN,
+        encoder_participation: f64::NAN,
+        table4_units: 0,
+    };
+
+    /// The medians over the counted `units`.
+    pub fn of(units: &[UnitProxies]) -> Self {
+        let counted: Vec<&UnitProxies> = units.iter().filter(|u| u.counted()).collect();
+        let med = |pick: fn(&UnitProxies) -> Option<f64>| {
+            let values: Vec<f64> = counted.iter().filter_map(|u| pick(u)).collect();
+            median(&values).unwrap_or(f64::NAN)
+        };
+        Self {
+            label_purity: med(|u| u.label_purity),
+            top_label_purity: med(|u| u.top_label_purity),
+            input_coherence: med(|u| u.input_coherence),
+            encoder_participation: med(|u| Some(u.encoder_participation)),
+            table4_units: counted.len(),
+        }
+    }
+}
+
+/// The Table 4 figures of every unit. `weights` (units x inputs) are the units' input weights,
+/// `acts` (n x units) their activations on n examples with `labels` (digits 0-9) and raw
+/// `pixels` (n x pixels, 0-255). Parallel over units; each unit is computed alone, so the
+/// result does not depend on the thread count.
+pub fn unit_proxies(
+    weights: ArrayView2<f32>,
+    acts: ArrayView2<f32>,
+    labels: ArrayView1<u8>,
+    pixels: ArrayView2<u8>,
+) -> Vec<UnitProxies> {
+    assert_eq!(weights.nrows(), acts.ncols(), "one weight row per unit");
+    assert_eq!(acts.nrows(), labels.len(), "one label per example");
+    assert_eq!(acts.nrows(), pixels.nrows(), "one image per example");
+    (0..weights.nrows())
+        .into_par_iter()
+        .map(|unit| {
+            let column = acts.column(unit);
+            let mut active: Vec<usize> = (0..column.len()).filter(|&i| column[i] > 0.0).collect();
+            let label_purity = label_purity(column, labels);
+            // Highest activation first; ties keep test-set order (the sort is stable).
+            active.sort_by(|&a, &b| column[b].total_cmp(&column[a]));
+            let top = &active[..active.len().min(TOP_EXAMPLES)];
+            UnitProxies {
+                active: active.len(),
+                label_purity,
+                top_label_purity: top_label_purity(top, labels),
+                input_coherence: input_coherence(top, pixels),
+                encoder_participation: participation(weights.row(unit)),
+            }
+        })
+        .collect()
+}
+
+/// max over digits of the activation-weighted share of that digit; `None` if the unit is silent.
+fn label_purity(acts: ArrayView1<f32>, labels: ArrayView1<u8>) -> Option<f64> {
+    let mut per_class = [0.0f64; CLASSES];
+    for (&a, &label) in acts.iter().zip(labels) {
+        if a > 0.0 {
+            per_class[usize::from(label)] += f64::from(a);
+        }
+    }
+    let total: f64 = per_class.iter().sum();
+    (total > 0.0).then(|| per_class.iter().copied().fold(0.0, f64::max) / total)
+}
+
+/// Share of the most common digit among `top`; `None` if it is empty.
+fn top_label_purity(top: &[usize], labels: ArrayView1<u8>) -> Option<f64> {
+    let mut counts = [0usize; CLASSES];
+    for &i in top {
+        counts[usize::from(labels[i])] += 1;
+    }
+    let most = counts.iter().copied().max().unwrap_or(0);
+    (!top.is_empty()).then(|| most as f64 / top.len() as f64)
+}
+
+/// Mean cosine similarity over ordered pairs of distinct examples of `top`, from the sum s of
+/// their unit vectors: Σ_{i≠k} cos = ||s||² − (number of non-zero images). A blank image has
+/// cosine 0 with everything. `None` with fewer than 2 examples.
+fn input_coherence(top: &[usize], pixels: ArrayView2<u8>) -> Option<f64> {
+    let n = top.len();
+    if n < 2 {
+        return None;
+    }
+    let mut sum = vec![0.0f64; pixels.ncols()];
+    let mut nonzero = 0usize;
+    for &i in top {
+        let row = pixels.row(i);
+        let norm = row
+            .iter()
+            .map(|&p| f64::from(p) * f64::from(p))
+            .sum::<f64>()
+            .sqrt();
+        if norm > 0.0 {
+            nonzero += 1;
+            for (s, &p) in sum.iter_mut().zip(row) {
+                *s += f64::from(p) / norm;
+            }
+        }
+    }
+    let squared: f64 = sum.iter().map(|s| s * s).sum();
+    Some((squared - nonzero as f64) / (n * (n - 1)) as f64)
+}
+
+/// (Σ w²)² / Σ w⁴: 1 for a one-hot row, d for a row of d equal magnitudes, 0 for a zero row.
+fn participation(row: ArrayView1<f32>) -> f64 {
+    let (mut sq, mut quad) = (0.0f64, 0.0f64);
+    for &w in row {
+        let w2 = f64::from(w) * f64::from(w);
+        sq += w2;
+        quad += w2 * w2;
+    }
+    if quad > 0.0 { sq * sq / quad } else { 0.0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array1, Array2, array};
+
+    /// `n` examples, labels cycling 0..10, images with one bright pixel each (pixel i % 4).
+    fn examples(n: usize) -> (Array1<u8>, Array2<u8>) {
+        let labels = Array1::from_shape_fn(n, |i| (i % CLASSES) as u8);
+        let pixels = Array2::from_shape_fn((n, 4), |(i, p)| if i % 4 == p { 255 } else { 0 });
+        (labels, pixels)
+    }
+
+    #[test]
+    fn a_unit_firing_on_one_digit_only_is_pure() {
+        let (labels, pixels) = examples(200);
+        // Unit 0 fires on digit 3 only, with varying strength; unit 1 fires on everything alike.
+        let acts = Array2::from_shape_fn((200, 2), |(i, u)| match u {
+            0 => f32::from(u8::from(i % CLASSES == 3)) * (1.0 + i as f32),
+            _ => 1.0,
+        });
+        let weights = array![[1.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]];
+        let units = unit_proxies(weights.view(), acts.view(), labels.view(), pixels.view());
+        assert_eq!(units[0].active, 20);
+        assert_eq!(units[0].label_purity, Some(1.0));
+        assert_eq!(units[0].top_label_purity, Some(1.0));
+        // Uniform over the ten digits: no preference.
+        assert!((units[1].label_purity.unwrap() - 0.1).abs() < 1e-12);
+        assert!((units[1].top_label_purity.unwrap() - 0.1).abs() < 1e-12);
+    }
+
+    #[test]
+    fn label_purity_weighs_by_activation() {
+        let labels = array![0u8, 1, 1, 1];
+        let pixels = Array2::<u8>::ones((4, 2));
+        // Digit 0 gets activation 6, digit 1 gets 1 + 1 + 1 = 3: purity 6/9; the top 100 (all
+        // four examples) are three 1s and one 0: top purity 3/4.
+        let acts = array![[6.0], [1.0], [1.0], [1.0]];
+        let weights = array![[1.0, 1.0]];
+        let u = unit_proxies(weights.view(), acts.view(), labels.view(), pixels.view())[0];
+        assert!((u.label_purity.unwrap() - 6.0 / 9.0).abs() < 1e-12);
+        assert_eq!(u.top_label_purity, Some(0.75));
+    }
+
+    #[test]
+    fn top_examples_are_the_strongest_with_ties_in_test_set_order() {
+        // 150 examples: the first 120 fire at 1.0 on digit 0; examples 120..150 fire at 2.0 on
+        // digit 5. The top 100 are the 30 strong ones and the first 70 weak ones.
+        let n = 150;
+        let labels = Array1::from_shape_fn(n, |i| if i < 120 { 0 } else { 5 });
+        let acts = Array2::from_shape_fn((n, 1), |(i, _)| if i < 120 { 1.0 } else { 2.0 });
+        let pixels = Array2::<u8>::ones((n, 3));
+        let weights = array![[1.0, 0.0, 0.0]];
+        let u = unit_proxies(weights.view(), acts.view(), labels.view(), pixels.view())[0];
+        assert_eq!(u.top_label_purity, Some(0.7));
+        assert_eq!(u.active, 150);
+    }
+
+    #[test]
+    fn identical_images_are_coherent_and_orthogonal_ones_are_not() {
+        let labels = Array1::<u8>::zeros(12);
+        let same = Array2::from_shape_fn((12, 5), |(_, p)| (p * 40) as u8);
+        let acts = Array2::<f32>::ones((12, 1));
+        let weights = array![[1.0]];
+        let u = unit_proxies(weights.view(), acts.view(), labels.view(), same.view())[0];
+        assert!((u.input_coherence.unwrap() - 1.0).abs() < 1e-12);
+        // Four one-pixel images, three copies each: a pair is similar (1) only within its
+        // copies: 12 × 2 of the 12 × 11 ordered pairs.
+        let (_, spread) = examples(12);
+        let u = unit_proxies(weights.view(), acts.view(), labels.view(), spread.view())[0];
+        assert!((u.input_coherence.unwrap() - 24.0 / 132.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn participation_counts_the_inputs_a_row_reads() {
+        let labels = Array1::<u8>::zeros(1);
+        let pixels = Array2::<u8>::ones((1, 1));
+        let acts = Array2::<f32>::zeros((1, 4));
+        let weights = array![
+            [0.0, -3.0, 0.0, 0.0],
+            [1.0, -1.0, 1.0, -1.0],
+            [2.0, 1.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0]
+        ];
+        let units = unit_proxies(weights.view(), acts.view(), labels.view(), pixels.view());
+        let p: Vec<f64> = units.iter().map(|u| u.encoder_participation).collect();
+        // One-hot: 1; four equal magnitudes: 4; (4 + 1)² / (16 + 1) = 25/17; zero row: 0.
+        assert_eq!(p[..2], [1.0, 4.0]);
+        assert!((p[2] - 25.0 / 17.0).abs() < 1e-12);
+        assert_eq!(p[3], 0.0);
+        // A silent unit has no activation-based figures.
+        assert_eq!(units[0].active, 0);
+        assert_eq!(
+            (units[0].label_purity, units[0].input_coherence),
+            (None, None)
+        );
+    }
+
+    #[test]
+    fn medians_use_only_units_with_ten_activating_examples() {
+        let unit = |active: usize, purity: f64| UnitProxies {
+            active,
+            label_purity: Some(purity),
+            top_label_purity: Some(purity),
+            input_coherence: Some(purity),
+            encoder_participation: purity * 10.0,
+        };
+        let table = Table4::of(&[unit(10, 0.2), unit(9, 0.9), unit(500, 0.4), unit(12, 0.3)]);
+        assert_eq!(table.table4_units, 3);
+        assert!((table.label_purity - 0.3).abs() < 1e-12);
+        assert!((table.encoder_participation - 3.0).abs() < 1e-12);
+        let none = Table4::of(&[unit(3, 0.5)]);
+        assert_eq!(none.table4_units, 0);
+        assert!(none.label_purity.is_nan());
+    }
+}
