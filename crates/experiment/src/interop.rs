@@ -10,7 +10,7 @@ use crate::{Config, explore};
 use anyhow::{Context, bail};
 use ndarray::{ArrayView, Dimension};
 use ndarray_npy::WriteNpyExt;
-use ne_metrics::{SaeEvaluation, SaeMetrics, evaluate_sae};
+use ne_metrics::{EvalSet, SaeEvaluation, SaeMetrics, evaluate_sae};
 use ne_mnist::Mnist;
 use ne_models::{Sae, SaeVariant, saelens};
 use serde::Deserialize;
@@ -191,14 +191,12 @@ fn measure(
     let mlp = &outcome.models.mlp;
     let train_hidden = mlp.hidden(data.train.images.view());
     let test_hidden = mlp.hidden(data.test.images.view());
-    Ok(evaluate_sae(
-        mlp,
-        sae,
-        test_hidden.view(),
-        data.test.labels.view(),
-        train_hidden.view(),
-        cap,
-    )?)
+    let test = EvalSet {
+        hidden: test_hidden.view(),
+        labels: data.test.labels.view(),
+        pixels: data.test.pixels.view(),
+    };
+    Ok(evaluate_sae(mlp, sae, test, train_hidden.view(), cap)?)
 }
 
 /// The SAEs in `run/imported/` that were measured against the seed and config of `outcome`,
