@@ -1,12 +1,15 @@
 //! Interop end to end: a small run's SAEs in SAELens's layout and its activations as `.npy`,
 //! read back by `evaluate`, by `export --from`, and (when `NE_PYTHON` names a Python with numpy
 //! and safetensors, as `.ci/run` sets it) by Python.
+mod common;
+
+use common::small_config;
 use ndarray::s;
 use ndarray_npy::read_npy;
 use neuron_embeddings::experiment::explore::explore_from;
 use neuron_embeddings::experiment::interop::{self, EvaluateOptions};
 use neuron_embeddings::experiment::pipeline::load_data;
-use neuron_embeddings::experiment::{Config, ReproduceOptions, reproduce};
+use neuron_embeddings::experiment::{ReproduceOptions, reproduce};
 use neuron_embeddings::models::{Mlp, Sae, saelens};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -17,17 +20,6 @@ use std::sync::OnceLock;
 const PYTHON_VAR: &str = "NE_PYTHON";
 /// Test images whose latents Python reproduces.
 const PYTHON_ROWS: usize = 100;
-
-/// 3,000 training and 1,000 test images, one MLP epoch, the NE loss on from step 8.
-fn small_config() -> Config {
-    let mut config = Config::paper();
-    config.data.train_limit = 3000;
-    config.data.test_limit = 1000;
-    config.mlp.epochs = 1;
-    config.sae.ne_start_step = 8;
-    config.explorer.cluster_examples = 50;
-    config
-}
 
 /// One run with activations, shared by the tests of this file (made once, on first use).
 fn run_dir() -> &'static Path {
