@@ -227,8 +227,13 @@ pub fn imported_saes(
         let record: ImportRecord = serde_json::from_slice(&text)
             .with_context(|| format!("{} is not an evaluation record", path.display()))?;
         if record.seed != outcome.run.seed || record.config_digest != digest {
+            let config = if record.config_digest == digest {
+                "this"
+            } else {
+                "another"
+            };
             log(&format!(
-                "explorer: leaving out {}: measured against seed {} of another config or seed",
+                "explorer: leaving out {}: it was measured against seed {} of {config} config",
                 folder.display(),
                 record.seed
             ));
@@ -393,4 +398,22 @@ pub fn evaluate(options: &EvaluateOptions, log: Log) -> anyhow::Result<Evaluatio
         saved,
         explorer,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_name_becomes_a_key_the_explorer_accepts() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, key) in [("My SAE.v2", "my-sae-v2"), ("topk_16", "topk_16")] {
+            let folder = dir.path().join(name);
+            std::fs::create_dir(&folder).unwrap();
+            assert_eq!(key_of_folder(&folder), key);
+            // A trailing separator or a `.` path names the same folder.
+            assert_eq!(key_of_folder(&folder.join(".")), key);
+            ne_explorer::check_sae_key(key).unwrap();
+        }
+    }
 }
