@@ -33,6 +33,7 @@ fn run_dir() -> &'static Path {
             resume: false,
             explorer: false,
             export_activations: true,
+            curve: false,
         };
         reproduce(&small_config(), &options, &|_: &str| {}).expect("the pipeline runs");
         dir

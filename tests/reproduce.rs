@@ -19,6 +19,7 @@ fn run(config: &Config, out: &Path, resume: bool, explorer: bool) -> (Value, Vec
         resume,
         explorer,
         export_activations: false,
+        curve: true,
     };
     reproduce(config, &options, &log).expect("the pipeline runs");
     let text = std::fs::read_to_string(out.join("metrics.json")).expect("metrics.json is written");
@@ -28,7 +29,7 @@ fn run(config: &Config, out: &Path, resume: bool, explorer: bool) -> (Value, Vec
     )
 }
 
-const METRICS: [&str; 8] = [
+const METRICS: [&str; 10] = [
     "mse",
     "l1",
     "l0_pct",
@@ -37,6 +38,8 @@ const METRICS: [&str; 8] = [
     "mean_dist",
     "size",
     "dead_pct",
+    "dead_training_pct",
+    "dead_late_pct",
 ];
 
 /// Table 4, in the SAE blocks and the MLP block.
@@ -123,6 +126,58 @@ fn table4_is_recomputable_from_the_saved_models(config: &Config, out: &Path, met
     }
 }
 
+/// `curve/curve.json` has every λ_NE of the config with both seeds; its λ = 0 point is the
+/// standard SAE's row and the config's λ the NE SAE's; the other λs have their own models.
+fn the_curve_reuses_both_saes_and_measures_every_lambda(
+    config: &Config,
+    out: &Path,
+    metrics: &Value,
+) {
+    let text = std::fs::read_to_string(out.join("curve/curve.json")).expect("curve.json");
+    let curve: Value = serde_json::from_str(&text).unwrap();
+    let points = curve["points"].as_array().unwrap();
+    let lambdas: Vec<f64> = points
+        .iter()
+        .map(|p| p["lambda_ne"].as_f64().unwrap())
+        .collect();
+    let expected: Vec<f64> = config
+        .curve
+        .lambda_ne
+        .iter()
+        .map(|&l| f64::from(l))
+        .collect();
+    assert_eq!(lambdas, expected);
+    for point in points {
+        let lambda = point["lambda_ne"].as_f64().unwrap();
+        for (run, seed) in point["runs"].as_array().unwrap().iter().zip(0..) {
+            assert_eq!(run["seed"], seed);
+            let reused = if lambda == 0.0 {
+                Some("standard")
+            } else if lambda == f64::from(config.sae.lambda_ne) {
+                Some("ne")
+            } else {
+                None
+            };
+            match reused {
+                Some(variant) => assert_eq!(run["metrics"], metrics["runs"][seed][variant]),
+                None => {
+                    let stem = format!("seed-{seed}/curve/sae-ne-lambda-{lambda}");
+                    assert!(out.join(format!("{stem}.safetensors")).is_file(), "{stem}");
+                    assert!(
+                        out.join(format!("{stem}.training.json")).is_file(),
+                        "{stem}"
+                    );
+                    assert_in_range("mean_dist", run["metrics"]["mean_dist"].as_f64().unwrap());
+                }
+            }
+        }
+        assert!(point["summary"]["mse"]["mean"].as_f64().unwrap() > 0.0);
+    }
+    // More λ_NE, smaller distances: the largest λ's mean distance is below the standard SAE's.
+    let mean_dist = |p: &Value| p["summary"]["mean_dist"]["mean"].as_f64().unwrap();
+    assert!(mean_dist(points.last().unwrap()) < mean_dist(&points[0]));
+}
+
 fn assert_in_range(key: &str, value: f64) {
     assert!(value.is_finite(), "{key} = {value}");
     let ok = match key {
@@ -133,6 +188,7 @@ fn assert_in_range(key: &str, value: f64) {
         "label_purity" | "top_label_purity" => (0.1..=1.0).contains(&value),
         "input_coherence" => (-1.0..=1.0).contains(&value),
         "encoder_participation" | "table4_units" => value >= 1.0,
+        "dead_training_pct" | "dead_late_pct" => (0.0..=100.0).contains(&value),
         other => panic!("unexpected metric {other}"),
     };
     assert!(ok, "{key} = {value} is out of its range");
@@ -188,6 +244,7 @@ fn reproduce_writes_complete_consistent_results_and_reruns_identically() {
         assert!(s["std"].as_f64().unwrap() >= 0.0);
     }
     table4_is_recomputable_from_the_saved_models(&config, &first, &metrics);
+    the_curve_reuses_both_saes_and_measures_every_lambda(&config, &first, &metrics);
 
     let report = std::fs::read_to_string(first.join("report.md")).unwrap();
     for needle in [
@@ -225,6 +282,8 @@ fn reproduce_writes_complete_consistent_results_and_reruns_identically() {
         .unwrap();
     let (again, _) = one_thread.install(|| run(&config, &dir.path().join("second"), false, false));
     assert_eq!(runs_without_timing(&again), runs_without_timing(&metrics));
+    let curve_json = |dir: &Path| std::fs::read(dir.join("curve/curve.json")).unwrap();
+    assert_eq!(curve_json(&dir.path().join("second")), curve_json(&first));
 
     // Resuming reuses the saved models and measures the same again.
     let (resumed, log) = run(&config, &first, true, false);
@@ -233,6 +292,11 @@ fn reproduce_writes_complete_consistent_results_and_reruns_identically() {
         "{log:?}"
     );
     assert_eq!(runs_without_timing(&resumed), runs_without_timing(&metrics));
+    assert!(
+        log.iter()
+            .any(|l| l.contains("resuming: loaded") && l.contains("curve/sae-ne-lambda-")),
+        "curve models are reused too: {log:?}"
+    );
 
     // `explore --from` rebuilds the explorer from the saved models, changing nothing else,
     // and trains nothing when a seed or a model is missing.
@@ -271,6 +335,7 @@ fn the_paper_config_shows_the_main_finding_on_every_seed() {
         resume: false,
         explorer: false,
         export_activations: false,
+        curve: false,
     };
     let done = reproduce(&config, &options, &|_: &str| {}).expect("the pipeline runs");
     for run in &done.metrics.runs {
@@ -305,10 +370,11 @@ fn the_distance_config_matches_the_papers_distance_ratio() {
     same_otherwise.name = Config::paper().name;
     same_otherwise.lambda_ne_chosen_for = Config::paper().lambda_ne_chosen_for;
     same_otherwise.sae.lambda_ne = Config::paper().sae.lambda_ne;
+    same_otherwise.curve = Config::paper().curve;
     assert_eq!(
         same_otherwise,
         Config::paper(),
-        "only name, note and λ_NE differ"
+        "only name, note, λ_NE and the curve differ"
     );
 
     let dir = tempfile::tempdir().unwrap();
@@ -318,6 +384,7 @@ fn the_distance_config_matches_the_papers_distance_ratio() {
         resume: false,
         explorer: false,
         export_activations: false,
+        curve: false,
     };
     let done = reproduce(&config, &options, &|_: &str| {}).expect("the pipeline runs");
     let summary = &done.metrics.summary;

@@ -64,6 +64,9 @@ enum Task {
         /// Also write each seed's MLP hidden activations and labels as .npy (seed-N/activations/).
         #[arg(long)]
         export_activations: bool,
+        /// Skip the λ_NE trade-off curve (the `[curve]` NE SAEs and `curve/`).
+        #[arg(long)]
+        no_curve: bool,
     },
     /// Choose λ_L1 and λ_NE: train both SAEs for every pair, measured on held-out training data.
     Sweep {
@@ -100,6 +103,17 @@ enum Task {
         /// Its name in the explorer and under imported/ (default: the folder's name).
         #[arg(long)]
         name: Option<String>,
+    },
+    /// The dead-latent study: the λ_NE curve under both SAE initialisations, dead latents
+    /// counted three ways.
+    DeadLatents {
+        #[arg(long, default_value = "configs/paper.toml")]
+        config: PathBuf,
+        /// Run seeds 0..N.
+        #[arg(long, default_value_t = 3)]
+        seeds: u64,
+        #[arg(long, default_value = "results/dead-latents")]
+        out: PathBuf,
     },
     /// Write the neuron explorer of a finished `reproduce` run.
     Explore {
@@ -162,7 +176,7 @@ fn main() -> anyhow::Result<()> {
             };
             let hidden = mlp.hidden(data.train.images.view());
             let start = Instant::now();
-            let sae = pipeline::train_sae(&config, variant, config.seed, hidden.view(), &log)?;
+            let (sae, _) = pipeline::train_sae(&config, variant, config.seed, hidden.view(), &log)?;
             log(&format!(
                 "trained in {:.2} s",
                 start.elapsed().as_secs_f64()
@@ -179,6 +193,7 @@ fn main() -> anyhow::Result<()> {
             resume,
             no_explorer,
             export_activations,
+            no_curve,
         } => {
             let config = Config::from_file(&config)?;
             let options = ReproduceOptions {
@@ -187,6 +202,7 @@ fn main() -> anyhow::Result<()> {
                 resume,
                 explorer: !no_explorer,
                 export_activations,
+                curve: !no_curve,
             };
             let done = ne_experiment::reproduce(&config, &options, &log)?;
             println!("{}", ne_experiment::report::tables(&done.metrics));
@@ -237,6 +253,14 @@ fn main() -> anyhow::Result<()> {
             println!("{}", done.table());
             println!("saved: {}", done.saved.display());
             println!("explorer: {}", done.explorer.display());
+            Ok(())
+        }
+        Task::DeadLatents { config, seeds, out } => {
+            let config = Config::from_file(&config)?;
+            let seeds: Vec<u64> = (0..seeds).collect();
+            let study = ne_experiment::dead_latents::study(&config, &seeds, &out, &log)?;
+            println!("{}", std::fs::read_to_string(&study.table_path)?);
+            println!("table: {}", study.table_path.display());
             Ok(())
         }
         Task::Explore { from, seed } => {

@@ -1,4 +1,5 @@
 //! The experiment's TOML config: every hyperparameter and the seed, checked before any work.
+use crate::curve::CurveConfig;
 use ne_models::{MlpConfig, SaeConfig};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -20,6 +21,9 @@ pub struct Config {
     pub sae: SaeConfig,
     pub eval: EvalConfig,
     pub explorer: ExplorerConfig,
+    /// The λ_NE trade-off curve; the default curve when the table is absent.
+    #[serde(default)]
+    pub curve: CurveConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,7 +120,7 @@ impl Config {
         if self.explorer.cluster_examples == 0 {
             return Err("[explorer] cluster_examples must be positive".into());
         }
-        Ok(())
+        self.curve.validate()
     }
 }
 

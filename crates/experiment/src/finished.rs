@@ -58,6 +58,7 @@ impl FinishedRun {
             seed,
             &self.dir,
             ModelSource::Saved,
+            false,
             log,
         )
     }

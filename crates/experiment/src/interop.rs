@@ -181,7 +181,8 @@ struct ImportRecord {
     config_digest: String,
 }
 
-/// Measures `sae` as the run measured its own SAEs: on the outcome's MLP and the run's data.
+/// Measures `sae` as the run measured its own SAEs, on the outcome's MLP and the run's data;
+/// it has no training record, so the dead counts during training are left unmeasured.
 fn measure(
     data: &Mnist,
     outcome: &SeedOutcome,
@@ -196,7 +197,7 @@ fn measure(
         labels: data.test.labels.view(),
         pixels: data.test.pixels.view(),
     };
-    Ok(evaluate_sae(mlp, sae, test, train_hidden.view(), cap)?)
+    Ok(evaluate_sae(mlp, sae, test, train_hidden.view(), None, cap)?)
 }
 
 /// The SAEs in `run/imported/` that were measured against the seed and config of `outcome`,

@@ -1,12 +1,15 @@
 //! The experiment stage by stage: data, MLP, hidden activations, both SAEs, metrics, and the
 //! files that record them.
+use crate::curve::{CurveFile, CurveModel, curve_model, curve_model_stem};
 use crate::outputs::write_atomic;
 use crate::{Config, DataConfig, MetricsFile, SeedRun, interop, report};
 use anyhow::{Context, bail};
 use ndarray::{Array1, ArrayView2, Axis};
-use ne_metrics::{EvalSet, SaeEvaluation, Table4, UnitProxies, evaluate_sae, mlp_unit_proxies};
+use ne_metrics::{
+    EvalSet, SaeEvaluation, SaeMetrics, Table4, UnitProxies, evaluate_sae, mlp_unit_proxies,
+};
 use ne_mnist::{Checksums, Mnist};
-use ne_models::{Mlp, Sae, SaeVariant};
+use ne_models::{Mlp, Sae, SaeVariant, TrainingFiring};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -56,6 +59,8 @@ pub struct SeedOutcome {
     pub run: SeedRun,
     pub models: SeedModels,
     pub evaluation: SeedEvaluation,
+    /// The λ_NE curve, (λ, metrics) in the config's order; empty when not asked for.
+    pub curve: Vec<(f32, SaeMetrics)>,
 }
 
 /// Where one seed's files live.
@@ -120,14 +125,16 @@ fn trained_or_loaded<M>(
     Ok(model)
 }
 
-/// Trains (or reloads, as `source` says) and evaluates one seed. Unless the models are only
-/// read (`ModelSource::Saved`), writes its models and `run.json` into `seed_dir(out, seed)`.
+/// Trains (or reloads, as `source` says) and evaluates one seed, and with `curve` the NE SAEs
+/// of the λ_NE curve too. Unless the models are only read (`ModelSource::Saved`), writes its
+/// models and `run.json` into `seed_dir(out, seed)`.
 pub fn run_seed(
     config: &Config,
     data: &Mnist,
     seed: u64,
     out: &Path,
     source: ModelSource,
+    curve: bool,
     log: Log,
 ) -> anyhow::Result<SeedOutcome> {
     let dir = seed_dir(out, seed);
@@ -166,23 +173,21 @@ pub fn run_seed(
             mlp.hidden(data.test.images.view()),
         ))
     })?;
-    let mut sae = |variant: SaeVariant| {
-        let name = variant.name();
-        stages.run(&format!("sae_{name}"), || {
-            trained_or_loaded(
-                &dir.join(format!("sae-{name}.safetensors")),
-                source,
-                || train_sae(config, variant, seed, train_hidden.view(), log),
-                Sae::to_safetensors,
-                |b| Ok(Sae::from_safetensors(b)?),
-                log,
-            )
+    let train_view = train_hidden.view();
+    let trained_sae = |stem: &str, variant: SaeVariant, lambda_ne: f32| {
+        let mut config = config.clone();
+        config.sae.lambda_ne = lambda_ne;
+        sae_trained_or_loaded(&dir, stem, source, log, || {
+            train_sae(&config, variant, seed, train_view, log)
         })
     };
-    let standard = sae(SaeVariant::Standard)?;
-    let ne = sae(SaeVariant::Ne)?;
+    let standard = stages.run("sae_standard", || {
+        trained_sae("sae-standard", SaeVariant::Standard, config.sae.lambda_ne)
+    })?;
+    let ne = stages.run("sae_ne", || {
+        trained_sae("sae-ne", SaeVariant::Ne, config.sae.lambda_ne)
+    })?;
 
-    let models = SeedModels { mlp, standard, ne };
     let labels = data.test.labels.view();
     let test = EvalSet {
         hidden: test_hidden.view(),
@@ -190,19 +195,49 @@ pub fn run_seed(
         pixels: data.test.pixels.view(),
     };
     let cap = config.eval.example_cap;
+    let evaluate = |(sae, training): &(Sae, Option<TrainingFiring>)| {
+        evaluate_sae(&mlp, sae, test, train_view, training.as_ref(), cap)
+    };
     let evaluation = stages.run("eval", || {
-        let evaluate = |sae: &Sae| evaluate_sae(&models.mlp, sae, test, train_hidden.view(), cap);
-        let (standard, ne) = rayon::join(|| evaluate(&models.standard), || evaluate(&models.ne));
+        let (standard, ne) = rayon::join(|| evaluate(&standard), || evaluate(&ne));
         let (standard, ne) = (standard?, ne?);
         let mlp_train_firing =
             train_hidden.map_axis(Axis(0), |c| c.iter().filter(|&&a| a > 0.0).count() as u64);
         Ok(SeedEvaluation {
             mlp_train_firing,
-            mlp_proxies: mlp_unit_proxies(&models.mlp, test),
+            mlp_proxies: mlp_unit_proxies(&mlp, test),
             standard,
             ne,
         })
     })?;
+    let curve = if curve {
+        stages.run("curve", || {
+            config
+                .curve
+                .lambda_ne
+                .par_iter()
+                .map(|&lambda| {
+                    let metrics = match curve_model(lambda, config.sae.lambda_ne) {
+                        CurveModel::Standard => evaluation.standard.metrics,
+                        CurveModel::Ne => evaluation.ne.metrics,
+                        CurveModel::Extra => {
+                            let stem = format!("curve/{}", curve_model_stem(lambda));
+                            let model = trained_sae(&stem, SaeVariant::Ne, lambda)?;
+                            evaluate(&model)?.metrics
+                        }
+                    };
+                    Ok((lambda, metrics))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()
+        })?
+    } else {
+        Vec::new()
+    };
+    let models = SeedModels {
+        mlp,
+        standard: standard.0,
+        ne: ne.0,
+    };
     let run = SeedRun {
         seed,
         mlp_test_accuracy: f64::from(
@@ -222,7 +257,47 @@ pub fn run_seed(
         run,
         models,
         evaluation,
+        curve,
     })
+}
+
+/// An SAE of a seed, with what its training recorded: loaded from `<stem>.safetensors` in `dir`
+/// if `source` allows and it exists (its record from `<stem>.training.json`, if that exists),
+/// else trained by `train` and saved at once, record first, model last.
+fn sae_trained_or_loaded(
+    dir: &Path,
+    stem: &str,
+    source: ModelSource,
+    log: Log,
+    train: impl FnOnce() -> anyhow::Result<(Sae, TrainingFiring)>,
+) -> anyhow::Result<(Sae, Option<TrainingFiring>)> {
+    let record = dir.join(format!("{stem}.training.json"));
+    let mut trained = None;
+    let sae = trained_or_loaded(
+        &dir.join(format!("{stem}.safetensors")),
+        source,
+        || {
+            let (sae, firing) = train()?;
+            write_atomic(&record, &serde_json::to_vec(&firing)?)?;
+            trained = Some(firing);
+            Ok(sae)
+        },
+        Sae::to_safetensors,
+        |b| Ok(Sae::from_safetensors(b)?),
+        log,
+    )?;
+    let firing = match trained {
+        Some(firing) => Some(firing),
+        None => match std::fs::read(&record) {
+            Ok(bytes) => Some(
+                serde_json::from_slice(&bytes)
+                    .with_context(|| format!("{} is not a training record", record.display()))?,
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", record.display())),
+        },
+    };
+    Ok((sae, firing))
 }
 
 /// Trains the MLP of `seed`, logging one line per epoch.
@@ -245,20 +320,27 @@ pub fn train_mlp(config: &Config, data: &Mnist, seed: u64, log: Log) -> anyhow::
     Ok(mlp)
 }
 
-/// Trains one SAE variant of `seed` on `hidden`, logging its final loss parts.
+/// Trains one SAE variant of `seed` on `hidden`, logging its final loss parts; returns it with
+/// what its training recorded of which latents fired.
 pub fn train_sae(
     config: &Config,
     variant: SaeVariant,
     seed: u64,
     hidden: ArrayView2<f32>,
     log: Log,
-) -> anyhow::Result<Sae> {
+) -> anyhow::Result<(Sae, TrainingFiring)> {
     let name = variant.name();
     let (sae, history) = ne_models::train_sae(&config.sae, variant, seed, hidden, &mut |_| {})?;
     if let Some(epoch) = history.epochs.last() {
-        log(&format!("seed {seed}: sae {name}: {epoch}"));
+        let lambda = config.sae.lambda_ne;
+        let at = if variant == SaeVariant::Ne {
+            format!(" (λ_NE {lambda})")
+        } else {
+            String::new()
+        };
+        log(&format!("seed {seed}: sae {name}{at}: {epoch}"));
     }
-    Ok(sae)
+    Ok((sae, history.firing))
 }
 
 /// What `reproduce` was asked to do.
@@ -272,12 +354,16 @@ pub struct ReproduceOptions {
     pub explorer: bool,
     /// Also write each seed's hidden activations and labels as `.npy`.
     pub export_activations: bool,
+    /// Also train and measure the λ_NE curve (`curve/`).
+    pub curve: bool,
 }
 
 /// The result of `reproduce`.
 #[derive(Debug)]
 pub struct Reproduction {
     pub metrics: MetricsFile,
+    /// The λ_NE curve, when it was asked for.
+    pub curve: Option<CurveFile>,
     pub report_path: PathBuf,
     pub explorer_path: Option<PathBuf>,
     /// Seconds per stage that is not per seed, and in total.
@@ -314,7 +400,15 @@ pub fn reproduce(
             } else {
                 ModelSource::Train
             };
-            run_seed(config, &data, seed, &options.out, source, log)
+            run_seed(
+                config,
+                &data,
+                seed,
+                &options.out,
+                source,
+                options.curve,
+                log,
+            )
         })
         .collect::<anyhow::Result<_>>()?;
     timing.insert(
@@ -342,8 +436,22 @@ pub fn reproduce(
         &options.out.join("metrics.json"),
         &serde_json::to_vec_pretty(&metrics)?,
     )?;
+    let curve = if options.curve {
+        let per_seed: Vec<(u64, Vec<(f32, SaeMetrics)>)> = outcomes
+            .iter()
+            .map(|o| (o.run.seed, o.curve.clone()))
+            .collect();
+        let curve = CurveFile::new(config, &config.curve.lambda_ne, &per_seed);
+        crate::curve::write(&curve, &options.out.join("curve"))?;
+        Some(curve)
+    } else {
+        None
+    };
     let report_path = options.out.join("report.md");
-    write_atomic(&report_path, report::render(&metrics).as_bytes())?;
+    write_atomic(
+        &report_path,
+        report::render(&metrics, curve.as_ref()).as_bytes(),
+    )?;
 
     let explorer_path = if options.explorer {
         let t = Instant::now();
@@ -357,6 +465,7 @@ pub fn reproduce(
     timing.insert("total".to_owned(), start.elapsed().as_secs_f64());
     Ok(Reproduction {
         metrics,
+        curve,
         report_path,
         explorer_path,
         timing_s: timing,
