@@ -197,7 +197,14 @@ fn measure(
         labels: data.test.labels.view(),
         pixels: data.test.pixels.view(),
     };
-    Ok(evaluate_sae(mlp, sae, test, train_hidden.view(), None, cap)?)
+    Ok(evaluate_sae(
+        mlp,
+        sae,
+        test,
+        train_hidden.view(),
+        None,
+        cap,
+    )?)
 }
 
 /// The SAEs in `run/imported/` that were measured against the seed and config of `outcome`,
