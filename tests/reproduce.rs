@@ -173,6 +173,17 @@ fn the_curve_reuses_both_saes_and_measures_every_lambda(
         }
         assert!(point["summary"]["mse"]["mean"].as_f64().unwrap() > 0.0);
     }
+    for figure in ["curve.svg", "tradeoff.svg"] {
+        let svg = std::fs::read_to_string(out.join("curve").join(figure)).expect(figure);
+        assert!(
+            svg.contains("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{figure}"
+        );
+        assert!(
+            svg.contains("λ=3000") || svg.contains("Dead latents"),
+            "{figure}"
+        );
+    }
     // More λ_NE, smaller distances: the largest λ's mean distance is below the standard SAE's.
     let mean_dist = |p: &Value| p["summary"]["mean_dist"]["mean"].as_f64().unwrap();
     assert!(mean_dist(points.last().unwrap()) < mean_dist(&points[0]));

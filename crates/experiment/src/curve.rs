@@ -3,7 +3,10 @@
 //! dead latents), with the spread over seeds.
 use crate::outputs::write_atomic;
 use crate::results::{MetricSummary, summarise};
-use ne_metrics::{MeanStd, PAPER_NE, SaeMetrics};
+use ne_figures::{
+    Band, BandPoint, Panel, Reference, ReferencePoint, TradeoffPoint, curve_figure, tradeoff_figure,
+};
+use ne_metrics::{MeanStd, PAPER_NE, PAPER_STANDARD, SaeMetrics};
 use ne_models::SaeInit;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write;
@@ -201,9 +204,140 @@ impl CurveFile {
     }
 }
 
-/// Writes `curve.json` into `dir`.
+/// The panels of the curve figure: title, y axis with unit, key in `metrics.json`, and the
+/// paper's NE value where our figure is comparable with it (not for MSE, whose scale depends on
+/// the MLP, nor for the proxies, which the paper does not have).
+const PANELS: [(&str, &str, &str, Option<f64>); 10] = [
+    ("MSE", "MSE (per hidden dim)", "mse", None),
+    (
+        "Accuracy loss",
+        "accuracy loss (points)",
+        "acc_loss_pct",
+        Some(PAPER_NE.acc_loss_pct),
+    ),
+    ("L0", "active latents (%)", "l0_pct", Some(PAPER_NE.l0_pct)),
+    (
+        "Dead latents",
+        "dead latents (%)",
+        "dead_pct",
+        Some(PAPER_NE.dead_pct),
+    ),
+    (
+        "Max embedding distance",
+        "median max distance (cosine)",
+        "max_dist",
+        Some(PAPER_NE.max_dist),
+    ),
+    (
+        "Mean embedding distance",
+        "median mean distance (cosine)",
+        "mean_dist",
+        Some(PAPER_NE.mean_dist),
+    ),
+    (
+        "Label purity",
+        "median label purity (share)",
+        "label_purity",
+        None,
+    ),
+    (
+        "Top-100 label purity",
+        "median top-100 purity (share)",
+        "top_label_purity",
+        None,
+    ),
+    (
+        "Input coherence",
+        "median pixel cosine similarity",
+        "input_coherence",
+        None,
+    ),
+    (
+        "Encoder participation",
+        "median inputs read (MLP neurons)",
+        "encoder_participation",
+        None,
+    ),
+];
+
+impl CurveFile {
+    /// `key` across λ_NE as a band named `name`: mean ± std over seeds, NaN where unmeasured.
+    pub fn band(&self, key: &str, name: &str) -> Band {
+        Band {
+            name: name.to_owned(),
+            points: self
+                .points
+                .iter()
+                .map(|p| {
+                    let s = p.summary.get(key);
+                    BandPoint {
+                        lambda: f64::from(p.lambda_ne),
+                        mean: s.map_or(f64::NAN, |s| s.mean),
+                        std: s.map_or(f64::NAN, |s| s.std),
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Writes `curve.json`, `curve.svg` (every metric against λ_NE) and `tradeoff.svg` (accuracy
+/// loss against mean distance) into `dir`.
 pub fn write(curve: &CurveFile, dir: &Path) -> anyhow::Result<()> {
-    write_atomic(&dir.join("curve.json"), &serde_json::to_vec_pretty(curve)?)
+    write_atomic(&dir.join("curve.json"), &serde_json::to_vec_pretty(curve)?)?;
+    let seeds = curve.points.first().map_or(0, |p| p.runs.len());
+    let panels: Vec<Panel> = PANELS
+        .iter()
+        .map(|&(title, y_label, key, paper)| Panel {
+            title: title.to_owned(),
+            y_label: y_label.to_owned(),
+            bands: vec![curve.band(key, "SAE + NE loss")],
+            references: paper
+                .map(|value| Reference {
+                    label: "paper, NE".to_owned(),
+                    value,
+                })
+                .into_iter()
+                .collect(),
+        })
+        .collect();
+    let figure = curve_figure(
+        &panels,
+        "λ_NE (log scale)",
+        &format!("Metrics across λ_NE ({seeds} seeds; λ_NE = 0 is the standard SAE)"),
+    )?;
+    write_atomic(&dir.join("curve.svg"), figure.as_bytes())?;
+
+    let (distance, loss) = (curve.band("mean_dist", ""), curve.band("acc_loss_pct", ""));
+    let points: Vec<TradeoffPoint> = distance
+        .points
+        .iter()
+        .zip(&loss.points)
+        .map(|(d, l)| TradeoffPoint {
+            lambda: d.lambda,
+            x: d.mean,
+            x_std: d.std,
+            y: l.mean,
+            y_std: l.std,
+        })
+        .collect();
+    let paper = [
+        ("paper, standard", &PAPER_STANDARD),
+        ("paper, NE", &PAPER_NE),
+    ]
+    .map(|(label, m)| ReferencePoint {
+        label: label.to_owned(),
+        x: m.mean_dist,
+        y: m.acc_loss_pct,
+    });
+    let figure = tradeoff_figure(
+        &points,
+        "median mean embedding distance (cosine)",
+        "accuracy loss (points)",
+        "Accuracy loss against mean embedding distance",
+        &paper,
+    )?;
+    write_atomic(&dir.join("tradeoff.svg"), figure.as_bytes())
 }
 
 /// The curve as a Markdown table of the figures that matter most for choosing λ_NE.

@@ -5,7 +5,8 @@ use crate::Config;
 use crate::curve::CurveFile;
 use crate::outputs::write_atomic;
 use crate::pipeline::{Log, ReproduceOptions, reproduce};
-use ne_metrics::{MeanStd, SaeMetrics};
+use ne_figures::{Panel, Reference, curve_figure};
+use ne_metrics::{MeanStd, PAPER_NE, PAPER_STANDARD, SaeMetrics};
 use ne_models::SaeInit;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -75,7 +76,44 @@ pub fn study(
     }
     let table_path = out.join("dead-latents.md");
     write_atomic(&table_path, markdown(&curves).as_bytes())?;
+    write_atomic(&out.join("dead-latents.svg"), figure(&curves)?.as_bytes())?;
     Ok(DeadLatentStudy { curves, table_path })
+}
+
+/// Dead % against λ_NE, one panel per definition, one band per initialisation; the paper's
+/// figures (whose definition it does not state) beside the final-model count.
+fn figure(curves: &[(SaeInit, CurveFile)]) -> anyhow::Result<String> {
+    let panels: Vec<Panel> = DEFINITIONS
+        .iter()
+        .enumerate()
+        .map(|(i, &(name, key, _))| Panel {
+            title: format!("Dead: {name}"),
+            y_label: "dead latents (%)".to_owned(),
+            bands: curves
+                .iter()
+                .map(|(init, curve)| curve.band(key, init_name(*init)))
+                .collect(),
+            references: if i == 0 {
+                vec![
+                    Reference {
+                        label: "paper, standard".to_owned(),
+                        value: PAPER_STANDARD.dead_pct,
+                    },
+                    Reference {
+                        label: "paper, NE".to_owned(),
+                        value: PAPER_NE.dead_pct,
+                    },
+                ]
+            } else {
+                Vec::new()
+            },
+        })
+        .collect();
+    Ok(curve_figure(
+        &panels,
+        "λ_NE (log scale)",
+        "Dead latents across λ_NE, by initialisation (λ_NE = 0: standard SAE)",
+    )?)
 }
 
 /// Seeds on which the NE SAE at `point` has fewer dead latents by `pick` than the standard SAE
