@@ -1,23 +1,14 @@
 //! End to end: the real `reproduce` pipeline on a small configuration, checked through the
 //! files it leaves, as a user or another tool would read them.
+mod common;
+
+use common::small_config;
 use neuron_embeddings::experiment::explore::explore_from;
 use neuron_embeddings::experiment::pipeline::load_data;
 use neuron_embeddings::experiment::{Config, ReproduceOptions, reproduce};
 use serde_json::Value;
 use std::path::Path;
 use std::sync::Mutex;
-
-/// The paper's config cut down to seconds: 3,000 training and 1,000 test images, one MLP epoch,
-/// and the NE loss switched on after 8 of the SAE's 24 steps.
-fn small_config() -> Config {
-    let mut config = Config::paper();
-    config.data.train_limit = 3000;
-    config.data.test_limit = 1000;
-    config.mlp.epochs = 1;
-    config.sae.ne_start_step = 8;
-    config.explorer.cluster_examples = 50;
-    config
-}
 
 fn run(config: &Config, out: &Path, resume: bool, explorer: bool) -> (Value, Vec<String>) {
     let lines = Mutex::new(Vec::new());
@@ -27,6 +18,7 @@ fn run(config: &Config, out: &Path, resume: bool, explorer: bool) -> (Value, Vec
         out: out.to_owned(),
         resume,
         explorer,
+        export_activations: false,
         curve: true,
     };
     reproduce(config, &options, &log).expect("the pipeline runs");
@@ -366,6 +358,7 @@ fn the_paper_config_shows_the_main_finding_on_every_seed() {
         out: dir.path().to_owned(),
         resume: false,
         explorer: false,
+        export_activations: false,
         curve: false,
     };
     let done = reproduce(&config, &options, &|_: &str| {}).expect("the pipeline runs");
@@ -414,6 +407,7 @@ fn the_distance_config_matches_the_papers_distance_ratio() {
         out: dir.path().to_owned(),
         resume: false,
         explorer: false,
+        export_activations: false,
         curve: false,
     };
     let done = reproduce(&config, &options, &|_: &str| {}).expect("the pipeline runs");

@@ -5,6 +5,7 @@ mod data;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use ne_experiment::interop::EvaluateOptions;
 use ne_experiment::pipeline::{self, load_data};
 use ne_experiment::{Config, ReproduceOptions};
 use ne_models::{Mlp, SaeVariant};
@@ -60,6 +61,9 @@ enum Task {
         /// Skip writing the neuron explorer.
         #[arg(long)]
         no_explorer: bool,
+        /// Also write each seed's MLP hidden activations and labels as .npy (seed-N/activations/).
+        #[arg(long)]
+        export_activations: bool,
         /// Skip the λ_NE trade-off curve (the `[curve]` NE SAEs and `curve/`).
         #[arg(long)]
         no_curve: bool,
@@ -75,6 +79,30 @@ enum Task {
         /// Where the table is written.
         #[arg(long, default_value = "results/sweep.md")]
         out: PathBuf,
+    },
+    /// Write a finished run's SAEs in SAELens's layout (seed-N/saelens/), as new runs do.
+    Export {
+        /// The run's output folder.
+        #[arg(long, default_value = "results/reproduce")]
+        from: PathBuf,
+        /// Also write each seed's MLP hidden activations and labels as .npy (seed-N/activations/).
+        #[arg(long)]
+        activations: bool,
+    },
+    /// Measure an SAE in SAELens's layout against a finished run's MLP and add it to the explorer.
+    Evaluate {
+        /// Folder with cfg.json and sae_weights.safetensors (SAELens 6.x `save_model`).
+        #[arg(long)]
+        sae: PathBuf,
+        /// The run's output folder.
+        #[arg(long, default_value = "results/reproduce")]
+        from: PathBuf,
+        /// Which seed's MLP (default: the run's first); the SAE should read its activations.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Its name in the explorer and under imported/ (default: the folder's name).
+        #[arg(long)]
+        name: Option<String>,
     },
     /// The dead-latent study: the λ_NE curve under both SAE initialisations, dead latents
     /// counted three ways.
@@ -164,6 +192,7 @@ fn main() -> anyhow::Result<()> {
             out,
             resume,
             no_explorer,
+            export_activations,
             no_curve,
         } => {
             let config = Config::from_file(&config)?;
@@ -172,6 +201,7 @@ fn main() -> anyhow::Result<()> {
                 out,
                 resume,
                 explorer: !no_explorer,
+                export_activations,
                 curve: !no_curve,
             };
             let done = ne_experiment::reproduce(&config, &options, &log)?;
@@ -199,6 +229,30 @@ fn main() -> anyhow::Result<()> {
                 start.elapsed().as_secs_f64(),
                 out.display()
             );
+            Ok(())
+        }
+        Task::Export { from, activations } => {
+            for folder in ne_experiment::interop::export_from(&from, activations, &log)? {
+                println!("wrote {}", folder.display());
+            }
+            Ok(())
+        }
+        Task::Evaluate {
+            sae,
+            from,
+            seed,
+            name,
+        } => {
+            let options = EvaluateOptions {
+                run: from,
+                sae,
+                key: name,
+                seed,
+            };
+            let done = ne_experiment::interop::evaluate(&options, &log)?;
+            println!("{}", done.table());
+            println!("saved: {}", done.saved.display());
+            println!("explorer: {}", done.explorer.display());
             Ok(())
         }
         Task::DeadLatents { config, seeds, out } => {

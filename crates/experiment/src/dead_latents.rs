@@ -66,6 +66,7 @@ pub fn study(
             resume: false,
             explorer: false,
             curve: true,
+            export_activations: false,
         };
         let done = reproduce(&config, &options, log)?;
         let curve = done

@@ -5,6 +5,8 @@ mod config;
 pub mod curve;
 pub mod dead_latents;
 pub mod explore;
+pub mod finished;
+pub mod interop;
 pub mod outputs;
 pub mod pipeline;
 pub mod report;

@@ -2,7 +2,7 @@
 //! files that record them.
 use crate::curve::{CurveFile, CurveModel, curve_model, curve_model_stem};
 use crate::outputs::write_atomic;
-use crate::{Config, DataConfig, MetricsFile, SeedRun, report};
+use crate::{Config, DataConfig, MetricsFile, SeedRun, interop, report};
 use anyhow::{Context, bail};
 use ndarray::{Array1, ArrayView2, Axis};
 use ne_metrics::{
@@ -352,6 +352,8 @@ pub struct ReproduceOptions {
     pub resume: bool,
     /// Also write the neuron explorer for the first seed.
     pub explorer: bool,
+    /// Also write each seed's hidden activations and labels as `.npy`.
+    pub export_activations: bool,
     /// Also train and measure the λ_NE curve (`curve/`).
     pub curve: bool,
 }
@@ -414,6 +416,18 @@ pub fn reproduce(
         start.elapsed().as_secs_f64() - timing["data"],
     );
 
+    let t = Instant::now();
+    for outcome in &outcomes {
+        interop::export_seed(
+            &options.out,
+            config,
+            &data,
+            outcome,
+            options.export_activations,
+        )?;
+    }
+    timing.insert("export".to_owned(), t.elapsed().as_secs_f64());
+
     let metrics = MetricsFile::new(
         config.clone(),
         outcomes.iter().map(|o| o.run.clone()).collect(),
@@ -441,8 +455,8 @@ pub fn reproduce(
 
     let explorer_path = if options.explorer {
         let t = Instant::now();
-        let path =
-            crate::explore::write(&data, &outcomes[0], &metrics, &options.out.join("explorer"))?;
+        let dir = options.out.join("explorer");
+        let path = crate::explore::write(&data, &outcomes[0], &metrics, &[], &dir)?;
         timing.insert("explorer".to_owned(), t.elapsed().as_secs_f64());
         Some(path)
     } else {

@@ -102,6 +102,30 @@ fn expect_finite<'v>(
     })
 }
 
+/// Whether `key` can name an SAE in the page's URLs: non-empty lower-case letters, digits, `_`
+/// or `-`, and not a key the page reserves. Callers can check a user's choice before any work.
+pub fn check_sae_key(key: &str) -> Result<(), ExplorerError> {
+    let key_error = |problem| ExplorerError::Key {
+        key: key.to_owned(),
+        problem,
+    };
+    let url_safe = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-".contains(c);
+    if key.is_empty() || !key.chars().all(url_safe) {
+        return Err(key_error(
+            "must be non-empty lower-case letters, digits, '_' or '-'",
+        ));
+    }
+    if key == MLP_KEY {
+        return Err(key_error("is reserved for the MLP"));
+    }
+    if key == INDEX_KEY {
+        return Err(key_error(
+            "is reserved for the start page's URLs (#index/<layer>)",
+        ));
+    }
+    Ok(())
+}
+
 impl ExplorerInput<'_> {
     /// Checks every shape, value and setting the explorer relies on, naming the first problem.
     pub fn validate(&self) -> Result<(), ExplorerError> {
@@ -160,26 +184,12 @@ impl ExplorerInput<'_> {
     }
 
     fn validate_sae(&self, input: &SaeInput, hidden: usize, i: usize) -> Result<(), ExplorerError> {
-        let key_error = |problem| ExplorerError::Key {
-            key: input.key.to_owned(),
-            problem,
-        };
-        let url_safe = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-".contains(c);
-        if input.key.is_empty() || !input.key.chars().all(url_safe) {
-            return Err(key_error(
-                "must be non-empty lower-case letters, digits, '_' or '-'",
-            ));
-        }
-        if input.key == MLP_KEY {
-            return Err(key_error("is reserved for the MLP"));
-        }
-        if input.key == INDEX_KEY {
-            return Err(key_error(
-                "is reserved for the start page's URLs (#index/<layer>)",
-            ));
-        }
+        check_sae_key(input.key)?;
         if self.saes[..i].iter().any(|other| other.key == input.key) {
-            return Err(key_error("is used by two SAEs"));
+            return Err(ExplorerError::Key {
+                key: input.key.to_owned(),
+                problem: "is used by two SAEs",
+            });
         }
         let sae = input.sae;
         let m = sae.w_enc.nrows();

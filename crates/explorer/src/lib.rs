@@ -17,7 +17,7 @@ mod map;
 mod page_data;
 mod prepare;
 
-pub use input::{ExplorerError, ExplorerInput, MLP_KEY, SaeInput};
+pub use input::{ExplorerError, ExplorerInput, MLP_KEY, SaeInput, check_sae_key};
 pub use page_data::{CLUSTERS_SHOWN, NEAREST_LINKED, OVERLAP_EXAMPLES, WEIGHT_LINKED};
 
 use page_data::build;

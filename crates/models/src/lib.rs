@@ -12,6 +12,7 @@ pub mod optim;
 mod parallel;
 pub mod rng;
 pub mod sae;
+pub mod saelens;
 pub mod train;
 mod weights;
 
