@@ -331,13 +331,15 @@ fn monosemanticity_verdict(metrics: &MetricsFile, distances_down: bool) -> Strin
         table4_over_seeds(metrics, model, pick).map_or(f64::NAN, |s| s.mean)
     };
     let (standard, ne) = (MODELS[1].1, MODELS[2].1);
-    let mut towards = 0;
-    let mut away = 0;
+    let (mut rising, mut falling, mut mixed) = (Vec::new(), Vec::new(), Vec::new());
     let mut parts = Vec::new();
     for (name, pick) in PROXIES {
         let (up, down) = ne_moves(metrics, pick);
-        towards += usize::from(up == n);
-        away += usize::from(down == n);
+        match (up == n, down == n) {
+            (true, _) => rising.push(name),
+            (_, true) => falling.push(name),
+            _ => mixed.push(name),
+        }
         parts.push(format!(
             "{name} higher on {up} and lower on {down} of {n} seeds ({:.3} → {:.3})",
             mean(standard, pick),
@@ -345,19 +347,29 @@ fn monosemanticity_verdict(metrics: &MetricsFile, distances_down: bool) -> Strin
         ));
     }
     let proxies = PROXIES.len();
-    let says = if towards == proxies {
+    let (towards, away) = (rising.len() == proxies, falling.len() == proxies);
+    let says = if towards {
         "By all three independent measures (Table 4), NE latents are more monosemantic".to_owned()
-    } else if away == proxies {
+    } else if away {
         "By all three independent measures (Table 4), NE latents are less monosemantic".to_owned()
     } else {
+        let list = |names: &[&str]| {
+            if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            }
+        };
         format!(
-            "Of the three independent measures (Table 4), {towards} rise with NE (towards more \
-             monosemantic latents) on every seed, {away} fall on every seed and {} differ between \
-             seeds",
-            proxies - towards - away
+            "The independent measures (Table 4) do not move together. Towards more monosemantic \
+             NE latents on every seed: {}; away on every seed: {}; different between seeds: {}. \
+             In detail",
+            list(&rising),
+            list(&falling),
+            list(&mixed)
         )
     };
-    let agreement = match (distances_down, towards == proxies, away == proxies) {
+    let agreement = match (distances_down, towards, away) {
         (true, true, _) => {
             "so they agree with Table 3: the smaller distances come with more monosemantic latents"
         }
@@ -717,8 +729,9 @@ mod tests {
 
         let mixed = render_plain(&with_ne_proxies([0.7, 0.4], 25.0));
         assert!(mixed.contains(
-            "Of the three independent measures (Table 4), 0 rise with NE (towards more \
-             monosemantic latents) on every seed, 0 fall on every seed and 3 differ between seeds"
+            "do not move together. Towards more monosemantic NE latents on every seed: none; \
+             away on every seed: none; different between seeds: label purity, top-100 label \
+             purity, input coherence. In detail: label purity higher on 1 and lower on 1"
         ));
         assert!(mixed.contains("are not confirmed by measures the loss does not optimise"));
 
