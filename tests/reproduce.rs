@@ -1,23 +1,14 @@
 //! End to end: the real `reproduce` pipeline on a small configuration, checked through the
 //! files it leaves, as a user or another tool would read them.
+mod common;
+
+use common::small_config;
 use neuron_embeddings::experiment::explore::explore_from;
 use neuron_embeddings::experiment::pipeline::load_data;
 use neuron_embeddings::experiment::{Config, ReproduceOptions, reproduce};
 use serde_json::Value;
 use std::path::Path;
 use std::sync::Mutex;
-
-/// The paper's config cut down to seconds: 3,000 training and 1,000 test images, one MLP epoch,
-/// and the NE loss switched on after 8 of the SAE's 24 steps.
-fn small_config() -> Config {
-    let mut config = Config::paper();
-    config.data.train_limit = 3000;
-    config.data.test_limit = 1000;
-    config.mlp.epochs = 1;
-    config.sae.ne_start_step = 8;
-    config.explorer.cluster_examples = 50;
-    config
-}
 
 fn run(config: &Config, out: &Path, resume: bool, explorer: bool) -> (Value, Vec<String>) {
     let lines = Mutex::new(Vec::new());
@@ -27,6 +18,8 @@ fn run(config: &Config, out: &Path, resume: bool, explorer: bool) -> (Value, Vec
         out: out.to_owned(),
         resume,
         explorer,
+        export_activations: false,
+        curve: true,
     };
     reproduce(config, &options, &log).expect("the pipeline runs");
     let text = std::fs::read_to_string(out.join("metrics.json")).expect("metrics.json is written");
@@ -36,7 +29,7 @@ fn run(config: &Config, out: &Path, resume: bool, explorer: bool) -> (Value, Vec
     )
 }
 
-const METRICS: [&str; 8] = [
+const METRICS: [&str; 10] = [
     "mse",
     "l1",
     "l0_pct",
@@ -45,6 +38,8 @@ const METRICS: [&str; 8] = [
     "mean_dist",
     "size",
     "dead_pct",
+    "dead_training_pct",
+    "dead_late_pct",
 ];
 
 /// Table 4, in the SAE blocks and the MLP block.
@@ -131,6 +126,69 @@ fn table4_is_recomputable_from_the_saved_models(config: &Config, out: &Path, met
     }
 }
 
+/// `curve/curve.json` has every λ_NE of the config with both seeds; its λ = 0 point is the
+/// standard SAE's row and the config's λ the NE SAE's; the other λs have their own models.
+fn the_curve_reuses_both_saes_and_measures_every_lambda(
+    config: &Config,
+    out: &Path,
+    metrics: &Value,
+) {
+    let text = std::fs::read_to_string(out.join("curve/curve.json")).expect("curve.json");
+    let curve: Value = serde_json::from_str(&text).unwrap();
+    let points = curve["points"].as_array().unwrap();
+    let lambdas: Vec<f64> = points
+        .iter()
+        .map(|p| p["lambda_ne"].as_f64().unwrap())
+        .collect();
+    let expected: Vec<f64> = config
+        .curve
+        .lambda_ne
+        .iter()
+        .map(|&l| f64::from(l))
+        .collect();
+    assert_eq!(lambdas, expected);
+    for point in points {
+        let lambda = point["lambda_ne"].as_f64().unwrap();
+        for (run, seed) in point["runs"].as_array().unwrap().iter().zip(0..) {
+            assert_eq!(run["seed"], seed);
+            let reused = if lambda == 0.0 {
+                Some("standard")
+            } else if lambda == f64::from(config.sae.lambda_ne) {
+                Some("ne")
+            } else {
+                None
+            };
+            match reused {
+                Some(variant) => assert_eq!(run["metrics"], metrics["runs"][seed][variant]),
+                None => {
+                    let stem = format!("seed-{seed}/curve/sae-ne-lambda-{lambda}");
+                    assert!(out.join(format!("{stem}.safetensors")).is_file(), "{stem}");
+                    assert!(
+                        out.join(format!("{stem}.training.json")).is_file(),
+                        "{stem}"
+                    );
+                    assert_in_range("mean_dist", run["metrics"]["mean_dist"].as_f64().unwrap());
+                }
+            }
+        }
+        assert!(point["summary"]["mse"]["mean"].as_f64().unwrap() > 0.0);
+    }
+    for figure in ["curve.svg", "tradeoff.svg"] {
+        let svg = std::fs::read_to_string(out.join("curve").join(figure)).expect(figure);
+        assert!(
+            svg.contains("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{figure}"
+        );
+        assert!(
+            svg.contains("λ=3000") || svg.contains("Dead latents"),
+            "{figure}"
+        );
+    }
+    // More λ_NE, smaller distances: the largest λ's mean distance is below the standard SAE's.
+    let mean_dist = |p: &Value| p["summary"]["mean_dist"]["mean"].as_f64().unwrap();
+    assert!(mean_dist(points.last().unwrap()) < mean_dist(&points[0]));
+}
+
 fn assert_in_range(key: &str, value: f64) {
     assert!(value.is_finite(), "{key} = {value}");
     let ok = match key {
@@ -141,6 +199,7 @@ fn assert_in_range(key: &str, value: f64) {
         "label_purity" | "top_label_purity" => (0.1..=1.0).contains(&value),
         "input_coherence" => (-1.0..=1.0).contains(&value),
         "encoder_participation" | "table4_units" => value >= 1.0,
+        "dead_training_pct" | "dead_late_pct" => (0.0..=100.0).contains(&value),
         other => panic!("unexpected metric {other}"),
     };
     assert!(ok, "{key} = {value} is out of its range");
@@ -196,6 +255,7 @@ fn reproduce_writes_complete_consistent_results_and_reruns_identically() {
         assert!(s["std"].as_f64().unwrap() >= 0.0);
     }
     table4_is_recomputable_from_the_saved_models(&config, &first, &metrics);
+    the_curve_reuses_both_saes_and_measures_every_lambda(&config, &first, &metrics);
 
     let report = std::fs::read_to_string(first.join("report.md")).unwrap();
     for needle in [
@@ -220,6 +280,19 @@ fn reproduce_writes_complete_consistent_results_and_reruns_identically() {
         }
     }
     assert!(first.join("explorer/index.html").is_file());
+    let page_data = std::fs::read_to_string(first.join("explorer/data.js")).unwrap();
+    let rate_at = page_data
+        .find("\"learning_rate\":")
+        .expect("the config is in the page's data")
+        + "\"learning_rate\":".len();
+    let rate: String = page_data[rate_at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    assert_eq!(
+        rate, "0.02",
+        "the explorer shows the config's numbers as written, not widened from f32"
+    );
     assert!(
         log.iter().any(|l| l.contains("seed 1: sae_ne done")),
         "progress per stage: {log:?}"
@@ -233,6 +306,8 @@ fn reproduce_writes_complete_consistent_results_and_reruns_identically() {
         .unwrap();
     let (again, _) = one_thread.install(|| run(&config, &dir.path().join("second"), false, false));
     assert_eq!(runs_without_timing(&again), runs_without_timing(&metrics));
+    let curve_json = |dir: &Path| std::fs::read(dir.join("curve/curve.json")).unwrap();
+    assert_eq!(curve_json(&dir.path().join("second")), curve_json(&first));
 
     // Resuming reuses the saved models and measures the same again.
     let (resumed, log) = run(&config, &first, true, false);
@@ -241,6 +316,11 @@ fn reproduce_writes_complete_consistent_results_and_reruns_identically() {
         "{log:?}"
     );
     assert_eq!(runs_without_timing(&resumed), runs_without_timing(&metrics));
+    assert!(
+        log.iter()
+            .any(|l| l.contains("resuming: loaded") && l.contains("curve/sae-ne-lambda-")),
+        "curve models are reused too: {log:?}"
+    );
 
     // `explore --from` rebuilds the explorer from the saved models, changing nothing else,
     // and trains nothing when a seed or a model is missing.
@@ -278,6 +358,8 @@ fn the_paper_config_shows_the_main_finding_on_every_seed() {
         out: dir.path().to_owned(),
         resume: false,
         explorer: false,
+        export_activations: false,
+        curve: false,
     };
     let done = reproduce(&config, &options, &|_: &str| {}).expect("the pipeline runs");
     for run in &done.metrics.runs {
@@ -312,10 +394,11 @@ fn the_distance_config_matches_the_papers_distance_ratio() {
     same_otherwise.name = Config::paper().name;
     same_otherwise.lambda_ne_chosen_for = Config::paper().lambda_ne_chosen_for;
     same_otherwise.sae.lambda_ne = Config::paper().sae.lambda_ne;
+    same_otherwise.curve = Config::paper().curve;
     assert_eq!(
         same_otherwise,
         Config::paper(),
-        "only name, note and λ_NE differ"
+        "only name, note, λ_NE and the curve differ"
     );
 
     let dir = tempfile::tempdir().unwrap();
@@ -324,6 +407,8 @@ fn the_distance_config_matches_the_papers_distance_ratio() {
         out: dir.path().to_owned(),
         resume: false,
         explorer: false,
+        export_activations: false,
+        curve: false,
     };
     let done = reproduce(&config, &options, &|_: &str| {}).expect("the pipeline runs");
     let summary = &done.metrics.summary;

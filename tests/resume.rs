@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// A run of seconds: 2,000 training and 500 test images, one MLP epoch, 16 SAE steps with the
-/// NE loss from step 5.
+/// NE loss from step 5, and a λ_NE curve with one SAE of its own (λ_NE = 30).
 fn config() -> Config {
     let mut config = Config::paper();
     config.data.train_limit = 2000;
@@ -20,11 +20,13 @@ fn config() -> Config {
     config.mlp.epochs = 1;
     config.sae.ne_start_step = 5;
     config.explorer.cluster_examples = 30;
+    config.curve.lambda_ne = vec![0.0, 30.0, config.sae.lambda_ne];
     config
 }
 
 const SEEDS: [u64; 2] = [0, 1];
-const MODELS: [&str; 3] = ["mlp", "sae-standard", "sae-ne"];
+/// Every model a run of `config()` writes per seed.
+const MODELS: [&str; 4] = ["mlp", "sae-standard", "sae-ne", "curve/sae-ne-lambda-30"];
 
 /// `metrics.json` without the timings, which are all that may differ between identical runs,
 /// and the log.
@@ -36,14 +38,19 @@ fn run(config: &Config, out: &Path, resume: bool) -> anyhow::Result<(Value, Vec<
         out: out.to_owned(),
         resume,
         explorer: true,
+        export_activations: false,
+        curve: true,
     };
     reproduce(config, &options, &log)?;
-    let text = std::fs::read_to_string(out.join("metrics.json")).unwrap();
-    let mut metrics: Value = serde_json::from_str(&text).unwrap();
+    let read = |file: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join(file)).unwrap()).unwrap()
+    };
+    let mut metrics = read("metrics.json");
     for run in metrics["runs"].as_array_mut().unwrap() {
         run.as_object_mut().unwrap().remove("timing_s");
     }
-    Ok((metrics, lines.into_inner().unwrap()))
+    let measured = serde_json::json!({"metrics": metrics, "curve": read("curve/curve.json")});
+    Ok((measured, lines.into_inner().unwrap()))
 }
 
 fn model_path(out: &Path, seed: u64, model: &str) -> PathBuf {
@@ -79,6 +86,15 @@ fn files(dir: &Path) -> Vec<String> {
     found
 }
 
+/// Removes every file under `out` but those `keep` accepts (paths relative to `out`).
+fn retain(out: &Path, keep: fn(&str) -> bool) {
+    for file in files(out) {
+        if !keep(&file) {
+            std::fs::remove_file(out.join(file)).unwrap();
+        }
+    }
+}
+
 fn remove(out: &Path, files: &[&str]) {
     for file in files {
         let path = out.join(file);
@@ -110,41 +126,26 @@ fn a_run_resumed_from_any_interruption_equals_a_clean_run() {
     // Each case: where its folder comes from, how the interruption left it, and which models
     // must have been reused.
     type Edit = fn(&Path, &Path);
-    let cases: [(&str, &Path, Edit, &[&str]); 6] = [
+    let cases: [(&str, &Path, Edit, &[&str]); 7] = [
         (
             "after the first model",
             &clean,
-            |out, _| {
-                remove(out, &["metrics.json", "report.md", "explorer", "seed-1"]);
-                remove(
-                    out,
-                    &[
-                        "seed-0/sae-standard.safetensors",
-                        "seed-0/sae-ne.safetensors",
-                        "seed-0/run.json",
-                    ],
-                );
-            },
+            |out, _| retain(out, |file| file == "seed-0/mlp.safetensors"),
             &["seed-0/mlp"],
         ),
         (
             "in the middle of the second seed",
             &clean,
             |out, _| {
-                remove(out, &["metrics.json", "report.md", "explorer"]);
-                remove(
-                    out,
-                    &[
-                        "seed-1/sae-standard.safetensors",
-                        "seed-1/sae-ne.safetensors",
-                        "seed-1/run.json",
-                    ],
-                );
+                retain(out, |file| {
+                    file.starts_with("seed-0/") || file == "seed-1/mlp.safetensors"
+                })
             },
             &[
                 "seed-0/mlp",
                 "seed-0/sae-standard",
                 "seed-0/sae-ne",
+                "seed-0/curve/sae-ne-lambda-30",
                 "seed-1/mlp",
             ],
         ),
@@ -164,10 +165,21 @@ fn a_run_resumed_from_any_interruption_equals_a_clean_run() {
         (
             "after the models, before the summary",
             &clean,
+            |out, _| retain(out, |file| file.starts_with("seed-")),
+            &[
+                "seed-0/sae-ne",
+                "seed-1/sae-ne",
+                "seed-1/curve/sae-ne-lambda-30",
+            ],
+        ),
+        (
+            "after another config's run wrote a training record",
+            &clean,
             |out, _| {
-                remove(out, &["metrics.json", "report.md", "explorer"]);
+                let record = "seed-1/sae-ne.training.json";
+                std::fs::write(out.join(record), "{\"from\": \"another run\"}").unwrap();
             },
-            &["seed-0/sae-ne", "seed-1/sae-ne"],
+            &["seed-1/mlp", "seed-1/sae-standard"],
         ),
         (
             "a finished run of another config",
@@ -266,6 +278,7 @@ fn misfit_models_are_refused_before_any_work() {
             data: "shipped".to_owned(),
             seed: 0,
             model: model.to_owned(),
+            record: None,
         };
         std::fs::write(model_path(&out, 0, model), stamp.apply(&bytes)).unwrap();
     };
@@ -410,6 +423,8 @@ fn a_diverging_run_names_the_model_and_the_seed() {
             out: dir.path().join("diverged"),
             resume: false,
             explorer: false,
+            export_activations: false,
+            curve: false,
         };
         format!("{:#}", reproduce(&config, &options, &quiet).unwrap_err())
     };

@@ -8,6 +8,7 @@ mod data;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use ne_experiment::interop::EvaluateOptions;
 use ne_experiment::pipeline::{self, MAX_SEEDS, load_and_check};
 use ne_experiment::{Config, ReproduceOptions, store};
 use ne_models::{Mlp, SaeVariant};
@@ -72,6 +73,12 @@ enum Task {
         /// Skip writing the neuron explorer.
         #[arg(long)]
         no_explorer: bool,
+        /// Also write each seed's MLP hidden activations and labels as .npy (seed-N/activations/).
+        #[arg(long)]
+        export_activations: bool,
+        /// Skip the λ_NE trade-off curve (the `[curve]` NE SAEs and `curve/`).
+        #[arg(long)]
+        no_curve: bool,
     },
     /// Choose λ_L1 and λ_NE: train both SAEs for every pair, measured on held-out training data.
     Sweep {
@@ -83,6 +90,43 @@ enum Task {
         #[arg(long, value_delimiter = ',', default_value = "100,300,1000,3000")]
         ne: Vec<f32>,
         /// Where the table is written [default: results/sweep.md in the workspace].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Write a finished run's SAEs in SAELens's layout (seed-N/saelens/), as new runs do.
+    Export {
+        /// The run's output folder [default: results/reproduce in the workspace].
+        #[arg(long)]
+        from: Option<PathBuf>,
+        /// Also write each seed's MLP hidden activations and labels as .npy (seed-N/activations/).
+        #[arg(long)]
+        activations: bool,
+    },
+    /// Measure an SAE in SAELens's layout against a finished run's MLP and add it to the explorer.
+    Evaluate {
+        /// Folder with cfg.json and sae_weights.safetensors (SAELens 6.x `save_model`).
+        #[arg(long)]
+        sae: PathBuf,
+        /// The run's output folder [default: results/reproduce in the workspace].
+        #[arg(long)]
+        from: Option<PathBuf>,
+        /// Which seed's MLP (default: the run's first); the SAE should read its activations.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Its name in the explorer and under imported/ (default: the folder's name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// The dead-latent study: the λ_NE curve under both SAE initialisations, dead latents
+    /// counted three ways.
+    DeadLatents {
+        /// [default: configs/paper.toml in the workspace]
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Run seeds 0..N.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=MAX_SEEDS))]
+        seeds: u64,
+        /// [default: results/dead-latents in the workspace]
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -190,7 +234,7 @@ fn run(task: Task) -> anyhow::Result<()> {
             };
             let hidden = mlp.hidden(data.train.images.view());
             let start = Instant::now();
-            let sae = pipeline::train_sae(&config, variant, config.seed, hidden.view(), &log)?;
+            let (sae, _) = pipeline::train_sae(&config, variant, config.seed, hidden.view(), &log)?;
             log(&format!(
                 "trained in {:.2} s",
                 start.elapsed().as_secs_f64()
@@ -205,6 +249,8 @@ fn run(task: Task) -> anyhow::Result<()> {
             out,
             resume,
             no_explorer,
+            export_activations,
+            no_curve,
         } => {
             let config = config_or_default(config)?;
             let options = ReproduceOptions {
@@ -212,6 +258,8 @@ fn run(task: Task) -> anyhow::Result<()> {
                 out: or_in_workspace(out, "results/reproduce"),
                 resume,
                 explorer: !no_explorer,
+                export_activations,
+                curve: !no_curve,
             };
             let done = ne_experiment::reproduce(&config, &options, &log)?;
             print(ne_experiment::report::tables(&done.metrics))?;
@@ -239,6 +287,38 @@ fn run(task: Task) -> anyhow::Result<()> {
                 start.elapsed().as_secs_f64(),
                 out.display()
             ))
+        }
+        Task::Export { from, activations } => {
+            let from = or_in_workspace(from, "results/reproduce");
+            for folder in ne_experiment::interop::export_from(&from, activations, &log)? {
+                print(format_args!("wrote {}", folder.display()))?;
+            }
+            Ok(())
+        }
+        Task::Evaluate {
+            sae,
+            from,
+            seed,
+            name,
+        } => {
+            let options = EvaluateOptions {
+                run: or_in_workspace(from, "results/reproduce"),
+                sae,
+                key: name,
+                seed,
+            };
+            let done = ne_experiment::interop::evaluate(&options, &log)?;
+            print(done.table())?;
+            print(format_args!("saved: {}", done.saved.display()))?;
+            print(format_args!("explorer: {}", done.explorer.display()))
+        }
+        Task::DeadLatents { config, seeds, out } => {
+            let config = config_or_default(config)?;
+            let out = or_in_workspace(out, "results/dead-latents");
+            let seeds: Vec<u64> = (0..seeds).collect();
+            let study = ne_experiment::dead_latents::study(&config, &seeds, &out, &log)?;
+            print(std::fs::read_to_string(&study.table_path)?)?;
+            print(format_args!("table: {}", study.table_path.display()))
         }
         Task::Explore { from, seed } => {
             let from = or_in_workspace(from, "results/reproduce");

@@ -98,3 +98,50 @@ fn mean_similarity_to_rest(similarity: &Array2<f64>, members: &[usize], member: 
         .sum();
     total / (members.len() - 1) as f64
 }
+
+/// How tight a neuron's feature clusters are, and how far apart they lie, in cosine distance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClusterSeparation {
+    /// Mean distance over every pair of examples that share a cluster (pairs pooled over the
+    /// clusters, so a large cluster weighs as many pairs as it has); `None` when no cluster has
+    /// two members.
+    pub intra: Option<f32>,
+    /// Mean distance over pairs of cluster centroids, a centroid being the mean of its members'
+    /// unit-length embeddings (its mean direction); `None` with fewer than two clusters.
+    pub inter: Option<f32>,
+}
+
+/// Intra- and inter-cluster distance of `clusters`, as `feature_clusters` returned them for
+/// `embeddings`.
+///
+/// # Panics
+/// If a cluster names a row `embeddings` does not have.
+pub fn cluster_separation(embeddings: ArrayView2<f32>, clusters: &[Cluster]) -> ClusterSeparation {
+    let pairs = |c: &Cluster| (c.members.len() * c.members.len().saturating_sub(1) / 2) as f64;
+    let total_pairs: f64 = clusters.iter().map(pairs).sum();
+    let intra = (total_pairs > 0.0).then(|| {
+        let sum: f64 = clusters
+            .iter()
+            .map(|c| f64::from(c.mean_dist) * pairs(c))
+            .sum();
+        (sum / total_pairs) as f32
+    });
+    let inter = (clusters.len() >= 2).then(|| {
+        let mut centroids = Array2::<f32>::zeros((clusters.len(), embeddings.ncols()));
+        for (mut centroid, cluster) in centroids.outer_iter_mut().zip(clusters) {
+            for &member in &cluster.members {
+                let row = embeddings.row(member);
+                let norm = row.dot(&row).sqrt();
+                if norm > 0.0 {
+                    centroid.scaled_add(1.0 / norm, &row);
+                }
+            }
+            centroid /= cluster.members.len() as f32;
+        }
+        let all: Vec<usize> = (0..clusters.len()).collect();
+        distance_stats_among(&similarity_matrix(centroids.view()), &all)
+            .expect("two or more centroids")
+            .mean
+    });
+    ClusterSeparation { intra, inter }
+}

@@ -6,7 +6,7 @@ pub mod clusters;
 pub mod distance;
 pub mod ne_loss;
 
-pub use clusters::{Cluster, feature_clusters};
+pub use clusters::{Cluster, ClusterSeparation, cluster_separation, feature_clusters};
 pub use distance::{
     DistanceStats, cosine_distance, cosine_similarity_matrix, embeddings, pairwise_distance_stats,
 };

@@ -1,6 +1,6 @@
 //! Feature clusters on hand-made embeddings.
 use ndarray::{Array2, array};
-use ne_embed::{Cluster, cosine_similarity_matrix, feature_clusters};
+use ne_embed::{Cluster, cluster_separation, cosine_similarity_matrix, feature_clusters};
 
 fn members(clusters: &[Cluster]) -> Vec<Vec<usize>> {
     clusters.iter().map(|c| c.members.clone()).collect()
@@ -98,4 +98,52 @@ fn larger_clusters_first_then_smaller_first_member() {
     let clusters = feature_clusters(rows.view(), 0.9);
     assert_eq!(members(&clusters), vec![vec![1, 4], vec![2, 3], vec![0]]);
     assert_eq!(clusters[2].central, 0);
+}
+
+#[test]
+fn separation_pools_pairs_within_clusters_and_compares_centroid_directions() {
+    // Cluster A: rows 0, 1, 2 around x, at 0 and ±10 degrees; cluster B: rows 3, 4 around y,
+    // at 90 ± 5 degrees, the second one three times as long (a centroid averages directions,
+    // so its length does not matter). Threshold 0.95: 10 degrees apart is cos 0.985.
+    let at = |d: f32, r: f32| [r * d.to_radians().cos(), r * d.to_radians().sin()];
+    let rows = array![
+        at(0.0, 1.0),
+        at(10.0, 1.0),
+        at(-10.0, 1.0),
+        at(85.0, 1.0),
+        at(95.0, 3.0)
+    ];
+    let clusters = feature_clusters(rows.view(), 0.95);
+    assert_eq!(members(&clusters), vec![vec![0, 1, 2], vec![3, 4]]);
+    let separation = cluster_separation(rows.view(), &clusters);
+    let distance = |degrees: f64| 1.0 - degrees.to_radians().cos();
+    // Pairs in A: 10, 10 and 20 degrees; in B: 10 degrees. Four pairs pooled.
+    let intra = (3.0 * distance(10.0) + distance(20.0)) / 4.0;
+    assert!(
+        (f64::from(separation.intra.unwrap()) - intra).abs() < 1e-6,
+        "{separation:?}"
+    );
+    // Centroid directions: 0 and 90 degrees exactly.
+    assert!(
+        (f64::from(separation.inter.unwrap()) - 1.0).abs() < 1e-6,
+        "{separation:?}"
+    );
+
+    // One cluster: no centroid pair. Only singletons: no pair within a cluster.
+    let one = feature_clusters(rows.slice(ndarray::s![..3, ..]), 0.95);
+    let alone = cluster_separation(rows.view(), &one);
+    assert_eq!(alone.inter, None);
+    assert!(alone.intra.is_some());
+    let singletons = feature_clusters(rows.view(), 0.9999);
+    assert_eq!(singletons.len(), 5);
+    let apart = cluster_separation(rows.view(), &singletons);
+    assert_eq!(apart.intra, None);
+    assert!(apart.inter.unwrap() > 0.0);
+    assert_eq!(
+        cluster_separation(rows.view(), &[]),
+        ne_embed::ClusterSeparation {
+            intra: None,
+            inter: None
+        }
+    );
 }

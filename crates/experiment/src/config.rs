@@ -1,4 +1,5 @@
 //! The experiment's TOML config: every hyperparameter and the seed, checked before any work.
+use crate::curve::CurveConfig;
 use ne_mnist::IMAGE_PIXELS;
 use ne_models::{CLASSES, MlpConfig, SaeConfig};
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,9 @@ pub struct Config {
     pub sae: SaeConfig,
     pub eval: EvalConfig,
     pub explorer: ExplorerConfig,
+    /// The λ_NE trade-off curve; the default curve when the table is absent.
+    #[serde(default)]
+    pub curve: CurveConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -125,7 +129,7 @@ impl Config {
         if self.explorer.cluster_examples == 0 {
             return Err("[explorer] cluster_examples must be positive".into());
         }
-        Ok(())
+        self.curve.validate()
     }
 
     /// The rules that need the data's size and the number of seeds, checked once the data is
@@ -149,7 +153,7 @@ impl Config {
     }
 
     /// About how many bytes a run needs beyond its loaded data, for `train` and `test` examples
-    /// and `seeds` seeds, as many at a time as rayon has threads. Per seed at work: its hidden
+    /// and `seeds` seeds, as many at a time as rayon has threads. Per seed (or curve SAE) at work: its hidden
     /// activations and the largest of MLP training, SAE training and the evaluation of both
     /// SAEs side by side; per seed until the end: its models; once: the explorer's clustering.
     /// An estimate, meant to refuse sizes that cannot fit, not to predict the peak exactly.
@@ -172,7 +176,9 @@ impl Config {
         let clustered = self.explorer.cluster_examples.min(test) as f64;
         let explorer =
             threads * F64 * clustered * clustered + F32 * test as f64 * (hidden + 2.0 * latents);
-        let at_once = (seeds as f64).min(threads);
+        // Seeds, and the λ_NE curve's SAEs within a seed, train side by side.
+        let tasks = seeds * self.curve.lambda_ne.len().max(1);
+        let at_once = (tasks as f64).min(threads);
         at_once * per_seed + seeds as f64 * models + explorer
     }
 }

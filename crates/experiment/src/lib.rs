@@ -2,7 +2,11 @@
 //! a run leaves (`metrics.json`, `report.md`, models, the explorer), and the report.
 
 mod config;
+pub mod curve;
+pub mod dead_latents;
 pub mod explore;
+pub mod finished;
+pub mod interop;
 pub mod outputs;
 pub mod pipeline;
 pub mod report;

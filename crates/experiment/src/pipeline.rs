@@ -1,13 +1,16 @@
 //! The experiment stage by stage: data, MLP, hidden activations, both SAEs, metrics, and the
 //! files that record them.
+use crate::curve::{CurveFile, CurveModel, curve_model, curve_model_stem};
 use crate::outputs::write_atomic;
 use crate::store::{ModelSource, RunFolder, SeedStore, check_mlp, check_sae};
-use crate::{Config, DataConfig, MetricsFile, SeedRun, report};
+use crate::{Config, DataConfig, MetricsFile, SeedRun, interop, report};
 use anyhow::{Context, bail};
 use ndarray::{Array1, ArrayView2, Axis};
-use ne_metrics::{EvalSet, SaeEvaluation, Table4, UnitProxies, evaluate_sae, mlp_unit_proxies};
+use ne_metrics::{
+    EvalSet, SaeEvaluation, SaeMetrics, Table4, UnitProxies, evaluate_sae, mlp_unit_proxies,
+};
 use ne_mnist::{Checksums, Mnist, MnistError};
-use ne_models::{Mlp, Sae, SaeVariant};
+use ne_models::{Mlp, Sae, SaeVariant, TrainingFiring};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,8 +32,8 @@ pub fn load_and_check(config: &Config, seeds: usize) -> anyhow::Result<Mnist> {
     Ok(data)
 }
 
-/// Loads MNIST: the shipped, checksum-verified copy unless a folder is given, cut to the
-/// configured limits.
+/// Loads MNIST as the config says: the shipped, checksum-verified copy unless a folder is given,
+/// cut to the configured limits.
 pub fn load_data(config: &DataConfig) -> anyhow::Result<Mnist> {
     let (dir, checksums) = if config.dir.as_os_str().is_empty() {
         (ne_mnist::shipped_dir(), Checksums::Verify)
@@ -84,6 +87,8 @@ pub struct SeedOutcome {
     pub run: SeedRun,
     pub models: SeedModels,
     pub evaluation: SeedEvaluation,
+    /// The λ_NE curve, (λ, metrics) in the config's order; empty when not asked for.
+    pub curve: Vec<(f32, SaeMetrics)>,
 }
 
 /// Where one seed's files live.
@@ -113,18 +118,21 @@ impl Stages<'_> {
     }
 }
 
-/// Trains (or reloads, as `source` says) and evaluates one seed. Unless the models are only
-/// read (`ModelSource::Saved`), writes its models and `run.json` into `seed_dir(out, seed)`.
+/// Trains (or reloads, as `source` says) and evaluates one seed, and with `curve` the NE SAEs
+/// of the λ_NE curve too. Unless the models are only read (`ModelSource::Saved`), writes its
+/// models and `run.json` into `seed_dir(out, seed)`.
 pub fn run_seed(
     config: &Config,
     data: &Mnist,
     seed: u64,
     out: &Path,
     source: ModelSource,
+    curve: bool,
     log: Log,
 ) -> anyhow::Result<SeedOutcome> {
     let dir = seed_dir(out, seed);
     let store = SeedStore::new(dir.clone(), config, data, seed, source, log);
+
     let mut stages = Stages {
         seed,
         log,
@@ -143,20 +151,24 @@ pub fn run_seed(
             mlp.hidden(data.test.images.view()),
         ))
     })?;
-    let mut sae = |variant: SaeVariant| {
-        let name = variant.name();
-        stages.run(&format!("sae_{name}"), || {
-            store.model(
-                &format!("sae-{name}"),
-                |sae, path| check_sae(config, mlp.fc1.outputs(), sae, path),
-                || train_sae(config, variant, seed, train_hidden.view(), log),
-            )
-        })
+    let train_view = train_hidden.view();
+    let hidden_units = mlp.fc1.outputs();
+    let trained_sae = |stem: &str, variant: SaeVariant, lambda_ne: f32| {
+        let mut config = config.clone();
+        config.sae.lambda_ne = lambda_ne;
+        store.model_with_record(
+            stem,
+            |sae, path| check_sae(&config, hidden_units, sae, path),
+            || train_sae(&config, variant, seed, train_view, log),
+        )
     };
-    let standard = sae(SaeVariant::Standard)?;
-    let ne = sae(SaeVariant::Ne)?;
+    let standard = stages.run("sae_standard", || {
+        trained_sae("sae-standard", SaeVariant::Standard, config.sae.lambda_ne)
+    })?;
+    let ne = stages.run("sae_ne", || {
+        trained_sae("sae-ne", SaeVariant::Ne, config.sae.lambda_ne)
+    })?;
 
-    let models = SeedModels { mlp, standard, ne };
     let labels = data.test.labels.view();
     let test = EvalSet {
         hidden: test_hidden.view(),
@@ -164,19 +176,49 @@ pub fn run_seed(
         pixels: data.test.pixels.view(),
     };
     let cap = config.eval.example_cap;
+    let evaluate = |(sae, training): &(Sae, TrainingFiring)| {
+        evaluate_sae(&mlp, sae, test, train_view, Some(training), cap)
+    };
     let evaluation = stages.run("eval", || {
-        let evaluate = |sae: &Sae| evaluate_sae(&models.mlp, sae, test, train_hidden.view(), cap);
-        let (standard, ne) = rayon::join(|| evaluate(&models.standard), || evaluate(&models.ne));
+        let (standard, ne) = rayon::join(|| evaluate(&standard), || evaluate(&ne));
         let (standard, ne) = (standard?, ne?);
         let mlp_train_firing =
             train_hidden.map_axis(Axis(0), |c| c.iter().filter(|&&a| a > 0.0).count() as u64);
         Ok(SeedEvaluation {
             mlp_train_firing,
-            mlp_proxies: mlp_unit_proxies(&models.mlp, test),
+            mlp_proxies: mlp_unit_proxies(&mlp, test),
             standard,
             ne,
         })
     })?;
+    let curve = if curve {
+        stages.run("curve", || {
+            config
+                .curve
+                .lambda_ne
+                .par_iter()
+                .map(|&lambda| {
+                    let metrics = match curve_model(lambda, config.sae.lambda_ne) {
+                        CurveModel::Standard => evaluation.standard.metrics,
+                        CurveModel::Ne => evaluation.ne.metrics,
+                        CurveModel::Extra => {
+                            let stem = format!("curve/{}", curve_model_stem(lambda));
+                            let model = trained_sae(&stem, SaeVariant::Ne, lambda)?;
+                            evaluate(&model)?.metrics
+                        }
+                    };
+                    Ok((lambda, metrics))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()
+        })?
+    } else {
+        Vec::new()
+    };
+    let models = SeedModels {
+        mlp,
+        standard: standard.0,
+        ne: ne.0,
+    };
     let run = SeedRun {
         seed,
         mlp_test_accuracy: f64::from(
@@ -196,6 +238,7 @@ pub fn run_seed(
         run,
         models,
         evaluation,
+        curve,
     })
 }
 
@@ -220,21 +263,28 @@ pub fn train_mlp(config: &Config, data: &Mnist, seed: u64, log: Log) -> anyhow::
     Ok(mlp)
 }
 
-/// Trains one SAE variant of `seed` on `hidden`, logging its final loss parts.
+/// Trains one SAE variant of `seed` on `hidden`, logging its final loss parts; returns it with
+/// what its training recorded of which latents fired.
 pub fn train_sae(
     config: &Config,
     variant: SaeVariant,
     seed: u64,
     hidden: ArrayView2<f32>,
     log: Log,
-) -> anyhow::Result<Sae> {
+) -> anyhow::Result<(Sae, TrainingFiring)> {
     let name = variant.name();
     let (sae, history) = ne_models::train_sae(&config.sae, variant, seed, hidden, &mut |_| {})
         .with_context(|| format!("seed {seed}: training the {name} SAE"))?;
     if let Some(epoch) = history.epochs.last() {
-        log(&format!("seed {seed}: sae {name}: {epoch}"));
+        let lambda = config.sae.lambda_ne;
+        let at = if variant == SaeVariant::Ne {
+            format!(" (λ_NE {lambda})")
+        } else {
+            String::new()
+        };
+        log(&format!("seed {seed}: sae {name}{at}: {epoch}"));
     }
-    Ok(sae)
+    Ok((sae, history.firing))
 }
 
 /// What `reproduce` was asked to do.
@@ -246,12 +296,18 @@ pub struct ReproduceOptions {
     pub resume: bool,
     /// Also write the neuron explorer for the first seed.
     pub explorer: bool,
+    /// Also write each seed's hidden activations and labels as `.npy`.
+    pub export_activations: bool,
+    /// Also train and measure the λ_NE curve (`curve/`).
+    pub curve: bool,
 }
 
 /// The result of `reproduce`.
 #[derive(Debug)]
 pub struct Reproduction {
     pub metrics: MetricsFile,
+    /// The λ_NE curve, when it was asked for.
+    pub curve: Option<CurveFile>,
     pub report_path: PathBuf,
     pub explorer_path: Option<PathBuf>,
     /// Seconds per stage that is not per seed, and in total.
@@ -295,13 +351,33 @@ pub fn reproduce(
             } else {
                 ModelSource::Train
             };
-            run_seed(config, &data, seed, &options.out, source, log)
+            run_seed(
+                config,
+                &data,
+                seed,
+                &options.out,
+                source,
+                options.curve,
+                log,
+            )
         })
         .collect::<anyhow::Result<_>>()?;
     timing.insert(
         "seeds".to_owned(),
         start.elapsed().as_secs_f64() - timing["data"],
     );
+
+    let t = Instant::now();
+    for outcome in &outcomes {
+        interop::export_seed(
+            &options.out,
+            config,
+            &data,
+            outcome,
+            options.export_activations,
+        )?;
+    }
+    timing.insert("export".to_owned(), t.elapsed().as_secs_f64());
 
     let metrics = MetricsFile::new(
         config.clone(),
@@ -311,13 +387,27 @@ pub fn reproduce(
         &options.out.join("metrics.json"),
         &serde_json::to_vec_pretty(&metrics)?,
     )?;
+    let curve = if options.curve {
+        let per_seed: Vec<(u64, Vec<(f32, SaeMetrics)>)> = outcomes
+            .iter()
+            .map(|o| (o.run.seed, o.curve.clone()))
+            .collect();
+        let curve = CurveFile::new(config, &config.curve.lambda_ne, &per_seed);
+        crate::curve::write(&curve, &options.out.join("curve"))?;
+        Some(curve)
+    } else {
+        None
+    };
     let report_path = options.out.join("report.md");
-    write_atomic(&report_path, report::render(&metrics).as_bytes())?;
+    write_atomic(
+        &report_path,
+        report::render(&metrics, curve.as_ref()).as_bytes(),
+    )?;
 
     let explorer_path = if options.explorer {
         let t = Instant::now();
-        let path =
-            crate::explore::write(&data, &outcomes[0], &metrics, &options.out.join("explorer"))?;
+        let dir = options.out.join("explorer");
+        let path = crate::explore::write(&data, &outcomes[0], &metrics, &[], &dir)?;
         timing.insert("explorer".to_owned(), t.elapsed().as_secs_f64());
         Some(path)
     } else {
@@ -326,6 +416,7 @@ pub fn reproduce(
     timing.insert("total".to_owned(), start.elapsed().as_secs_f64());
     Ok(Reproduction {
         metrics,
+        curve,
         report_path,
         explorer_path,
         timing_s: timing,

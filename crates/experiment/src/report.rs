@@ -1,4 +1,5 @@
 //! `report.md`: Tables 2 and 3 beside the paper's, the definitions used, and what agrees.
+use crate::curve::CurveFile;
 use crate::results::MetricsFile;
 use crate::{Reproduction, SeedRun};
 use ne_metrics::{
@@ -83,7 +84,7 @@ fn table(out: &mut String, metrics: &MetricsFile, title: &str, columns: &[Column
         let ours: Vec<String> = columns
             .iter()
             .map(|c| match over_seeds(metrics, variant, c.pick) {
-                Some(s) => mean_std(s, c.decimals),
+                Some(s) => s.format(c.decimals),
                 None => "n/a".into(),
             })
             .collect();
@@ -212,13 +213,20 @@ fn findings(out: &mut String, metrics: &MetricsFile) {
         paper_implied.0 / PAPER_STANDARD.size,
         paper_implied.1 / PAPER_NE.size,
     );
-    let dead = (std_of(|m| m.dead_pct), ne_of(|m| m.dead_pct));
+    let dead = |pick: Pick| format!("{:.1}% → {:.1}%", std_of(pick), ne_of(pick));
     let _ = writeln!(
         out,
         "**Dead latents.** The paper's standard SAE leaves {}% of latents dead and the NE SAE \
-         {}%. Ours: {:.1}% and {:.1}%. Dead counts are sensitive to the L1 weight, the \
-         initialisation and the learning rate, none of which the paper states precisely.\n",
-        PAPER_STANDARD.dead_pct, PAPER_NE.dead_pct, dead.0, dead.1
+         {}%. Ours (standard → NE), counted three ways: no firing on the training set by the \
+         final model (Table 3) {}; no firing during the training epoch {}; no firing in the \
+         last tenth of the training steps {}. Dead counts are sensitive to the L1 weight, the \
+         initialisation and the learning rate, none of which the paper states precisely; the \
+         README's dead-latent study varies the initialisation.\n",
+        PAPER_STANDARD.dead_pct,
+        PAPER_NE.dead_pct,
+        dead(|m| m.dead_pct),
+        dead(|m| m.dead_training_pct),
+        dead(|m| m.dead_late_pct),
     );
     let accs: Vec<f64> = metrics
         .runs
@@ -264,15 +272,6 @@ const MODELS: [(&str, Table4Of); 3] = [
     ("SAE + NE loss", |r| r.ne.table4),
 ];
 
-/// `mean ± std` with enough decimals that a non-zero spread never shows as zero.
-fn mean_std(s: MeanStd, decimals: usize) -> String {
-    let mut d = decimals;
-    while s.std > 0.0 && s.std < 0.5 * 10f64.powi(-(d as i32)) && d < 8 {
-        d += 1;
-    }
-    format!("{:.*} ± {:.*}", d, s.mean, d, s.std)
-}
-
 /// Table 4: the MLP baseline and both SAEs, mean ± std over seeds.
 fn table4(out: &mut String, metrics: &MetricsFile) {
     let seeds = metrics.runs.len();
@@ -298,7 +297,7 @@ fn table4(out: &mut String, metrics: &MetricsFile) {
             .iter()
             .zip(decimals)
             .map(|(&pick, d)| {
-                table4_over_seeds(metrics, model, pick).map_or("n/a".into(), |s| mean_std(s, d))
+                table4_over_seeds(metrics, model, pick).map_or("n/a".into(), |s| s.format(d))
             })
             .collect();
         let _ = writeln!(out, "| {name} | {} |", cells.join(" | "));
@@ -335,13 +334,15 @@ fn monosemanticity_verdict(metrics: &MetricsFile, distances_down: bool) -> Strin
         table4_over_seeds(metrics, model, pick).map_or(f64::NAN, |s| s.mean)
     };
     let (standard, ne) = (MODELS[1].1, MODELS[2].1);
-    let mut towards = 0;
-    let mut away = 0;
+    let (mut rising, mut falling, mut mixed) = (Vec::new(), Vec::new(), Vec::new());
     let mut parts = Vec::new();
     for (name, pick) in PROXIES {
         let (up, down) = ne_moves(metrics, pick);
-        towards += usize::from(up == n);
-        away += usize::from(down == n);
+        match (up == n, down == n) {
+            (true, _) => rising.push(name),
+            (_, true) => falling.push(name),
+            _ => mixed.push(name),
+        }
         parts.push(format!(
             "{name} higher on {up} and lower on {down} of {n} seeds ({:.3} → {:.3})",
             mean(standard, pick),
@@ -349,19 +350,29 @@ fn monosemanticity_verdict(metrics: &MetricsFile, distances_down: bool) -> Strin
         ));
     }
     let proxies = PROXIES.len();
-    let says = if towards == proxies {
+    let (towards, away) = (rising.len() == proxies, falling.len() == proxies);
+    let says = if towards {
         "By all three independent measures (Table 4), NE latents are more monosemantic".to_owned()
-    } else if away == proxies {
+    } else if away {
         "By all three independent measures (Table 4), NE latents are less monosemantic".to_owned()
     } else {
+        let list = |names: &[&str]| {
+            if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            }
+        };
         format!(
-            "Of the three independent measures (Table 4), {towards} rise with NE (towards more \
-             monosemantic latents) on every seed, {away} fall on every seed and {} differ between \
-             seeds",
-            proxies - towards - away
+            "The independent measures (Table 4) do not move together. Towards more monosemantic \
+             NE latents on every seed: {}; away on every seed: {}; different between seeds: {}. \
+             In detail",
+            list(&rising),
+            list(&falling),
+            list(&mixed)
         )
     };
-    let agreement = match (distances_down, towards == proxies, away == proxies) {
+    let agreement = match (distances_down, towards, away) {
         (true, true, _) => {
             "so they agree with Table 3: the smaller distances come with more monosemantic latents"
         }
@@ -476,7 +487,7 @@ pub fn timing_table(done: &Reproduction) -> String {
 }
 
 /// The whole report as Markdown.
-pub fn render(metrics: &MetricsFile) -> String {
+pub fn render(metrics: &MetricsFile, curve: Option<&CurveFile>) -> String {
     let mut out = String::new();
     let n = metrics.runs.len();
     let seeds: Vec<String> = metrics.runs.iter().map(|r| r.seed.to_string()).collect();
@@ -509,8 +520,26 @@ pub fn render(metrics: &MetricsFile) -> String {
     out.push_str(&tables(metrics));
     findings(&mut out, metrics);
     against_baseline(&mut out, metrics);
+    if let Some(curve) = curve {
+        curve_section(&mut out, curve);
+    }
     definitions(&mut out, metrics);
     out
+}
+
+/// The λ_NE curve: its figures, a table and a few computed sentences.
+fn curve_section(out: &mut String, curve: &CurveFile) {
+    let seeds = curve.points.first().map_or(0, |p| p.runs.len());
+    let _ = writeln!(
+        out,
+        "## The λ_NE trade-off curve\n\n\
+         NE SAEs at every λ_NE of `[curve]`, {seeds} seeds each, trained and measured like the \
+         tables above (λ_NE = 0 is the standard SAE). Figures: [every metric against \
+         λ_NE](curve/curve.svg) and [accuracy loss against mean distance](curve/tradeoff.svg); \
+         numbers in `curve/curve.json`.\n\n{}\n\n{}",
+        curve.summary_text(),
+        crate::curve::table(curve)
+    );
 }
 
 /// The definitions, with this run's sizes filled in.
@@ -535,7 +564,9 @@ fn definitions(out: &mut String, metrics: &MetricsFile) {
          mean pairwise cosine distance; the median over latents with at least 2 such examples.\n\
          - **size**: the median over latents with at least one activating test example of how \
          many test examples activate them (uncapped).\n\
-         - **dead %**: latents that activate on no training example (final model), in percent.\n\
+         - **dead %**: latents that activate on no training example (final model), in percent. \
+         metrics.json also has `dead_training_pct` (no firing during training) and \
+         `dead_late_pct` (no firing in the last tenth of the training steps).\n\
          - **Table 4**: each figure is the median over units (MLP hidden neurons or SAE latents) \
          with at least {MIN_ACTIVE_EXAMPLES} activating test examples; the top {TOP_EXAMPLES} are \
          a unit's highest-activating test examples (ties in test-set order). **Label purity**: \
@@ -576,6 +607,8 @@ mod tests {
             mean_dist,
             size,
             dead_pct,
+            dead_training_pct: dead_pct / 10.0,
+            dead_late_pct: dead_pct / 2.0,
             table4: proxies(0.5, 25.0),
         }
     }
@@ -606,9 +639,13 @@ mod tests {
         MetricsFile::new(Config::paper(), runs)
     }
 
+    fn render_plain(metrics: &MetricsFile) -> String {
+        render(metrics, None)
+    }
+
     #[test]
     fn report_shows_every_table_with_paper_rows_and_ours() {
-        let text = render(&MetricsFile::new(
+        let text = render_plain(&MetricsFile::new(
             Config::paper(),
             vec![run(0, 0.2), run(1, 0.4)],
         ));
@@ -630,22 +667,8 @@ mod tests {
     }
 
     #[test]
-    fn a_spread_too_small_for_the_decimals_gets_more_of_them() {
-        let tiny = MeanStd {
-            mean: 0.5,
-            std: 0.0004,
-        };
-        assert_eq!(mean_std(tiny, 3), "0.5000 ± 0.0004");
-        let zero = MeanStd {
-            mean: 0.5,
-            std: 0.0,
-        };
-        assert_eq!(mean_std(zero, 3), "0.500 ± 0.000");
-    }
-
-    #[test]
     fn findings_are_computed_from_the_numbers() {
-        let holds = render(&MetricsFile::new(
+        let holds = render_plain(&MetricsFile::new(
             Config::paper(),
             vec![run(0, 0.2), run(1, 0.4)],
         ));
@@ -659,8 +682,12 @@ mod tests {
         assert!(holds.contains("that average is 315 (standard) and 945 (NE) over 10000 test"));
         assert!(holds.contains("ours is 625 and 1667, against medians of 500 and 1500"));
         assert!(holds.contains("**The MLP.** Test accuracy 95.00% ± 0.00 over 2 seeds"));
+        assert!(holds.contains(
+            "(Table 3) 20.0% → 40.0%; no firing during the training epoch 2.0% → 4.0%; no \
+             firing in the last tenth of the training steps 10.0% → 20.0%"
+        ));
 
-        let fails = render(&MetricsFile::new(
+        let fails = render_plain(&MetricsFile::new(
             Config::paper(),
             vec![run(0, 0.2), run(1, 0.95)],
         ));
@@ -669,8 +696,27 @@ mod tests {
     }
 
     #[test]
+    fn the_curve_section_links_its_figures_and_tabulates_every_lambda() {
+        let metrics = MetricsFile::new(Config::paper(), vec![run(0, 0.2)]);
+        let per_seed = vec![(
+            0,
+            vec![
+                (0.0, metrics.runs[0].standard),
+                (1000.0, metrics.runs[0].ne),
+            ],
+        )];
+        let curve = CurveFile::new(&Config::paper(), &[0.0, 1000.0], &per_seed);
+        let text = render(&metrics, Some(&curve));
+        assert!(text.contains("## The λ_NE trade-off curve"));
+        assert!(text.contains("(curve/curve.svg)") && text.contains("(curve/tradeoff.svg)"));
+        assert!(text.contains("mean distance falls from 0.400 to 0.100"));
+        assert!(text.contains("| 1000 | 0.300 ± 0.000 | 1.00 ± 0.00 | 10.00 ± 0.00 |"));
+        assert!(!render_plain(&metrics).contains("trade-off curve"));
+    }
+
+    #[test]
     fn the_verdict_follows_the_independent_measures_in_either_direction() {
-        let better = render(&with_ne_proxies([0.7, 0.8], 30.0));
+        let better = render_plain(&with_ne_proxies([0.7, 0.8], 30.0));
         assert!(
             better.contains("By all three independent measures (Table 4), NE latents are more"),
             "{better}"
@@ -681,16 +727,17 @@ mod tests {
         assert!(better.contains("so they agree with Table 3"));
         assert!(better.contains("NE encoder rows read fewer MLP neurons on 0 and more on 2"));
 
-        let worse = render(&with_ne_proxies([0.3, 0.4], 2.0));
+        let worse = render_plain(&with_ne_proxies([0.3, 0.4], 2.0));
         assert!(worse.contains("By all three independent measures (Table 4), NE latents are less"));
         assert!(worse.contains("so they contradict Table 3"));
         assert!(worse.contains("On every seed the NE encoder rows read fewer MLP neurons"));
         assert!(worse.contains("(encoder participation 25.00 → 2.00)"));
 
-        let mixed = render(&with_ne_proxies([0.7, 0.4], 25.0));
+        let mixed = render_plain(&with_ne_proxies([0.7, 0.4], 25.0));
         assert!(mixed.contains(
-            "Of the three independent measures (Table 4), 0 rise with NE (towards more \
-             monosemantic latents) on every seed, 0 fall on every seed and 3 differ between seeds"
+            "do not move together. Towards more monosemantic NE latents on every seed: none; \
+             away on every seed: none; different between seeds: label purity, top-100 label \
+             purity, input coherence. In detail: label purity higher on 1 and lower on 1"
         ));
         assert!(mixed.contains("are not confirmed by measures the loss does not optimise"));
 

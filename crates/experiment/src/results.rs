@@ -51,7 +51,9 @@ impl MetricsFile {
 }
 
 /// Mean and std of each metric over runs, leaving out values that could not be measured.
-fn summarise<'a, M: Serialize + 'a>(metrics: impl Iterator<Item = &'a M>) -> MetricSummary {
+pub(crate) fn summarise<'a, M: Serialize + 'a>(
+    metrics: impl Iterator<Item = &'a M>,
+) -> MetricSummary {
     let mut columns: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for m in metrics {
         let serde_json::Value::Object(fields) = serde_json::to_value(m).expect("plain numbers")
@@ -83,6 +85,8 @@ mod tests {
             mean_dist: 0.1,
             size: 7.0,
             dead_pct: 10.0,
+            dead_training_pct: 1.0,
+            dead_late_pct: 3.0,
             table4: Table4 {
                 label_purity: 0.5,
                 top_label_purity: 0.6,
@@ -115,7 +119,9 @@ mod tests {
             keys,
             [
                 "acc_loss_pct",
+                "dead_late_pct",
                 "dead_pct",
+                "dead_training_pct",
                 "encoder_participation",
                 "input_coherence",
                 "l0_pct",

@@ -9,6 +9,7 @@ use crate::{Config, DataConfig};
 use anyhow::{Context, bail};
 use ne_mnist::{IMAGE_PIXELS, Mnist, Split};
 use ne_models::{CLASSES, Mlp, ModelError, Sae};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -167,8 +168,11 @@ pub struct Stamp {
     /// `training_data_id` of the examples it was trained on.
     pub data: String,
     pub seed: u64,
-    /// The model's name, which is also its file's: `mlp`, `sae-standard`, `sae-ne`, ...
+    /// The model's name, which is also its file's: `mlp`, `sae-ne`, `curve/sae-ne-lambda-30`...
     pub model: String,
+    /// SHA-256 of the record its training left (`<name>.training.json`), for models that keep
+    /// one: the record written just before the model is the one that belongs to it.
+    pub record: Option<String>,
 }
 
 /// The metadata key of the stamp. One key holding JSON, because safetensors writes several
@@ -186,6 +190,19 @@ impl Stamp {
             .expect("tensors read from valid safetensors serialise again")
     }
 
+    /// The stamp of a safetensors file, if it has one.
+    pub fn of(bytes: &[u8]) -> Option<Self> {
+        let (_, metadata) = safetensors::SafeTensors::read_metadata(bytes).ok()?;
+        let json = metadata.metadata().as_ref()?.get(STAMP_KEY)?;
+        serde_json::from_str(json).ok()
+    }
+
+    /// Whether both stamps name the same config, data, seed and model (records aside).
+    fn same_origin(&self, other: &Stamp) -> bool {
+        (&self.config, &self.data, self.seed, &self.model)
+            == (&other.config, &other.data, other.seed, &other.model)
+    }
+
     /// In words, digests cut to their first 12 digits.
     fn describe(&self) -> String {
         let short = |digest: &str| digest.chars().take(12).collect::<String>();
@@ -197,13 +214,10 @@ impl Stamp {
             self.model
         )
     }
+}
 
-    /// The stamp of a safetensors file, if it has one.
-    pub fn of(bytes: &[u8]) -> Option<Self> {
-        let (_, metadata) = safetensors::SafeTensors::read_metadata(bytes).ok()?;
-        let json = metadata.metadata().as_ref()?.get(STAMP_KEY)?;
-        serde_json::from_str(json).ok()
-    }
+fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
 }
 
 /// What models are trained on, for their stamps. The shipped MNIST is fixed by its checksums
@@ -261,20 +275,56 @@ impl<'a> SeedStore<'a> {
         check: impl FnOnce(&M, &Path) -> anyhow::Result<()>,
         train: impl FnOnce() -> anyhow::Result<M>,
     ) -> anyhow::Result<M> {
+        let (model, _) = self.stored(name, false, check, || Ok((train()?, None)))?;
+        Ok(model)
+    }
+
+    /// Like `model`, for a model whose training also leaves a record (`<name>.training.json`,
+    /// written just before the model): the saved model is reused only with its own record.
+    pub fn model_with_record<M: SavedModel, R: Serialize + DeserializeOwned>(
+        &self,
+        name: &str,
+        check: impl FnOnce(&M, &Path) -> anyhow::Result<()>,
+        train: impl FnOnce() -> anyhow::Result<(M, R)>,
+    ) -> anyhow::Result<(M, R)> {
+        let (model, record) = self.stored(name, true, check, || {
+            let (model, record) = train()?;
+            Ok((model, Some(serde_json::to_vec(&record)?)))
+        })?;
+        let record = record.expect("a model with a record comes with its record");
+        let path = self.record_path(name);
+        let record = serde_json::from_slice(&record)
+            .with_context(|| format!("{} is not a training record", path.display()))?;
+        Ok((model, record))
+    }
+
+    fn record_path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.training.json"))
+    }
+
+    /// The model `name` and, when `with_record`, its record's bytes: saved or trained.
+    fn stored<M: SavedModel>(
+        &self,
+        name: &str,
+        with_record: bool,
+        check: impl FnOnce(&M, &Path) -> anyhow::Result<()>,
+        train: impl FnOnce() -> anyhow::Result<(M, Option<Vec<u8>>)>,
+    ) -> anyhow::Result<(M, Option<Vec<u8>>)> {
         let path = self.dir.join(format!("{name}.safetensors"));
-        let stamp = Stamp {
+        let mut stamp = Stamp {
             config: self.config_digest.clone(),
             data: self.data_id.clone(),
             seed: self.seed,
             model: name.to_owned(),
+            record: None,
         };
         if self.source != ModelSource::Train {
-            match self.saved(&path, &stamp, check) {
-                Ok(Some(model)) => {
+            match self.saved(&path, &stamp, with_record, check) {
+                Ok(Some(saved)) => {
                     if self.source == ModelSource::Resume {
                         (self.log)(&format!("resuming: loaded {}", path.display()));
                     }
-                    return Ok(model);
+                    return Ok(saved);
                 }
                 Ok(None) if self.source == ModelSource::Saved => {
                     bail!("{} is missing: that run did not finish", path.display())
@@ -287,39 +337,76 @@ impl<'a> SeedStore<'a> {
                 )),
             }
         }
-        let model = train()?;
+        let (model, record) = train()?;
+        if let Some(record) = &record {
+            write_atomic(&self.record_path(name), record)?;
+            stamp.record = Some(sha256_hex(record));
+        }
         write_atomic(&path, &stamp.apply(&model.to_safetensors()))?;
-        Ok(model)
+        Ok((model, record))
     }
 
-    /// The saved model at `path`, `None` if there is none, or why it cannot be used.
+    /// The saved model at `path` with its record, `None` if there is none, or why it cannot be
+    /// used.
     fn saved<M: SavedModel>(
         &self,
         path: &Path,
-        stamp: &Stamp,
+        expected: &Stamp,
+        with_record: bool,
         check: impl FnOnce(&M, &Path) -> anyhow::Result<()>,
-    ) -> anyhow::Result<Option<M>> {
-        let bytes = match std::fs::read(path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            read => read.with_context(|| format!("cannot read {}", path.display()))?,
+    ) -> anyhow::Result<Option<(M, Option<Vec<u8>>)>> {
+        let Some(bytes) = read_if_present(path)? else {
+            return Ok(None);
         };
-        match Stamp::of(&bytes) {
-            Some(found) if found == *stamp => {}
+        let stamp = match Stamp::of(&bytes) {
+            Some(found) if found.same_origin(expected) => found,
             Some(found) => bail!(
                 "{}: it was made by {}, not by this run's {}",
                 path.display(),
                 found.describe(),
-                stamp.describe()
+                expected.describe()
             ),
             None => bail!(
-                "{}: it has no stamp of the run that made it (damaged, or not written by a run)",
+                "{}: it has no stamp of the run that made it (made before models were stamped, \
+                 damaged, or not written by a run); run `cargo xtask reproduce` again",
                 path.display()
             ),
-        }
+        };
         let model = M::from_safetensors(&bytes)
             .with_context(|| format!("{}: cannot load", path.display()))?;
         check(&model, path)?;
-        Ok(Some(model))
+        if !with_record {
+            return Ok(Some((model, None)));
+        }
+        let record_path = self.record_path(&expected.model);
+        let record = read_if_present(&record_path)?;
+        match (&record, &stamp.record) {
+            (Some(record), Some(digest)) if sha256_hex(record) == *digest => {
+                Ok(Some((model, Some(record.clone()))))
+            }
+            (None, _) => bail!(
+                "{}: its training record {} is missing",
+                path.display(),
+                record_path.display()
+            ),
+            _ => bail!(
+                "{}: {} is not the record of its training",
+                path.display(),
+                record_path.display()
+            ),
+        }
+    }
+}
+
+/// The bytes of `path`, or `None` if there is no such file.
+fn read_if_present(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        read => {
+            Ok(Some(read.with_context(|| {
+                format!("cannot read {}", path.display())
+            })?))
+        }
     }
 }
 

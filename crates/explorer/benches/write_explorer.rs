@@ -3,6 +3,7 @@
 //! per neuron. Also prints the size of the folder it writes.
 use criterion::{Criterion, criterion_group, criterion_main};
 use ne_explorer::{ExplorerInput, SaeInput, write_explorer};
+use ne_metrics::unit_proxies;
 use ne_mnist::{Checksums, SplitKind, load_split, shipped_dir};
 use ne_models::rng::{Stream, stream_rng};
 use ne_models::{Mlp, Sae};
@@ -26,18 +27,32 @@ fn full_size(c: &mut Criterion) {
     let standard = Sae::init(64, 512, &mut stream_rng(0, Stream::SaeInit));
     let ne = Sae::init(64, 512, &mut stream_rng(1, Stream::SaeInit));
     let (mlp_firing, sae_firing) = (vec![1u64; 64], vec![1u64; 512]);
+    let hidden = mlp.hidden(test.images.view());
+    let proxies = |weights: &ndarray::Array2<f32>, acts: &ndarray::Array2<f32>| {
+        unit_proxies(
+            weights.view(),
+            acts.view(),
+            test.labels.view(),
+            test.pixels.view(),
+        )
+    };
+    let mlp_proxies = proxies(&mlp.fc1.weight, &hidden);
+    let standard_proxies = proxies(&standard.w_enc, &standard.encode(hidden.view()));
+    let ne_proxies = proxies(&ne.w_enc, &ne.encode(hidden.view()));
     let saes = [
         SaeInput {
             key: "standard",
             title: "Standard SAE",
             sae: &standard,
             train_firing: &sae_firing,
+            proxies: &standard_proxies,
         },
         SaeInput {
             key: "ne",
             title: "SAE + NE loss",
             sae: &ne,
             train_firing: &sae_firing,
+            proxies: &ne_proxies,
         },
     ];
     let metrics = serde_json::json!({"config": {}, "runs": [], "summary": {}});
@@ -45,6 +60,7 @@ fn full_size(c: &mut Criterion) {
         test: &test,
         mlp: &mlp,
         mlp_train_firing: &mlp_firing,
+        mlp_proxies: &mlp_proxies,
         saes: &saes,
         metrics: &metrics,
         seed: 0,

@@ -1,4 +1,5 @@
 //! What the explorer is built from, and the checks that it all fits together.
+use ne_metrics::UnitProxies;
 use ne_models::{Mlp, Sae};
 use std::path::PathBuf;
 
@@ -15,6 +16,9 @@ pub struct SaeInput<'a> {
     pub sae: &'a Sae,
     /// On how many training examples each latent fired (0 = dead).
     pub train_firing: &'a [u64],
+    /// Each latent's Table 4 figures (label purity, input coherence, ...), as the run measured
+    /// them.
+    pub proxies: &'a [UnitProxies],
 }
 
 /// Everything the explorer shows for one seed of a run.
@@ -24,6 +28,8 @@ pub struct ExplorerInput<'a> {
     pub mlp: &'a Mlp,
     /// On how many training examples each hidden neuron fired.
     pub mlp_train_firing: &'a [u64],
+    /// Each hidden neuron's Table 4 figures.
+    pub mlp_proxies: &'a [UnitProxies],
     pub saes: &'a [SaeInput<'a>],
     /// The run's `metrics.json`: `{"config", "runs": [...], "summary": {"standard", "ne"}}`.
     pub metrics: &'a serde_json::Value,
@@ -98,6 +104,30 @@ fn expect_finite<'v>(
     })
 }
 
+/// Whether `key` can name an SAE in the page's URLs: non-empty lower-case letters, digits, `_`
+/// or `-`, and not a key the page reserves. Callers can check a user's choice before any work.
+pub fn check_sae_key(key: &str) -> Result<(), ExplorerError> {
+    let key_error = |problem| ExplorerError::Key {
+        key: key.to_owned(),
+        problem,
+    };
+    let url_safe = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-".contains(c);
+    if key.is_empty() || !key.chars().all(url_safe) {
+        return Err(key_error(
+            "must be non-empty lower-case letters, digits, '_' or '-'",
+        ));
+    }
+    if key == MLP_KEY {
+        return Err(key_error("is reserved for the MLP"));
+    }
+    if key == INDEX_KEY {
+        return Err(key_error(
+            "is reserved for the start page's URLs (#index/<layer>)",
+        ));
+    }
+    Ok(())
+}
+
 impl ExplorerInput<'_> {
     /// Checks every shape, value and setting the explorer relies on, naming the first problem.
     pub fn validate(&self) -> Result<(), ExplorerError> {
@@ -136,6 +166,7 @@ impl ExplorerInput<'_> {
             &[self.mlp_train_firing.len()],
             &[hidden],
         )?;
+        expect_shape("MLP Table 4 figures", &[self.mlp_proxies.len()], &[hidden])?;
         expect_finite("MLP fc1.weight", &fc1.weight)?;
         expect_finite("MLP fc1.bias", &fc1.bias)?;
         expect_finite("MLP fc2.weight", &fc2.weight)?;
@@ -155,26 +186,12 @@ impl ExplorerInput<'_> {
     }
 
     fn validate_sae(&self, input: &SaeInput, hidden: usize, i: usize) -> Result<(), ExplorerError> {
-        let key_error = |problem| ExplorerError::Key {
-            key: input.key.to_owned(),
-            problem,
-        };
-        let url_safe = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-".contains(c);
-        if input.key.is_empty() || !input.key.chars().all(url_safe) {
-            return Err(key_error(
-                "must be non-empty lower-case letters, digits, '_' or '-'",
-            ));
-        }
-        if input.key == MLP_KEY {
-            return Err(key_error("is reserved for the MLP"));
-        }
-        if input.key == INDEX_KEY {
-            return Err(key_error(
-                "is reserved for the start page's URLs (#index/<layer>)",
-            ));
-        }
+        check_sae_key(input.key)?;
         if self.saes[..i].iter().any(|other| other.key == input.key) {
-            return Err(key_error("is used by two SAEs"));
+            return Err(ExplorerError::Key {
+                key: input.key.to_owned(),
+                problem: "is used by two SAEs",
+            });
         }
         let sae = input.sae;
         let m = sae.w_enc.nrows();
@@ -191,6 +208,7 @@ impl ExplorerInput<'_> {
             &[input.train_firing.len()],
             &[m],
         )?;
+        expect_shape(&name("Table 4 figures"), &[input.proxies.len()], &[m])?;
         expect_finite(&name("w_enc"), &sae.w_enc)?;
         expect_finite(&name("b_enc"), &sae.b_enc)?;
         expect_finite(&name("w_dec"), &sae.w_dec)?;

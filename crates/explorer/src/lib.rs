@@ -2,17 +2,23 @@
 //!
 //! `write_explorer` writes a folder that a person opens from disk (`index.html`, no server):
 //! a start page with the run's tables and a sortable index of every MLP hidden neuron and SAE
-//! latent, and one view per neuron (`index.html#mlp/5`, `#standard/17`, `#ne/17`) with its
-//! pixel-space weights, top-activating images, logit effects, activation distribution and
-//! feature clusters. The page is plain HTML, CSS and JavaScript drawing on canvases; its data
-//! comes in two script files (`data.js`, `pixels.js`) because `file://` pages cannot fetch.
+//! latent; one view per neuron (`index.html#mlp/5`, `#standard/17`, `#ne/17`) with its
+//! pixel-space weights, top-activating images, logit effects, activation distribution, feature
+//! clusters and a map of its embeddings, linked to related units of the other layers; and one
+//! view per input (`#input/N` for test image N, or a digit drawn by hand) that runs it through
+//! the MLP and every SAE in the page. The page is plain HTML, CSS and JavaScript drawing on
+//! canvases; its data comes in two script files (`data.js`, `pixels.js`) because `file://`
+//! pages cannot fetch. The test images travel gzip-compressed (base64) and the page inflates
+//! them with the browser's own `DecompressionStream`.
 
 mod input;
+mod links;
+mod map;
 mod page_data;
 mod prepare;
 
-pub use input::{ExplorerError, ExplorerInput, MLP_KEY, SaeInput};
-pub use page_data::CLUSTERS_SHOWN;
+pub use input::{ExplorerError, ExplorerInput, MLP_KEY, SaeInput, check_sae_key};
+pub use page_data::{CLUSTERS_SHOWN, NEAREST_LINKED, OVERLAP_EXAMPLES, WEIGHT_LINKED};
 
 use page_data::build;
 
@@ -43,8 +49,12 @@ pub fn write_explorer(dir: &Path, input: &ExplorerInput) -> anyhow::Result<PathB
 
     write_atomically(dir, "pixels.js", |out| {
         let pixels: Vec<u8> = input.test.pixels.iter().copied().collect();
-        out.write_all(b"window.NE_PIXELS = \"")?;
-        out.write_all(BASE64.encode(pixels).as_bytes())?;
+        // A fixed header (no name, no time stamp), so the same images give the same bytes.
+        let mut gzip = flate2::GzBuilder::new().write(Vec::new(), flate2::Compression::fast());
+        gzip.write_all(&pixels)?;
+        let compressed = gzip.finish()?;
+        out.write_all(b"window.NE_PIXELS_GZIP = \"")?;
+        out.write_all(BASE64.encode(compressed).as_bytes())?;
         out.write_all(b"\";\n")
     })?;
     write_atomically(dir, "data.js", |out| {

@@ -1,26 +1,36 @@
 //! The data the page reads, as serialisable records: one per layer (the MLP's hidden layer and
-//! each SAE) with one record per neuron. Test images are not repeated here: neurons list test
+//! each SAE) with one record per neuron, and the models' parameters at full precision so the
+//! page can run any input through them. Test images are not repeated here: neurons list test
 //! example indices and the page looks the pixels up once shipped.
 use crate::input::{ExplorerInput, MLP_KEY};
+use crate::links::{Linked, nearest_by_direction, nearest_by_overlap, strongest_entries};
+use crate::map::embedding_map;
 use crate::prepare::{
-    activation_profile, centred, example_clusters, latent_logit_effects, mlp_logit_effects,
-    pixel_space_weights, quantise_i8, round_significant,
+    ActivationProfile, activation_profile, centred, example_embeddings, latent_logit_effects,
+    mlp_logit_effects, pixel_space_weights, quantise_i8, round_significant,
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use ndarray::{Array2, ArrayView2};
-use ne_metrics::{PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD, neuron_stats};
+use ndarray::{Array2, ArrayView2, ArrayViewD};
+use ne_embed::{cluster_separation, feature_clusters};
+use ne_metrics::{PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD, UnitProxies, neuron_stats};
 use ne_mnist::IMAGE_PIXELS;
+use ne_models::Sae;
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-/// Feature clusters shown per neuron (the count of all of them is shipped too).
+/// Feature clusters drawn per neuron before the page's "show all" (all of them are shipped).
 pub const CLUSTERS_SHOWN: usize = 10;
-/// Top-activating examples whose activations are shipped (the page shows them as thumbnails).
-pub const TOP_SHOWN: usize = 12;
 /// Quantiles of the positive activations drawn as each neuron's cumulative distribution.
 pub const CDF_POINTS: usize = 51;
+/// Top-activating test examples of an SAE latent compared with another SAE's (Jaccard overlap).
+pub const OVERLAP_EXAMPLES: usize = 100;
+/// Latents of another SAE linked from a latent, by decoder direction and by shared examples.
+pub const NEAREST_LINKED: usize = 3;
+/// Units linked across the MLP-SAE boundary: the neurons a latent reads or writes most, the
+/// latents that read or write a neuron most.
+pub const WEIGHT_LINKED: usize = 5;
 /// Significant digits kept for the numbers the page prints or plots.
 const DIGITS: i32 = 4;
 
@@ -39,6 +49,7 @@ pub struct PageData<'a> {
     pub cluster_examples: usize,
     pub clusters_shown: usize,
     pub distance_cap: usize,
+    pub overlap_examples: usize,
     pub test_count: usize,
     /// Test labels, one byte each, base64.
     pub labels: String,
@@ -46,7 +57,54 @@ pub struct PageData<'a> {
     pub normalisation: Value,
     pub metrics: &'a Value,
     pub paper: Value,
+    /// The MLP's parameters, for the page's own forward pass.
+    pub mlp: MlpParameters,
     pub layers: Vec<LayerRecord>,
+}
+
+/// A tensor at full precision: its shape and its values in row-major order as little-endian
+/// f32 bytes, base64.
+#[derive(Debug, Serialize)]
+pub struct Tensor {
+    pub shape: Vec<usize>,
+    pub f32le: String,
+}
+
+impl Tensor {
+    fn of(values: ArrayViewD<f32>) -> Self {
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        Self {
+            shape: values.shape().to_vec(),
+            f32le: BASE64.encode(bytes),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct MlpParameters {
+    pub fc1_weight: Tensor,
+    pub fc1_bias: Tensor,
+    pub fc2_weight: Tensor,
+    pub fc2_bias: Tensor,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SaeParameters {
+    pub w_enc: Tensor,
+    pub b_enc: Tensor,
+    pub w_dec: Tensor,
+    pub b_dec: Tensor,
+}
+
+impl SaeParameters {
+    fn of(sae: &Sae) -> Self {
+        Self {
+            w_enc: Tensor::of(sae.w_enc.view().into_dyn()),
+            b_enc: Tensor::of(sae.b_enc.view().into_dyn()),
+            w_dec: Tensor::of(sae.w_dec.view().into_dyn()),
+            b_dec: Tensor::of(sae.b_dec.view().into_dyn()),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -58,6 +116,8 @@ pub struct LayerRecord {
     pub weights: String,
     /// Per neuron: weight ≈ byte × scale.
     pub weight_scales: Vec<f32>,
+    /// An SAE's parameters, for the page's own forward pass; `None` for the MLP's layer.
+    pub sae: Option<SaeParameters>,
     pub neurons: Vec<NeuronRecord>,
 }
 
@@ -66,25 +126,41 @@ pub struct NeuronRecord {
     /// Test examples that activate it (all of them).
     pub size: usize,
     /// Max and mean pairwise cosine distance of the embeddings of its first `distance_cap`
-    /// activating test examples (the paper's Table 3 figures).
+    /// activating test examples in test-set order (the paper's Table 3 figures).
     pub max_dist: Option<f32>,
     pub mean_dist: Option<f32>,
     /// Training examples that activate it; 0 means dead.
     pub train_firing: u64,
+    /// Its Table 4 figures: label purity and top-100 label purity, input coherence (`None`
+    /// where the unit fires too rarely to measure), encoder participation.
+    pub label_purity: Option<f32>,
+    pub top_label_purity: Option<f32>,
+    pub input_coherence: Option<f32>,
+    pub encoder_participation: f32,
     /// Change of each class logit per unit of activation.
     pub logits: Vec<f32>,
-    /// Share of test examples with zero activation.
-    pub zero_share: f32,
-    /// `CDF_POINTS` quantiles of the positive test activations, ascending.
+    /// Quantiles of the positive test activations, ascending: `CDF_POINTS` of them, or every
+    /// positive activation when there are no more than that.
     pub quantiles: Vec<f32>,
     /// Top-activating test examples (at most `cluster_examples`), strongest first.
     pub top: Vec<usize>,
-    /// Activations of the first `TOP_SHOWN` of them.
+    /// Their activations, same order.
     pub top_activations: Vec<f32>,
-    /// Feature clusters among `top`, all of them counted.
-    pub cluster_count: usize,
-    /// The largest `CLUSTERS_SHOWN` clusters.
+    /// Feature clusters among `top`, largest first (all of them).
     pub clusters: Vec<ClusterRecord>,
+    /// How many there are (the index sorts by it).
+    pub cluster_count: usize,
+    /// Mean cosine distance within its clusters (pairs pooled) and between their centroids.
+    pub intra_dist: Option<f32>,
+    pub inter_dist: Option<f32>,
+    /// The embeddings of `top` on their first two principal components: x0, y0, x1, y1, …
+    /// as signed bytes (value ≈ byte × `map_scale`), base64.
+    pub map: String,
+    pub map_scale: f32,
+    /// Share of the variance along each of the two axes.
+    pub map_explained: [f32; 2],
+    /// Related units in the other layers.
+    pub links: Vec<LinkGroup>,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -93,8 +169,39 @@ pub struct ClusterRecord {
     pub members: Vec<usize>,
     /// Position in `top` of the example most similar to the rest of the cluster.
     pub central: usize,
-    pub max_dist: f32,
-    pub mean_dist: f32,
+    /// Max and mean cosine distance between its members; left out for a lone example (most
+    /// clusters of a polysemantic neuron), which has no pair.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_dist: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean_dist: Option<f32>,
+}
+
+/// How the units of a `LinkGroup` relate to the neuron that lists them.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    /// Latents of another SAE whose decoder columns point most nearly the same way (cosine).
+    DecoderCosine,
+    /// Latents of another SAE sharing most of its top `OVERLAP_EXAMPLES` test examples (Jaccard).
+    ExampleOverlap,
+    /// MLP neurons its encoder row weighs most (signed weight).
+    Reads,
+    /// MLP neurons its decoder column writes most (signed weight).
+    Writes,
+    /// Latents of an SAE whose encoder weighs this neuron most.
+    ReadBy,
+    /// Latents of an SAE whose decoder writes this neuron most.
+    WrittenBy,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LinkGroup {
+    pub relation: Relation,
+    /// Key of the layer the units belong to.
+    pub layer: String,
+    /// (unit, the number that ranks it), strongest first.
+    pub units: Vec<Linked>,
 }
 
 /// One layer's neurons with everything needed to describe them.
@@ -102,6 +209,7 @@ struct LayerSource<'a> {
     key: &'a str,
     title: &'a str,
     kind: LayerKind,
+    sae: Option<&'a Sae>,
     /// neurons x 784.
     pixel_weights: Array2<f32>,
     /// neurons x classes.
@@ -113,6 +221,7 @@ struct LayerSource<'a> {
     /// n x neurons.
     activations: Array2<f32>,
     train_firing: &'a [u64],
+    proxies: &'a [UnitProxies],
 }
 
 /// The paper's Tables 2 and 3 (one run each) and its MLP accuracy.
@@ -139,26 +248,44 @@ pub fn build<'a>(input: &ExplorerInput<'a>) -> PageData<'a> {
         key: MLP_KEY,
         title: "MLP hidden layer",
         kind: LayerKind::Mlp,
+        sae: None,
         pixel_weights: mlp.fc1.weight.clone(),
         logit_effects: mlp_logit_effects(mlp.fc2.weight.view()),
         embedding_weights: mlp.fc1.weight.view(),
         embedding_inputs: test.images.view(),
         activations: hidden.clone(),
         train_firing: input.mlp_train_firing,
+        proxies: input.mlp_proxies,
     }];
     for (s, centred) in input.saes.iter().zip(&centred_hidden) {
         sources.push(LayerSource {
             key: s.key,
             title: s.title,
             kind: LayerKind::Sae,
+            sae: Some(s.sae),
             pixel_weights: pixel_space_weights(s.sae.w_enc.view(), mlp.fc1.weight.view()),
             logit_effects: latent_logit_effects(mlp.fc2.weight.view(), s.sae.w_dec.view()),
             embedding_weights: s.sae.w_enc.view(),
             embedding_inputs: centred.view(),
             activations: s.sae.encode(hidden.view()),
             train_firing: s.train_firing,
+            proxies: s.proxies,
         });
     }
+
+    let ranked = input.cluster_examples.max(OVERLAP_EXAMPLES);
+    let profiles: Vec<Vec<ActivationProfile>> = sources
+        .iter()
+        .map(|source| {
+            // Neuron-major copy so each neuron's activations are contiguous.
+            let by_neuron = source.activations.t().as_standard_layout().into_owned();
+            (0..by_neuron.nrows())
+                .into_par_iter()
+                .map(|j| activation_profile(by_neuron.row(j), ranked, CDF_POINTS))
+                .collect()
+        })
+        .collect();
+    let links = link_groups(&sources, &profiles, test.labels.len());
 
     PageData {
         seed: input.seed,
@@ -166,19 +293,121 @@ pub fn build<'a>(input: &ExplorerInput<'a>) -> PageData<'a> {
         cluster_examples: input.cluster_examples,
         clusters_shown: CLUSTERS_SHOWN,
         distance_cap: input.distance_cap,
+        overlap_examples: OVERLAP_EXAMPLES,
         test_count: test.labels.len(),
         labels: BASE64.encode(test.labels.iter().copied().collect::<Vec<u8>>()),
         normalisation: json!({"mean": ne_mnist::PIXEL_MEAN, "std": ne_mnist::PIXEL_STD}),
         metrics: input.metrics,
         paper: paper_tables(),
+        mlp: MlpParameters {
+            fc1_weight: Tensor::of(mlp.fc1.weight.view().into_dyn()),
+            fc1_bias: Tensor::of(mlp.fc1.bias.view().into_dyn()),
+            fc2_weight: Tensor::of(mlp.fc2.weight.view().into_dyn()),
+            fc2_bias: Tensor::of(mlp.fc2.bias.view().into_dyn()),
+        },
         layers: sources
             .iter()
-            .map(|source| build_layer(source, input))
+            .zip(profiles)
+            .zip(links)
+            .map(|((source, profiles), links)| build_layer(source, profiles, links, input))
             .collect(),
     }
 }
 
-fn build_layer(source: &LayerSource, input: &ExplorerInput) -> LayerRecord {
+/// Rounds each linked unit's number for the page.
+fn rounded_links(units: &[Linked]) -> Vec<Linked> {
+    units
+        .iter()
+        .map(|&(unit, value)| (unit, round_significant(value, DIGITS)))
+        .collect()
+}
+
+/// Per layer, per neuron: its links to the other layers. An SAE latent links to its nearest
+/// latents in every other SAE and to the MLP neurons it reads and writes; an MLP neuron to the
+/// latents of every SAE that read and write it.
+fn link_groups(
+    sources: &[LayerSource],
+    profiles: &[Vec<ActivationProfile>],
+    test_count: usize,
+) -> Vec<Vec<Vec<LinkGroup>>> {
+    let overlap_sets: Vec<Vec<Vec<usize>>> = profiles
+        .iter()
+        .map(|layer| {
+            layer
+                .iter()
+                .map(|p| p.top[..p.top.len().min(OVERLAP_EXAMPLES)].to_vec())
+                .collect()
+        })
+        .collect();
+    let mut links: Vec<Vec<Vec<LinkGroup>>> = sources
+        .iter()
+        .map(|s| (0..s.activations.ncols()).map(|_| Vec::new()).collect())
+        .collect();
+    let mut add = |layer: usize, relation, other: &LayerSource, per_unit: Vec<Vec<Linked>>| {
+        for (unit_links, units) in links[layer].iter_mut().zip(per_unit) {
+            unit_links.push(LinkGroup {
+                relation,
+                layer: other.key.to_owned(),
+                units: rounded_links(&units),
+            });
+        }
+    };
+    let mlp = &sources[0];
+    for (a, source) in sources.iter().enumerate() {
+        let Some(sae) = source.sae else { continue };
+        for (b, other) in sources.iter().enumerate() {
+            let Some(other_sae) = other.sae else { continue };
+            if a == b {
+                continue;
+            }
+            let direction =
+                nearest_by_direction(sae.w_dec.view(), other_sae.w_dec.view(), NEAREST_LINKED);
+            add(a, Relation::DecoderCosine, other, direction);
+            let overlap = nearest_by_overlap(
+                &overlap_sets[a],
+                &overlap_sets[b],
+                test_count,
+                NEAREST_LINKED,
+            );
+            add(a, Relation::ExampleOverlap, other, overlap);
+        }
+        // What the latents read and write, seen from each latent and from each MLP neuron.
+        for (layer, relation, other, weights) in [
+            (a, Relation::Reads, mlp, sae.w_enc.view()),
+            (a, Relation::Writes, mlp, sae.w_dec.t()),
+            (0, Relation::ReadBy, source, sae.w_enc.t()),
+            (0, Relation::WrittenBy, source, sae.w_dec.view()),
+        ] {
+            add(
+                layer,
+                relation,
+                other,
+                strongest_entries(weights, WEIGHT_LINKED),
+            );
+        }
+    }
+    links
+}
+
+/// The map of `top`'s embeddings, quantised: (bytes x0 y0 x1 y1 …, scale, explained shares).
+fn quantised_map(embeddings: ArrayView2<f32>) -> (String, f32, [f32; 2]) {
+    let map = embedding_map(embeddings);
+    let flat: Vec<f32> = map.points.iter().flatten().copied().collect();
+    let quantised = quantise_i8(ndarray::ArrayView1::from(&flat));
+    let bytes: Vec<u8> = quantised.values.iter().map(|&v| v as u8).collect();
+    (
+        BASE64.encode(bytes),
+        quantised.scale,
+        map.explained.map(|e| round_significant(e, DIGITS)),
+    )
+}
+
+fn build_layer(
+    source: &LayerSource,
+    profiles: Vec<ActivationProfile>,
+    links: Vec<Vec<LinkGroup>>,
+    input: &ExplorerInput,
+) -> LayerRecord {
     let count = source.pixel_weights.nrows();
     let stats = neuron_stats(
         source.embedding_weights,
@@ -186,46 +415,66 @@ fn build_layer(source: &LayerSource, input: &ExplorerInput) -> LayerRecord {
         source.activations.view(),
         input.distance_cap,
     );
-    // Neuron-major copy so each neuron's activations are contiguous.
-    let by_neuron = source.activations.t().as_standard_layout().into_owned();
-    let neurons: Vec<NeuronRecord> = (0..count)
+    let rounded = |values: &[f32]| -> Vec<f32> {
+        values
+            .iter()
+            .map(|&v| round_significant(v, DIGITS))
+            .collect()
+    };
+    let neurons: Vec<NeuronRecord> = profiles
         .into_par_iter()
-        .map(|j| {
-            let profile = activation_profile(by_neuron.row(j), input.cluster_examples, CDF_POINTS);
-            let clusters = example_clusters(
+        .zip(links)
+        .enumerate()
+        .map(|(j, (mut profile, links))| {
+            profile.top.truncate(input.cluster_examples);
+            profile.top_activations.truncate(input.cluster_examples);
+            let embeddings = example_embeddings(
                 source.embedding_weights.row(j),
                 source.embedding_inputs,
                 &profile.top,
-                input.cluster_threshold,
             );
-            let rounded = |values: &[f32]| -> Vec<f32> {
-                values
-                    .iter()
-                    .map(|&v| round_significant(v, DIGITS))
-                    .collect()
-            };
-            let shown = profile.top_activations.len().min(TOP_SHOWN);
+            let clusters = feature_clusters(embeddings.view(), input.cluster_threshold);
+            let separation = cluster_separation(embeddings.view(), &clusters);
+            let (map, map_scale, map_explained) = quantised_map(embeddings.view());
+            let round = |d: Option<f32>| d.map(|d| round_significant(d, DIGITS));
+            let proxy = |p: Option<f64>| round(p.map(|p| p as f32));
+            let proxies = &source.proxies[j];
             NeuronRecord {
                 size: stats[j].size,
-                max_dist: stats[j].max_dist.map(|d| round_significant(d, DIGITS)),
-                mean_dist: stats[j].mean_dist.map(|d| round_significant(d, DIGITS)),
+                max_dist: round(stats[j].max_dist),
+                mean_dist: round(stats[j].mean_dist),
                 train_firing: source.train_firing[j],
+                label_purity: proxy(proxies.label_purity),
+                top_label_purity: proxy(proxies.top_label_purity),
+                input_coherence: proxy(proxies.input_coherence),
+                encoder_participation: round_significant(
+                    proxies.encoder_participation as f32,
+                    DIGITS,
+                ),
                 logits: rounded(&source.logit_effects.row(j).to_vec()),
-                zero_share: round_significant(profile.zero_share, DIGITS),
                 quantiles: rounded(&profile.quantiles),
-                top_activations: rounded(&profile.top_activations[..shown]),
+                top_activations: rounded(&profile.top_activations),
                 top: profile.top,
                 cluster_count: clusters.len(),
                 clusters: clusters
                     .into_iter()
-                    .take(CLUSTERS_SHOWN)
-                    .map(|c| ClusterRecord {
-                        members: c.members,
-                        central: c.central,
-                        max_dist: round_significant(c.max_dist, DIGITS),
-                        mean_dist: round_significant(c.mean_dist, DIGITS),
+                    .map(|c| {
+                        let paired =
+                            |d: f32| (c.members.len() > 1).then(|| round_significant(d, DIGITS));
+                        ClusterRecord {
+                            max_dist: paired(c.max_dist),
+                            mean_dist: paired(c.mean_dist),
+                            members: c.members,
+                            central: c.central,
+                        }
                     })
                     .collect(),
+                intra_dist: round(separation.intra),
+                inter_dist: round(separation.inter),
+                map,
+                map_scale,
+                map_explained,
+                links,
             }
         })
         .collect();
@@ -247,6 +496,7 @@ fn build_layer(source: &LayerSource, input: &ExplorerInput) -> LayerRecord {
         kind: source.kind,
         weights: BASE64.encode(bytes),
         weight_scales: quantised.iter().map(|q| q.scale).collect(),
+        sae: source.sae.map(SaeParameters::of),
         neurons,
     }
 }

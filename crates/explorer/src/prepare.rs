@@ -1,7 +1,7 @@
 //! Pure data preparation: the numbers behind every picture of the explorer, computed from the
 //! models and the test split. Nothing here knows about HTML.
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
-use ne_embed::{Cluster, embeddings, feature_clusters};
+use ne_embed::embeddings;
 
 /// Input weights of SAE latents pulled back to pixel space: `w_enc` (m x d) times the MLP's
 /// first-layer weights (d x 784), an m x 784 matrix. A linear pull-back: it ignores the MLP's
@@ -87,17 +87,18 @@ pub fn quantiles(ascending: &[f32], count: usize) -> Vec<f32> {
         .collect()
 }
 
-/// The distribution of one neuron's activations on the test set, in the form the page draws as
-/// a cumulative distribution: the share of examples at zero, then quantiles of the rest.
+/// One neuron's activations on the test set as the page shows them: its top examples, and the
+/// distribution of its positive activations (the page draws it as a cumulative distribution;
+/// the examples at zero it counts from the neuron's size).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActivationProfile {
     /// Test examples with a positive activation, strongest first, at most the requested number.
     pub top: Vec<usize>,
     /// Their activations, same order.
     pub top_activations: Vec<f32>,
-    /// Share of test examples on which the neuron does not fire.
-    pub zero_share: f32,
-    /// Quantiles of the positive activations, ascending (empty if the neuron never fires).
+    /// Quantiles of the positive activations, ascending (empty if the neuron never fires); when
+    /// there are no more positive activations than quantiles asked for, all of them, so a small
+    /// sample is drawn as its exact step function rather than interpolated.
     pub quantiles: Vec<f32>,
 }
 
@@ -109,37 +110,26 @@ pub fn activation_profile(
 ) -> ActivationProfile {
     let active = positive_by_activation(activations);
     let ascending: Vec<f32> = active.iter().rev().map(|&(_, a)| a).collect();
-    let zero_share = if activations.is_empty() {
-        1.0
-    } else {
-        (activations.len() - active.len()) as f32 / activations.len() as f32
-    };
     let (top, top_activations) = active.into_iter().take(top_count).unzip();
     ActivationProfile {
         top,
         top_activations,
-        zero_share,
-        quantiles: quantiles(&ascending, quantile_count),
+        quantiles: if ascending.len() <= quantile_count {
+            ascending
+        } else {
+            quantiles(&ascending, quantile_count)
+        },
     }
 }
 
-/// Feature clusters of one neuron over the given examples: their neuron embeddings
-/// (`weights` ⊙ the example's row of `inputs`) grouped by `ne_embed::feature_clusters`.
-/// Member indices point into `examples`.
-pub fn example_clusters(
+/// One neuron's embeddings (`weights` ⊙ the example's row of `inputs`) of the given examples,
+/// one row each, in that order.
+pub fn example_embeddings(
     weights: ArrayView1<f32>,
     inputs: ArrayView2<f32>,
     examples: &[usize],
-    similarity_threshold: f32,
-) -> Vec<Cluster> {
-    if examples.is_empty() {
-        return Vec::new();
-    }
-    let chosen = inputs.select(Axis(0), examples);
-    feature_clusters(
-        embeddings(weights, chosen.view()).view(),
-        similarity_threshold,
-    )
+) -> Array2<f32> {
+    embeddings(weights, inputs.select(Axis(0), examples).view())
 }
 
 /// `x` rounded to `digits` significant decimal digits, so the page's data stays short.
@@ -218,8 +208,10 @@ mod tests {
         let profile = activation_profile(acts.view(), 2, 3);
         assert_eq!(profile.top, vec![3, 1]);
         assert_eq!(profile.top_activations, vec![5.0, 3.0]);
-        assert!((profile.zero_share - 3.0 / 7.0).abs() < 1e-7);
         assert_eq!(profile.quantiles, vec![0.5, 3.0, 5.0]);
+        // No more activations than quantiles asked for: all of them, for an exact step plot.
+        let exact = activation_profile(acts.view(), 2, 4);
+        assert_eq!(exact.quantiles, vec![0.5, 3.0, 3.0, 5.0]);
     }
 
     #[test]
@@ -238,24 +230,21 @@ mod tests {
     }
 
     #[test]
-    fn a_neuron_that_never_fires_has_an_all_zero_profile() {
+    fn a_neuron_that_never_fires_has_an_empty_profile() {
         let profile = activation_profile(array![0.0, -2.0].view(), 10, 5);
         assert!(profile.top.is_empty() && profile.quantiles.is_empty());
-        assert_eq!(profile.zero_share, 1.0);
     }
 
     #[test]
-    fn clusters_group_the_chosen_examples_and_index_into_them() {
-        let weights = array![1.0, 1.0];
-        let inputs = array![[1.0, 0.0], [0.0, 1.0], [2.0, 0.1], [0.1, 3.0], [5.0, 5.0]];
-        // Example 4 is not chosen; the others in the order [3, 0, 2, 1].
-        let clusters = example_clusters(weights.view(), inputs.view(), &[3, 0, 2, 1], 0.9);
-        let mut groups: Vec<Vec<usize>> = clusters.iter().map(|c| c.members.clone()).collect();
-        groups.sort();
-        // Positions 0 and 3 (examples 3 and 1) point up, 1 and 2 (examples 0 and 2) right.
-        assert_eq!(groups, vec![vec![0, 3], vec![1, 2]]);
-        assert!(clusters.iter().all(|c| c.members.contains(&c.central)));
-        assert!(example_clusters(weights.view(), inputs.view(), &[], 0.9).is_empty());
+    fn embeddings_of_the_chosen_examples_in_the_order_given() {
+        let weights = array![1.0, -2.0];
+        let inputs = array![[1.0, 0.0], [0.0, 1.0], [2.0, 0.5]];
+        let chosen = example_embeddings(weights.view(), inputs.view(), &[2, 0]);
+        assert_eq!(chosen, array![[2.0, -1.0], [1.0, 0.0]]);
+        assert_eq!(
+            example_embeddings(weights.view(), inputs.view(), &[]).nrows(),
+            0
+        );
     }
 
     #[test]

@@ -1,10 +1,14 @@
 //! The explorer opened in a real headless browser (Debian's `chromium`), as a person would open
 //! it from disk. Asserts on the rendered DOM and the browser's console, and leaves screenshots in
-//! `target/explorer-test/` to look at. Without chromium the tests fail when `CI=true` and are
-//! skipped (with a plain message) otherwise.
+//! `target/explorer-test/` to look at. Where a check needs the page's own JavaScript (drawing
+//! with pointer events, measuring widths, following links), a probe page is written next to
+//! `index.html`: the same page plus one script that acts and writes its findings into the DOM.
+//! Without chromium the tests fail when `CI=true` and are skipped (with a plain message)
+//! otherwise.
 mod common;
 
-use common::{Fixture, HIDDEN, LATENTS, read_page_data};
+use common::{Fixture, HIDDEN, LATENTS, TEST_IMAGES, read_page_data};
+use ndarray::{Array2, Axis};
 use ne_explorer::{CLUSTERS_SHOWN, write_explorer};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -22,6 +26,7 @@ fn artefacts() -> PathBuf {
 struct Site {
     dir: PathBuf,
     data: Value,
+    fixture: Fixture,
 }
 
 /// The explorer for the shared fixture, written once per test binary.
@@ -37,6 +42,7 @@ fn site() -> &'static Site {
         Site {
             data: read_page_data(&dir),
             dir,
+            fixture,
         }
     })
 }
@@ -71,14 +77,21 @@ struct Rendered {
 /// Opens `index.html#<fragment>` headless in a fresh profile; returns the DOM after the page
 /// has run, and saves a screenshot as `<screenshot>.png` when asked.
 fn render(browser: &Path, fragment: &str, screenshot: Option<&str>) -> Rendered {
+    open_page(browser, "index.html", fragment, &[], screenshot)
+}
+
+/// Opens `page#<fragment>` of the site as `render` does, with extra chromium arguments.
+fn open_page(
+    browser: &Path,
+    page: &str,
+    fragment: &str,
+    extra: &[&str],
+    screenshot: Option<&str>,
+) -> Rendered {
     let site = site();
     let url = format!(
         "file://{}#{fragment}",
-        site.dir
-            .join("index.html")
-            .canonicalize()
-            .unwrap()
-            .display()
+        site.dir.join(page).canonicalize().unwrap().display()
     );
     let run = |mode: &[String]| {
         let profile = tempfile::tempdir().expect("a fresh profile folder");
@@ -98,6 +111,7 @@ fn render(browser: &Path, fragment: &str, screenshot: Option<&str>) -> Rendered 
                 "--timeout=90000",
             ])
             .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(extra)
             .args(mode)
             .arg(&url)
             .output()
@@ -185,7 +199,7 @@ impl Rendered {
             self.count("data-kind=\"cluster-feature\""),
             clusters.min(CLUSTERS_SHOWN)
         );
-        for kind in ["weights", "logits", "cdf", "colour-bar"] {
+        for kind in ["weights", "logits", "cdf"] {
             assert_eq!(
                 self.count(&format!("data-kind=\"{kind}\"")),
                 1,
@@ -193,6 +207,15 @@ impl Rendered {
             );
         }
         let top = neuron["top"].as_array().unwrap().len();
+        // The weights' colour bar, and one shared by all the cluster features.
+        assert_eq!(
+            self.count("data-kind=\"colour-bar\""),
+            1 + usize::from(top > 0)
+        );
+        assert_eq!(
+            self.count("data-kind=\"embedding-map\""),
+            usize::from(top > 1)
+        );
         assert_eq!(
             self.count("data-kind=\"top-average\""),
             usize::from(top > 0)
@@ -210,9 +233,109 @@ impl Rendered {
         let size = neuron["size"].as_u64().unwrap();
         assert!(
             self.text_of("neuron-size")
-                .starts_with(&format!("{size} ("))
+                .starts_with(&format!("{size} of {TEST_IMAGES} (")),
+            "{}",
+            self.text_of("neuron-size")
         );
     }
+}
+
+/// Runs `body` (JavaScript calling `finish(value)` once, maybe later) in the explorer opened at
+/// `#<fragment>`, `width` CSS pixels wide, once the page has rendered; returns the value. The
+/// explorer runs in a frame of that width (a headless window is at least 500 pixels wide) and
+/// posts the value to the page around it, which the test reads. The files are written next to
+/// `index.html`: `probe-<name>.html` (the explorer and the probe script) and `frame-<name>.html`.
+fn probe(browser: &Path, name: &str, fragment: &str, width: u32, body: &str) -> Value {
+    let dir = &site().dir;
+    let index = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    let script = format!("probe-{name}.js");
+    let page = index.replace(
+        "</body>",
+        &format!("<script src=\"{script}\"></script>\n</body>"),
+    );
+    assert_ne!(
+        page, index,
+        "index.html has a </body> to put the probe before"
+    );
+    std::fs::write(dir.join(format!("probe-{name}.html")), page).unwrap();
+    std::fs::write(
+        dir.join(&script),
+        format!(
+            "(function () {{
+  function finish(value) {{
+    var errors = document.getElementById('js-errors').textContent;
+    parent.postMessage(JSON.stringify({{ value: value, errors: errors }}), '*');
+  }}
+  function once(event) {{
+    return new Promise(function (resolve) {{ window.addEventListener(event, resolve, {{ once: true }}); }});
+  }}
+  // Goes to `hash` as a click on a link would, but without the browser's round trip between
+  // setting the address and the hashchange event: under virtual time that gap can look idle
+  // and end the run early. The page renders during the dispatch (its test images are loaded by
+  // then: every probe that navigates starts on a page that needs them).
+  function go(hash) {{
+    var rendered = once('ne-rendered');
+    history.pushState(null, '', hash);
+    window.dispatchEvent(new HashChangeEvent('hashchange'));
+    return rendered;
+  }}
+  function run() {{
+    try {{
+{body}
+    }} catch (error) {{
+      finish({{ probe_error: String((error && error.stack) || error) }});
+    }}
+  }}
+  // The first render may wait for the test images; it marks <body data-page> when done.
+  if (document.body.hasAttribute('data-page')) run();
+  else once('ne-rendered').then(run);
+}})();
+"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join(format!("frame-{name}.html")),
+        format!(
+            "<!DOCTYPE html>
+<html><body style=\"margin: 0\"><pre id=\"js-errors\"></pre>
+<iframe src=\"probe-{name}.html#{fragment}\" style=\"width: {width}px; height: 900px; border: 0\"></iframe>
+<script>
+window.addEventListener('message', function (event) {{
+  var out = document.createElement('pre');
+  out.id = 'probe-result';
+  out.textContent = event.data;
+  document.body.append(out);
+}});
+</script></body></html>
+"
+        ),
+    )
+    .unwrap();
+    let rendered = open_page(browser, &format!("frame-{name}.html"), "", &[], None);
+    let start = rendered
+        .dom
+        .find("<pre id=\"probe-result\">")
+        .unwrap_or_else(|| panic!("probe {name} wrote no result"));
+    let text = &rendered.dom[start + "<pre id=\"probe-result\">".len()..];
+    let text = &text[..text.find("</pre>").unwrap()];
+    let json = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    let posted: Value = serde_json::from_str(&json).expect("the probe wrote JSON");
+    assert_eq!(
+        posted["errors"], "",
+        "probe {name}: the page recorded errors"
+    );
+    assert!(
+        !rendered.console.contains("Uncaught"),
+        "probe {name}: console errors: {}",
+        rendered.console
+    );
+    let value = posted["value"].clone();
+    assert!(value.get("probe_error").is_none(), "probe {name}: {value}");
+    value
 }
 
 #[test]
@@ -231,13 +354,18 @@ fn mlp_neuron_view_renders_in_headless_chromium() {
     let page = render(&browser, &format!("mlp/{j}"), Some("mlp-neuron"));
     page.assert_neuron_view(layer, j);
     assert!(page.dom.contains("MLP hidden layer · neuron"));
-    assert!(
-        page.dom.contains(&format!("href=\"#standard/{j}\"")),
-        "switch to the standard SAE"
-    );
-    assert!(
-        page.dom.contains(&format!("href=\"#ne/{j}\"")),
-        "switch to the NE SAE"
+    // A neuron has no matched unit in an SAE: its tabs lead to the SAEs' indexes.
+    for key in ["standard", "ne"] {
+        assert!(
+            page.dom
+                .contains(&format!("href=\"#index/{key}\" id=\"switch-{key}\"")),
+            "switch to the {key} index"
+        );
+    }
+    // Related units: the latents of each SAE that read and write it most.
+    assert_eq!(
+        page.count("class=\"chip unit-link\""),
+        2 * 2 * ne_explorer::WEIGHT_LINKED
     );
 }
 
@@ -253,8 +381,20 @@ fn sae_latent_view_renders_in_headless_chromium() {
     let page = render(&browser, &format!("ne/{j}"), Some("ne-latent"));
     page.assert_neuron_view(layer, j);
     assert!(page.dom.contains("SAE + NE loss · latent"));
-    assert!(page.dom.contains("id=\"switch-standard\""));
-    assert!(page.dom.contains("href=\"#standard/17\""));
+    // The standard SAE's tab leads to the latent nearest by decoder direction, shown first.
+    let groups = layer["neurons"][j]["links"].as_array().unwrap();
+    let nearest = groups
+        .iter()
+        .find(|g| g["relation"] == "decoder_cosine" && g["layer"] == "standard")
+        .expect("a decoder-cosine group for the standard SAE");
+    let matched = nearest["units"][0][0].as_u64().unwrap();
+    assert!(
+        page.dom.contains(&format!(
+            "href=\"#standard/{matched}\" id=\"switch-standard\""
+        )),
+        "the tab leads to standard latent {matched}"
+    );
+    assert!(page.dom.contains("href=\"#index/mlp\" id=\"switch-mlp\""));
     assert!(
         page.dom.contains("href=\"#ne/16\"") && page.dom.contains("href=\"#ne/18\""),
         "prev and next"
@@ -287,6 +427,25 @@ fn start_page_shows_the_tables_and_indexes_every_neuron() {
     assert!(page.dom.contains(">0.33<") && page.dom.contains(">2600<"));
     assert!(page.dom.contains(">0.310 ± 0.031<"), "our standard MSE");
     assert!(page.dom.contains("ours (2 seeds)"));
+    // Table 4: ours only, for the MLP and both SAEs, from the summary's figures.
+    assert!(page.dom.contains("Table 4"));
+    assert_eq!(page.count("data-table4="), 3);
+    assert!(
+        page.dom.contains(">0.620 ± 0.062<"),
+        "the standard SAE's label purity"
+    );
+    assert!(page.dom.contains(">64 ± 0<"), "the MLP's units counted");
+    for column in [
+        "label_purity",
+        "top_label_purity",
+        "input_coherence",
+        "encoder_participation",
+    ] {
+        assert!(
+            page.dom.contains(&format!("data-sort=\"{column}\"")),
+            "an index column for {column}"
+        );
+    }
     assert_eq!(
         page.count("data-neuron="),
         LATENTS,
@@ -315,4 +474,392 @@ fn start_page_shows_the_tables_and_indexes_every_neuron() {
         HIDDEN,
         "the MLP's neurons by default"
     );
+}
+
+/// `a` agrees with `b` to 1e-4, relative to `b` where `|b|` exceeds 1.
+fn assert_close(a: f64, b: f64, what: &str) {
+    assert!(
+        (a - b).abs() <= 1e-4 * b.abs().max(1.0),
+        "{what}: the page has {a}, Rust {b}"
+    );
+}
+
+fn numbers(value: &Value) -> Vec<f64> {
+    value
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|v| v.as_f64().expect("a number"))
+        .collect()
+}
+
+fn softmax(logits: &[f64]) -> Vec<f64> {
+    let top = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let exp: Vec<f64> = logits.iter().map(|l| (l - top).exp()).collect();
+    let total: f64 = exp.iter().sum();
+    exp.iter().map(|e| e / total).collect()
+}
+
+/// The class with the largest value, if it leads the runner-up by more than rounding noise.
+fn clear_winner(values: &[f64]) -> Option<usize> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[b].total_cmp(&values[a]));
+    (values[order[0]] - values[order[1]] > 1e-3).then_some(order[0])
+}
+
+#[test]
+fn input_view_shows_the_prediction_of_test_image_0() {
+    let Some(browser) = chromium() else { return };
+    let fixture = &site().fixture;
+    let page = render(&browser, "input/0", Some("input-0"));
+    page.assert_clean();
+    assert_eq!(fixture.test.labels[0], 7);
+    let rust = fixture
+        .mlp
+        .predict(fixture.test.images.slice(ndarray::s![..1, ..]))
+        .unwrap();
+    assert_eq!(rust[0], 7, "the fixture's MLP reads test image 0 as a 7");
+    assert_eq!(page.text_of("prediction"), "7");
+    assert_eq!(page.text_of("input-number"), "0");
+    assert_eq!(page.count("class=\"hidden-cell"), HIDDEN);
+    assert_eq!(page.count("class=\"card sae-card\""), 2);
+}
+
+#[test]
+fn the_pages_forward_pass_agrees_with_rust() {
+    let Some(browser) = chromium() else { return };
+    let images = [0usize, 1, 2, 3, 17, 123];
+    let found = probe(
+        &browser,
+        "forward",
+        "input/5",
+        1200,
+        &format!(
+            "var images = {images:?};
+    var results = [];
+    function collect() {{
+      var saes = {{}};
+      document.querySelectorAll('.sae-card').forEach(function (card) {{
+        var key = card.getAttribute('data-layer');
+        var latents = {{}};
+        card.querySelectorAll('.latent-row').forEach(function (row) {{
+          latents[row.getAttribute('data-unit')] = Number(row.getAttribute('data-value'));
+        }});
+        saes[key] = {{
+          latents: latents,
+          mse: Number(document.getElementById('recon-error-' + key).getAttribute('data-value')),
+          prediction: Number(document.getElementById('recon-prediction-' + key).getAttribute('data-value'))
+        }};
+      }});
+      var values = function (selector, attribute) {{
+        return Array.from(document.querySelectorAll(selector), function (e) {{ return Number(e.getAttribute(attribute)); }});
+      }};
+      return {{
+        prediction: Number(document.getElementById('prediction').textContent),
+        hidden: values('#hidden-activations [data-unit]', 'data-value'),
+        probabilities: values('#probabilities [data-class]', 'data-value'),
+        logits: values('#probabilities [data-class]', 'data-logit'),
+        saes: saes
+      }};
+    }}
+    function next(k) {{
+      if (k === images.length) return finish(results);
+      go('#input/' + images[k]).then(function () {{ results.push(collect()); next(k + 1); }});
+    }}
+    next(0);"
+        ),
+    );
+    let fixture = &site().fixture;
+    let x = fixture.test.images.select(Axis(0), &images);
+    let hidden = fixture.mlp.hidden(x.view());
+    let logits = fixture.mlp.logits_from_hidden(hidden.view());
+    let to_f64 = |a: &Array2<f32>| a.mapv(f64::from);
+    let (hidden, logits) = (to_f64(&hidden), to_f64(&logits));
+    let results = found.as_array().unwrap();
+    assert_eq!(results.len(), images.len());
+    for (row, (&image, page)) in images.iter().zip(results).enumerate() {
+        let what = |part: &str| format!("test image {image}, {part}");
+        let page_hidden = numbers(&page["hidden"]);
+        assert_eq!(page_hidden.len(), HIDDEN);
+        for (k, &h) in page_hidden.iter().enumerate() {
+            assert_close(h, hidden[[row, k]], &what(&format!("hidden {k}")));
+        }
+        let rust_logits = logits.row(row).to_vec();
+        for (c, (&l, &p)) in numbers(&page["logits"])
+            .iter()
+            .zip(&numbers(&page["probabilities"]))
+            .enumerate()
+        {
+            assert_close(l, rust_logits[c], &what(&format!("logit {c}")));
+            assert_close(
+                p,
+                softmax(&rust_logits)[c],
+                &what(&format!("probability {c}")),
+            );
+        }
+        if let Some(winner) = clear_winner(&rust_logits) {
+            assert_eq!(page["prediction"], winner, "{}", what("prediction"));
+        }
+        for (key, sae) in [("standard", &fixture.standard), ("ne", &fixture.ne)] {
+            let h32 = hidden.row(row).mapv(|v| v as f32).insert_axis(Axis(0));
+            let latents = sae.encode(h32.view());
+            let recon = sae.decode(latents.view());
+            let recon_logits = fixture.mlp.logits_from_hidden(recon.view());
+            let page_sae = &page["saes"][key];
+            let shown = page_sae["latents"].as_object().unwrap();
+            for (j, &a) in latents.row(0).iter().enumerate() {
+                let on_page = shown
+                    .get(&j.to_string())
+                    .map_or(0.0, |v| v.as_f64().unwrap());
+                assert_close(on_page, f64::from(a), &what(&format!("{key} latent {j}")));
+            }
+            let mse = (&recon - &h32).mapv(|d| f64::from(d * d)).mean().unwrap();
+            assert_close(
+                page_sae["mse"].as_f64().unwrap(),
+                mse,
+                &what(&format!("{key} MSE")),
+            );
+            let recon_logits: Vec<f64> =
+                recon_logits.row(0).iter().map(|&v| f64::from(v)).collect();
+            if let Some(winner) = clear_winner(&recon_logits) {
+                assert_eq!(page_sae["prediction"], winner, "{}", what(key));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_digit_drawn_with_pointer_events_is_classified() {
+    let Some(browser) = chromium() else { return };
+    // A "7" drawn with a pen: a bar across the top, then a stroke down to the left.
+    let found = probe(
+        &browser,
+        "draw",
+        "input/draw",
+        1200,
+        "var canvas = document.getElementById('draw-canvas');
+    var rect = canvas.getBoundingClientRect();
+    function at(x, y, type) {
+      canvas.dispatchEvent(new PointerEvent(type, {
+        clientX: rect.left + x * rect.width, clientY: rect.top + y * rect.height,
+        pointerId: 7, pointerType: 'pen', isPrimary: true, buttons: type === 'pointerup' ? 0 : 1, bubbles: true
+      }));
+    }
+    var path = [[0.3, 0.25], [0.7, 0.25], [0.62, 0.45], [0.55, 0.62], [0.5, 0.8]];
+    at(path[0][0], path[0][1], 'pointerdown');
+    for (var k = 1; k < path.length; k++) {
+      for (var step = 1; step <= 8; step++) {
+        var t = step / 8;
+        at(path[k - 1][0] + t * (path[k][0] - path[k - 1][0]), path[k - 1][1] + t * (path[k][1] - path[k - 1][1]), 'pointermove');
+      }
+    }
+    at(0.5, 0.8, 'pointerup');
+    var preview = document.querySelector('[data-kind=\"drawn-input\"]');
+    var ink = preview.getContext('2d').getImageData(0, 0, 28, 28).data;
+    var mass = 0, mx = 0, my = 0, x0 = 28, x1 = -1, y0 = 28, y1 = -1;
+    for (var p = 0; p < 784; p++) {
+      var v = ink[4 * p], x = p % 28, y = Math.floor(p / 28);
+      if (v > 0) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
+      mass += v; mx += (x + 0.5) * v; my += (y + 0.5) * v;
+    }
+    var prediction = document.getElementById('prediction').textContent;
+    document.getElementById('clear-drawing').click();
+    finish({
+      prediction: prediction,
+      box: [x1 - x0 + 1, y1 - y0 + 1],
+      centre: [mx / mass, my / mass],
+      cleared: document.getElementById('prediction') === null && document.getElementById('no-input') !== null
+    });",
+    );
+    let prediction = found["prediction"].as_str().unwrap();
+    assert!(
+        prediction.len() == 1 && prediction.chars().all(|c| c.is_ascii_digit()),
+        "a digit is predicted: {found}"
+    );
+    // The MNIST way: the longer side of the ink fits 20 pixels, centred by mass in 28 x 28.
+    let box_sides = numbers(&found["box"]);
+    assert!(
+        (18.0..=20.0).contains(&box_sides[0].max(box_sides[1])),
+        "{found}"
+    );
+    for c in numbers(&found["centre"]) {
+        assert!((c - 14.0).abs() <= 1.0, "centre of mass {found}");
+    }
+    assert_eq!(found["cleared"], true, "Clear empties the input");
+}
+
+#[test]
+fn every_related_unit_link_and_tab_leads_to_a_page_that_exists() {
+    let Some(browser) = chromium() else { return };
+    let data = &site().data;
+    let mlp = &data["layers"][0];
+    let j = (0..HIDDEN)
+        .max_by_key(|&j| mlp["neurons"][j]["cluster_count"].as_u64())
+        .unwrap();
+    let clusters = mlp["neurons"][j]["cluster_count"].as_u64().unwrap();
+    assert!(
+        clusters as usize > CLUSTERS_SHOWN,
+        "some neuron has more clusters than shown"
+    );
+    let found = probe(
+        &browser,
+        "links",
+        "ne/5",
+        1200,
+        &format!(
+            "var starts = ['#ne/17', '#standard/3', '#mlp/{j}'];
+    var visits = [];
+    var shownAll = null;
+    function page() {{
+      var title = document.getElementById('neuron-title');
+      return {{
+        page: document.body.getAttribute('data-page'),
+        layer: title && title.getAttribute('data-layer'),
+        index: title && Number(title.getAttribute('data-index')),
+        problem: document.getElementById('route-problem') !== null
+      }};
+    }}
+    function follow(targets, k) {{
+      if (k === targets.length) return Promise.resolve();
+      return go(targets[k]).then(function () {{
+        visits.push({{ href: targets[k], found: page() }});
+        return follow(targets, k + 1);
+      }});
+    }}
+    function start(s) {{
+      if (s === starts.length) return finish({{ visits: visits, shown_all: shownAll }});
+      go(starts[s]).then(function () {{
+        if (starts[s] === '#mlp/{j}') {{
+          document.getElementById('show-all-clusters').click();
+          shownAll = document.querySelectorAll('.cluster').length;
+        }}
+        var targets = Array.from(document.querySelectorAll('.related a.unit-link, a[id^=switch-]'), function (a) {{ return a.getAttribute('href'); }});
+        return follow(targets, 0).then(function () {{ start(s + 1); }});
+      }});
+    }}
+    start(0);"
+        ),
+    );
+    assert_eq!(found["shown_all"], clusters, "show all draws every cluster");
+    let visits = found["visits"].as_array().unwrap();
+    // Two SAE latents: 2 x 3 nearest and 2 x 5 weights each; the neuron: 4 x 5 latents; and
+    // three tabs per page.
+    let expected = 2 * (2 * ne_explorer::NEAREST_LINKED + 2 * ne_explorer::WEIGHT_LINKED)
+        + 4 * ne_explorer::WEIGHT_LINKED
+        + 3 * 3;
+    assert!(
+        visits.len() <= expected && visits.len() >= expected - 2 * ne_explorer::NEAREST_LINKED,
+        "{} links followed (at most {expected}; fewer only where few latents share examples)",
+        visits.len()
+    );
+    for visit in visits {
+        let href = visit["href"].as_str().unwrap();
+        let found = &visit["found"];
+        assert_eq!(found["problem"], false, "{href} is a page that exists");
+        if let Some(layer) = href.strip_prefix("#index/") {
+            assert_eq!(found["page"], "start", "{href}");
+            assert!(
+                data["layers"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|l| l["key"] == layer)
+            );
+            continue;
+        }
+        let (layer, index) = href[1..].split_once('/').expect("#layer/number");
+        assert_eq!(found["page"], "neuron", "{href}");
+        assert_eq!(found["layer"], layer, "{href}");
+        assert_eq!(
+            found["index"].as_u64().unwrap().to_string(),
+            index,
+            "{href}"
+        );
+    }
+}
+
+#[test]
+fn nothing_is_wider_than_a_narrow_window() {
+    let Some(browser) = chromium() else { return };
+    let pages = [
+        (375, ""),
+        (375, "mlp/3"),
+        (375, "ne/17"),
+        (375, "input/0"),
+        (375, "input/draw"),
+        (600, ""),
+        (600, "ne/17"),
+        (600, "input/0"),
+    ];
+    for (n, (width, fragment)) in pages.into_iter().enumerate() {
+        let found = probe(
+            &browser,
+            &format!("width-{n}"),
+            fragment,
+            width,
+            "var root = document.documentElement;
+    // What sticks out: boxes past the right edge, or boxes whose own content overflows them.
+    var wide = Array.from(document.querySelectorAll('body *')).filter(function (e) {
+      if (e.closest('.scroll-x')) return false;
+      var sticksOut = e.getBoundingClientRect().right > root.clientWidth + 0.5;
+      var overflows = e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === 'visible';
+      return sticksOut || overflows;
+    }).slice(-5).map(function (e) {
+      return e.tagName + '.' + e.className + ' ' + e.scrollWidth + ' wide in ' + e.clientWidth;
+    });
+    finish({ width: root.clientWidth, overflow: root.scrollWidth - root.clientWidth, wide: wide });",
+        );
+        assert_eq!(found["width"], width, "the window is {width} px wide");
+        assert_eq!(
+            found["overflow"], 0,
+            "#{fragment} at {width} px scrolls sideways: {found}"
+        );
+    }
+}
+
+#[test]
+fn the_index_keeps_its_scroll_position() {
+    let Some(browser) = chromium() else { return };
+    let found = probe(
+        &browser,
+        "scroll",
+        "standard/4",
+        1200,
+        "var before, onPage;
+    go('#index/standard').then(function () {
+      window.scrollTo(0, 1500);
+      before = window.scrollY;
+      return go('#standard/5');
+    }).then(function () {
+      onPage = window.scrollY;
+      return go('#index/standard');
+    }).then(function () {
+      finish({ before: before, on_page: onPage, after: window.scrollY });
+    });",
+    );
+    assert_eq!(found["before"], 1500, "the index is long enough to scroll");
+    assert_eq!(found["on_page"], 0, "a unit page opens at its top");
+    assert_eq!(
+        found["after"], 1500,
+        "back on the index where the reader left it"
+    );
+}
+
+#[test]
+fn an_address_that_names_nothing_says_what_was_wrong() {
+    let Some(browser) = chromium() else { return };
+    for (fragment, says) in [
+        ("nonsense/5", "There is no layer \"nonsense\""),
+        ("standard/600", "there is no latent 600"),
+        ("input/99999", "There is no test image 99999"),
+    ] {
+        let page = render(&browser, fragment, None);
+        page.assert_clean();
+        let problem = page.text_of("route-problem");
+        assert!(problem.contains(says), "#{fragment}: {problem}");
+        assert!(
+            page.dom.contains("id=\"neuron-index\""),
+            "the start page is shown"
+        );
+    }
 }

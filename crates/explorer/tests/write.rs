@@ -6,7 +6,11 @@ use common::{
     CLUSTER_EXAMPLES, DISTANCE_CAP, Fixture, HIDDEN, LATENTS, TEST_IMAGES, read_page_data,
 };
 use ndarray::Array1;
-use ne_explorer::{CLUSTERS_SHOWN, ExplorerError, ExplorerInput, SaeInput, write_explorer};
+use ndarray::{Array2, ArrayView2, Axis};
+use ne_explorer::{
+    CLUSTERS_SHOWN, ExplorerError, ExplorerInput, NEAREST_LINKED, OVERLAP_EXAMPLES, SaeInput,
+    WEIGHT_LINKED, write_explorer,
+};
 use serde_json::Value;
 use std::path::Path;
 
@@ -56,19 +60,28 @@ fn writes_the_page_and_data_that_match_the_models() {
         "exactly the page's files, no temporary leftovers"
     );
 
+    // The test images: gzip, then base64.
     let pixels = std::fs::read_to_string(site.join("pixels.js")).unwrap();
     let pixels = pixels
-        .strip_prefix("window.NE_PIXELS = ")
+        .strip_prefix("window.NE_PIXELS_GZIP = ")
         .and_then(|p| p.strip_suffix(";\n"))
         .unwrap();
-    let pixels = decode(&Value::String(pixels.trim_matches('"').to_owned()));
+    let gzipped = decode(&Value::String(pixels.trim_matches('"').to_owned()));
+    let mut inflated = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(gzipped.as_slice()),
+        &mut inflated,
+    )
+    .expect("valid gzip");
     assert_eq!(
-        pixels,
+        inflated,
         fixture.test.pixels.iter().copied().collect::<Vec<u8>>()
     );
+    assert!(gzipped.len() < inflated.len() / 2, "the images compress");
 
     let data = read_page_data(&site);
     assert_eq!(data["test_count"], TEST_IMAGES);
+    assert_eq!(data["clusters_shown"], CLUSTERS_SHOWN);
     assert_eq!(decode(&data["labels"]), fixture.test.labels.to_vec());
     assert_eq!(data["metrics"], fixture.metrics);
     assert_eq!(data["paper"]["ne"]["size"], 32.0);
@@ -136,12 +149,7 @@ fn writes_the_page_and_data_that_match_the_models() {
     let mut capped = 0;
     for (j, neuron) in ne["neurons"].as_array().unwrap().iter().enumerate() {
         let column = ne_acts.column(j);
-        let top: Vec<usize> = neuron["top"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap() as usize)
-            .collect();
+        let top = indices(&neuron["top"]);
         let active = column.iter().filter(|&&a| a > 0.0).count();
         assert_eq!(neuron["size"], active);
         for (key, want) in [
@@ -166,11 +174,21 @@ fn writes_the_page_and_data_that_match_the_models() {
                 "no image outside the list beats its weakest"
             );
         }
-        let zero_share = neuron["zero_share"].as_f64().unwrap();
-        assert!((zero_share - (TEST_IMAGES - active) as f64 / TEST_IMAGES as f64).abs() < 1e-3);
         let clusters = neuron["clusters"].as_array().unwrap();
         let count = neuron["cluster_count"].as_u64().unwrap() as usize;
-        assert_eq!(clusters.len(), count.min(CLUSTERS_SHOWN));
+        assert_eq!(clusters.len(), count, "every cluster is shipped");
+        let activations = floats(&neuron["top_activations"]);
+        assert_eq!(
+            activations.len(),
+            top.len(),
+            "an activation for every top example"
+        );
+        for (&i, &a) in top.iter().zip(&activations) {
+            assert!(
+                (a - column[i]).abs() <= 1e-3 * column[i],
+                "latent {j} example {i}"
+            );
+        }
         let sizes: Vec<usize> = clusters
             .iter()
             .map(|c| c["members"].as_array().unwrap().len())
@@ -187,19 +205,19 @@ fn writes_the_page_and_data_that_match_the_models() {
                     .all(|m| (m.as_u64().unwrap() as usize) < top.len())
             );
             assert!(members.contains(&cluster["central"]));
+            assert_eq!(
+                cluster.get("mean_dist").is_some(),
+                members.len() > 1,
+                "distances exactly where there are pairs"
+            );
         }
         assert_eq!(
             count > 0,
             active > 0,
             "a neuron has clusters exactly when it fires"
         );
-        if count > 0 {
-            let all: usize = sizes.iter().sum();
-            assert!(
-                count > CLUSTERS_SHOWN || all == top.len(),
-                "the shown clusters cover the list"
-            );
-        }
+        let all: usize = sizes.iter().sum();
+        assert_eq!(all, top.len(), "the clusters cover the list");
     }
     assert!(
         capped > 0,
@@ -207,6 +225,262 @@ fn writes_the_page_and_data_that_match_the_models() {
     );
     assert_eq!(ne["neurons"][0]["train_firing"], 0, "latent 0 is dead");
     assert_eq!(ne["neurons"][0]["cluster_count"], 0);
+}
+
+/// A JSON array of indices.
+fn indices(value: &Value) -> Vec<usize> {
+    value
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|v| v.as_u64().expect("an index") as usize)
+        .collect()
+}
+
+/// MLP neuron `k`'s embeddings of the given test images.
+fn mlp_embeddings(fixture: &Fixture, k: usize, images: &[usize]) -> Array2<f32> {
+    ne_embed::embeddings(
+        fixture.mlp.fc1.weight.row(k),
+        fixture.test.images.select(Axis(0), images).view(),
+    )
+}
+
+/// A tensor shipped as base64 little-endian f32, with its shape.
+fn tensor(value: &Value) -> (Vec<usize>, Vec<f32>) {
+    let shape = value["shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as usize)
+        .collect();
+    let bytes = decode(&value["f32le"]);
+    let values = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    (shape, values)
+}
+
+/// The units of the link group of `neuron` with this relation and layer.
+fn linked(neuron: &Value, relation: &str, layer: &str) -> Vec<(usize, f32)> {
+    let group = neuron["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["relation"] == relation && g["layer"] == layer)
+        .unwrap_or_else(|| panic!("no {relation} group for {layer}"));
+    group["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u[0].as_u64().unwrap() as usize,
+                u[1].as_f64().unwrap() as f32,
+            )
+        })
+        .collect()
+}
+
+/// The `count` indices with the largest `score`, largest first, lower index on ties.
+fn brute_top(scores: &[f32], count: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    order.truncate(count);
+    order
+}
+
+fn assert_units(got: &[(usize, f32)], indices: &[usize], values: &[f32], what: &str) {
+    assert_eq!(
+        got.iter().map(|u| u.0).collect::<Vec<_>>(),
+        indices,
+        "{what}"
+    );
+    for (&(_, v), &i) in got.iter().zip(indices) {
+        assert!(
+            (v - values[i]).abs() <= 1e-3 * values[i].abs() + 1e-6,
+            "{what}: {v}"
+        );
+    }
+}
+
+/// Top `OVERLAP_EXAMPLES` activating examples of each column of `acts`, as sorted sets.
+fn top_sets(acts: ArrayView2<f32>) -> Vec<Vec<usize>> {
+    acts.columns()
+        .into_iter()
+        .map(|column| {
+            let mut active: Vec<usize> = (0..column.len()).filter(|&i| column[i] > 0.0).collect();
+            active.sort_by(|&a, &b| column[b].total_cmp(&column[a]).then(a.cmp(&b)));
+            active.truncate(OVERLAP_EXAMPLES);
+            active.sort_unstable();
+            active
+        })
+        .collect()
+}
+
+#[test]
+fn parameters_links_and_maps_match_the_models() {
+    let fixture = Fixture::new();
+    let dir = tempfile::tempdir().unwrap();
+    fixture
+        .with_input(|input| write_explorer(dir.path(), input))
+        .unwrap();
+    let data = read_page_data(dir.path());
+    let layers = data["layers"].as_array().unwrap();
+
+    // Parameters travel bit for bit, for the page's own forward pass.
+    let (shape, fc1) = tensor(&data["mlp"]["fc1_weight"]);
+    assert_eq!(shape, [HIDDEN, 784]);
+    assert_eq!(
+        fc1,
+        fixture.mlp.fc1.weight.iter().copied().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        tensor(&data["mlp"]["fc2_bias"]).1,
+        fixture.mlp.fc2.bias.to_vec()
+    );
+    let (shape, w_dec) = tensor(&layers[2]["sae"]["w_dec"]);
+    assert_eq!(shape, [HIDDEN, LATENTS]);
+    assert_eq!(w_dec, fixture.ne.w_dec.iter().copied().collect::<Vec<_>>());
+    assert_eq!(
+        tensor(&layers[1]["sae"]["b_enc"]).1,
+        fixture.standard.b_enc.to_vec()
+    );
+    assert!(layers[0]["sae"].is_null());
+
+    // NE latent 5 against the standard SAE, by brute force.
+    let j = 5;
+    let ne_latent = &layers[2]["neurons"][j];
+    let unit = |m: &Array2<f32>, k: usize| {
+        let column = m.column(k);
+        &column / column.dot(&column).sqrt()
+    };
+    let cosines: Vec<f32> = (0..LATENTS)
+        .map(|k| unit(&fixture.ne.w_dec, j).dot(&unit(&fixture.standard.w_dec, k)))
+        .collect();
+    let found = linked(ne_latent, "decoder_cosine", "standard");
+    assert_units(
+        &found,
+        &brute_top(&cosines, NEAREST_LINKED),
+        &cosines,
+        "decoder cosine",
+    );
+
+    let hidden = fixture.mlp.hidden(fixture.test.images.view());
+    let ne_sets = top_sets(fixture.ne.encode(hidden.view()).view());
+    let standard_sets = top_sets(fixture.standard.encode(hidden.view()).view());
+    let jaccard: Vec<f32> = standard_sets
+        .iter()
+        .map(|other| {
+            let both = ne_sets[j].iter().filter(|i| other.contains(i)).count();
+            let either = ne_sets[j].len() + other.len() - both;
+            if both == 0 {
+                f32::NAN
+            } else {
+                both as f32 / either as f32
+            }
+        })
+        .collect();
+    let ranked: Vec<f32> = jaccard
+        .iter()
+        .map(|&v| if v.is_nan() { -1.0 } else { v })
+        .collect();
+    let found = linked(ne_latent, "example_overlap", "standard");
+    assert_eq!(
+        found.len(),
+        NEAREST_LINKED,
+        "latent 5 shares examples with others"
+    );
+    assert_units(
+        &found,
+        &brute_top(&ranked, NEAREST_LINKED),
+        &jaccard,
+        "overlap",
+    );
+
+    let magnitudes = |values: Vec<f32>| -> (Vec<usize>, Vec<f32>) {
+        let abs: Vec<f32> = values.iter().map(|v| v.abs()).collect();
+        (brute_top(&abs, WEIGHT_LINKED), values)
+    };
+    let (top, values) = magnitudes(fixture.ne.w_enc.row(j).to_vec());
+    assert_units(&linked(ne_latent, "reads", "mlp"), &top, &values, "reads");
+    let (top, values) = magnitudes(fixture.ne.w_dec.column(j).to_vec());
+    assert_units(&linked(ne_latent, "writes", "mlp"), &top, &values, "writes");
+    // MLP neuron 3: the standard latents that read and write it most.
+    let neuron = &layers[0]["neurons"][3];
+    let (top, values) = magnitudes(fixture.standard.w_enc.column(3).to_vec());
+    assert_units(
+        &linked(neuron, "read_by", "standard"),
+        &top,
+        &values,
+        "read by",
+    );
+    let (top, values) = magnitudes(fixture.standard.w_dec.row(3).to_vec());
+    assert_units(
+        &linked(neuron, "written_by", "standard"),
+        &top,
+        &values,
+        "written by",
+    );
+
+    // The map of MLP neuron 3: the unit-length embeddings of its top examples, centred, on two
+    // uncorrelated axes that carry the shares of variance shipped with them.
+    let top = indices(&neuron["top"]);
+    let embedded = mlp_embeddings(&fixture, 3, &top).mapv(f64::from);
+    let norms = embedded.map_axis(Axis(1), |r| r.dot(&r).sqrt());
+    let unit_rows = &embedded / &norms.insert_axis(Axis(1));
+    let centred = &unit_rows - &unit_rows.mean_axis(Axis(0)).unwrap();
+    let total: f64 = centred.iter().map(|v| v * v).sum();
+    let scale = f64::from(neuron["map_scale"].as_f64().unwrap() as f32);
+    let bytes = decode(&neuron["map"]);
+    assert_eq!(bytes.len(), 2 * top.len());
+    let axis = |a: usize| -> Vec<f64> {
+        bytes
+            .iter()
+            .skip(a)
+            .step_by(2)
+            .map(|&b| f64::from(b as i8) * scale)
+            .collect()
+    };
+    let (x, y) = (axis(0), axis(1));
+    let explained = floats(&neuron["map_explained"]);
+    let sum_sq = |v: &[f64]| v.iter().map(|a| a * a).sum::<f64>();
+    for (values, share) in [(&x, explained[0]), (&y, explained[1])] {
+        assert!(
+            (sum_sq(values) / total - f64::from(share)).abs() < 0.02,
+            "{} vs {share}",
+            sum_sq(values) / total
+        );
+    }
+    assert!(explained[0] >= explained[1] && explained[0] + explained[1] <= 1.0);
+    let cross: f64 = x.iter().zip(&y).map(|(a, b)| a * b).sum();
+    assert!(
+        cross.abs() < 0.02 * (sum_sq(&x) * sum_sq(&y)).sqrt(),
+        "the axes are uncorrelated"
+    );
+    assert!(x.iter().sum::<f64>().abs() < 0.02 * sum_sq(&x).sqrt() * (x.len() as f64).sqrt());
+
+    // Intra- and inter-cluster distance, as ne-embed measures them on the same examples, for a
+    // neuron with both: a cluster of two or more, and two or more clusters.
+    let k = (0..HIDDEN)
+        .find(|&k| {
+            let n = &layers[0]["neurons"][k];
+            !n["intra_dist"].is_null() && !n["inter_dist"].is_null()
+        })
+        .expect("some neuron has both distances");
+    let neuron = &layers[0]["neurons"][k];
+    let embedded = mlp_embeddings(&fixture, k, &indices(&neuron["top"]));
+    let clusters = ne_embed::feature_clusters(embedded.view(), 0.9);
+    assert_eq!(neuron["cluster_count"], clusters.len());
+    let separation = ne_embed::cluster_separation(embedded.view(), &clusters);
+    for (key, want) in [
+        ("intra_dist", separation.intra),
+        ("inter_dist", separation.inter),
+    ] {
+        let want = want.unwrap();
+        let got = neuron[key].as_f64().unwrap() as f32;
+        assert!((got - want).abs() <= 1e-3 * want, "{key}: {got} vs {want}");
+    }
 }
 
 #[test]
@@ -221,11 +495,11 @@ fn the_same_bytes_whatever_the_thread_count() {
             .unwrap();
         pool.install(|| fixture.with_input(|input| write_explorer(&site, input)))
             .unwrap();
-        std::fs::read(site.join("data.js")).unwrap()
+        ["data.js", "pixels.js"].map(|name| std::fs::read(site.join(name)).unwrap())
     };
     assert!(
         write_with(1) == write_with(3),
-        "data.js differs between 1 and 3 threads"
+        "data.js or pixels.js differs between 1 and 3 threads"
     );
 }
 
@@ -350,6 +624,7 @@ fn bad_input_is_refused_with_a_named_error_and_nothing_written() {
         title: "t",
         sae,
         train_firing: &fixture.ne_firing,
+        proxies: &fixture.ne_proxies,
     };
     for (saes, expected) in [
         (

@@ -12,6 +12,8 @@ pub const PAPER_STANDARD: SaeMetrics = SaeMetrics {
     mean_dist: 0.21,
     size: 7.0,
     dead_pct: 23.8,
+    dead_training_pct: f64::NAN,
+    dead_late_pct: f64::NAN,
     table4: Table4::UNMEASURED,
 };
 
@@ -25,6 +27,8 @@ pub const PAPER_NE: SaeMetrics = SaeMetrics {
     mean_dist: 0.08,
     size: 32.0,
     dead_pct: 3.7,
+    dead_training_pct: f64::NAN,
+    dead_late_pct: f64::NAN,
     table4: Table4::UNMEASURED,
 };
 

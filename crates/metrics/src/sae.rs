@@ -1,7 +1,7 @@
 //! Tables 2, 3 and 4 for one trained SAE, and Table 4 for the MLP it reads.
 use crate::{NeuronStats, Table4, UnitProxies, firing_counts, median, neuron_stats, unit_proxies};
 use ndarray::{Array1, ArrayView1, ArrayView2, Zip};
-use ne_models::{Mlp, ModelError, Sae};
+use ne_models::{Mlp, ModelError, Sae, TrainingFiring};
 use serde::{Deserialize, Serialize};
 
 /// The figures of Tables 2, 3 and 4, named as in `metrics.json`.
@@ -26,6 +26,14 @@ pub struct SaeMetrics {
     pub size: f64,
     /// Latents that fire on no training example, in percent.
     pub dead_pct: f64,
+    /// Latents that fired on no example during training, in percent; NaN (null) when the
+    /// training record is not known (a model trained elsewhere).
+    #[serde(deserialize_with = "nan_from_null")]
+    pub dead_training_pct: f64,
+    /// Latents that fired on no example during the last tenth of training steps, in percent;
+    /// NaN (null) when unknown.
+    #[serde(deserialize_with = "nan_from_null")]
+    pub dead_late_pct: f64,
     /// Table 4, over the latents.
     #[serde(flatten)]
     pub table4: Table4,
@@ -58,13 +66,15 @@ pub struct SaeEvaluation {
 }
 
 /// Evaluates `sae` on the MLP's hidden activations: `test` for everything but dead latents,
-/// which are counted on `train_hidden`. Distances use the first `cap` activating test examples
-/// of each latent. Fails only if the shapes disagree.
+/// which are counted on `train_hidden` and, when `training` (what the SAE's training recorded)
+/// is known, during training too. Distances use the first `cap` activating test examples of
+/// each latent. Fails only if the shapes disagree.
 pub fn evaluate_sae(
     mlp: &Mlp,
     sae: &Sae,
     test: EvalSet,
     train_hidden: ArrayView2<f32>,
+    training: Option<&TrainingFiring>,
     cap: usize,
 ) -> Result<SaeEvaluation, ModelError> {
     let (test_hidden, test_labels) = (test.hidden, test.labels);
@@ -108,6 +118,8 @@ pub fn evaluate_sae(
             mean_dist: dists(|s| s.mean_dist),
             size: median(&sizes).unwrap_or(0.0),
             dead_pct: 100.0 * dead as f64 / latents_n as f64,
+            dead_training_pct: training.map_or(f64::NAN, TrainingFiring::never_fired_pct),
+            dead_late_pct: training.map_or(f64::NAN, TrainingFiring::silent_late_pct),
             table4: Table4::of(&proxies),
         },
         latents,
@@ -136,7 +148,13 @@ mod tests {
             labels: labels.view(),
             pixels: pixels.view(),
         };
-        evaluate_sae(mlp, sae, test, hidden.view(), 100).unwrap()
+        let training = TrainingFiring {
+            steps: 10,
+            late_steps: 1,
+            whole_run: vec![5, 0, 0],
+            last_tenth: vec![1, 0, 0],
+        };
+        evaluate_sae(mlp, sae, test, hidden.view(), Some(&training), 100).unwrap()
     }
 
     fn row_sums(a: ArrayView2<f32>) -> Vec<f64> {
@@ -193,6 +211,8 @@ mod tests {
         assert_eq!((m.max_dist, m.mean_dist), (0.0, 0.0));
         assert_eq!(m.size, 2.0);
         assert!((m.dead_pct - 100.0 / 3.0).abs() < 1e-9);
+        assert!((m.dead_training_pct - 200.0 / 3.0).abs() < 1e-9);
+        assert!((m.dead_late_pct - 200.0 / 3.0).abs() < 1e-9);
         assert_eq!(eval.train_firing.to_vec(), vec![2, 2, 0]);
     }
 

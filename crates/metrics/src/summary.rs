@@ -40,9 +40,35 @@ impl MeanStd {
     }
 }
 
+impl MeanStd {
+    /// `mean ± std` with `decimals` decimals, or more where a non-zero spread would otherwise
+    /// show as zero.
+    pub fn format(&self, decimals: usize) -> String {
+        let mut d = decimals;
+        while self.std > 0.0 && self.std < 0.5 * 10f64.powi(-(d as i32)) && d < 8 {
+            d += 1;
+        }
+        format!("{:.*} ± {:.*}", d, self.mean, d, self.std)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_spread_too_small_for_the_decimals_gets_more_of_them() {
+        let tiny = MeanStd {
+            mean: 0.5,
+            std: 0.0004,
+        };
+        assert_eq!(tiny.format(3), "0.5000 ± 0.0004");
+        let zero = MeanStd {
+            mean: 0.5,
+            std: 0.0,
+        };
+        assert_eq!(zero.format(3), "0.500 ± 0.000");
+    }
 
     #[test]
     fn median_of_odd_even_and_empty() {

@@ -66,6 +66,22 @@ pub struct SaeConfig {
     pub lambda_ne: f32,
     /// Step (0-based, counted over the whole run) from which the NE variant adds its loss.
     pub ne_start_step: usize,
+    /// How the weights start; `scaled_transpose` when the key is absent.
+    #[serde(default)]
+    pub init: SaeInit,
+}
+
+/// How an SAE's weights start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SaeInit {
+    /// Random unit decoder columns; the encoder is their transpose times d/m (`Sae::init`).
+    #[default]
+    ScaledTranspose,
+    /// The encoder as PyTorch's `nn.Linear(d, m)` starts (uniform in ±1/√d, i.e. kaiming-uniform
+    /// with a = √5) with a zero bias; the decoder is its transpose with unit columns
+    /// (`Sae::init_pytorch_default`).
+    PytorchDefault,
 }
 
 impl Default for SaeConfig {
@@ -78,6 +94,7 @@ impl Default for SaeConfig {
             lambda_l1: 3.0,
             lambda_ne: 1000.0,
             ne_start_step: 200,
+            init: SaeInit::ScaledTranspose,
         }
     }
 }

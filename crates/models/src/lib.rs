@@ -12,14 +12,15 @@ pub mod optim;
 mod parallel;
 pub mod rng;
 pub mod sae;
+pub mod saelens;
 pub mod train;
 mod weights;
 
-pub use config::{MlpConfig, SaeConfig, SaeVariant};
+pub use config::{MlpConfig, SaeConfig, SaeInit, SaeVariant};
 pub use error::{ConfigError, ModelError, TrainError};
 pub use linear::{Linear, LinearGradients};
 pub use mlp::{Mlp, MlpStepStats};
 pub use optim::{Adam, Sgd};
 pub use sae::{Sae, SaeLossWeights, SaeStepStats};
 pub use train::mlp::{CLASSES, MlpEpoch, MlpHistory, MlpProgress, train_mlp};
-pub use train::sae::{SaeEpoch, SaeHistory, SaeLossParts, SaeProgress, train_sae};
+pub use train::sae::{SaeEpoch, SaeHistory, SaeLossParts, SaeProgress, TrainingFiring, train_sae};

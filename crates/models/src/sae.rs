@@ -1,4 +1,5 @@
 //! The sparse auto-encoder d -> m -> d with a pre-encoder bias and unit-norm decoder columns.
+use crate::SaeInit;
 use crate::error::ModelError;
 use crate::ops::relu;
 use crate::optim::Adam;
@@ -120,6 +121,31 @@ impl Sae {
         sae.w_enc
             .assign(&(&sae.w_dec.t() * (inputs as f32 / latents as f32)));
         sae
+    }
+
+    /// A fresh SAE as PyTorch would start one: W_enc as `nn.Linear(inputs, latents)` draws its
+    /// weight (uniform in ±1/√inputs, row-major), b_enc = 0, W_dec = W_encᵀ with each column
+    /// scaled to unit norm, b_dec = 0.
+    pub fn init_pytorch_default(inputs: usize, latents: usize, rng: &mut ChaCha8Rng) -> Self {
+        let bound = 1.0 / (inputs as f32).sqrt();
+        let w_enc =
+            Array2::from_shape_simple_fn((latents, inputs), || uniform_f32(rng, -bound, bound));
+        let mut sae = Self {
+            w_dec: w_enc.t().to_owned(),
+            w_enc,
+            b_enc: Array1::zeros(latents),
+            b_dec: Array1::zeros(inputs),
+        };
+        sae.normalise_decoder_columns();
+        sae
+    }
+
+    /// A fresh SAE started the way `init` names.
+    pub fn new(init: SaeInit, inputs: usize, latents: usize, rng: &mut ChaCha8Rng) -> Self {
+        match init {
+            SaeInit::ScaledTranspose => Self::init(inputs, latents, rng),
+            SaeInit::PytorchDefault => Self::init_pytorch_default(inputs, latents, rng),
+        }
     }
 
     pub fn inputs(&self) -> usize {
@@ -684,6 +710,42 @@ mod tests {
         assert_eq!(sae.w_enc, &sae.w_dec.t() * (D as f32 / M as f32));
         assert!(sae.b_enc.iter().chain(&sae.b_dec).all(|&v| v == 0.0));
         assert_eq!((sae.inputs(), sae.latents()), (D, M));
+    }
+
+    #[test]
+    fn pytorch_default_init_bounds_the_encoder_and_ties_a_unit_decoder() {
+        let sae = Sae::new(
+            SaeInit::PytorchDefault,
+            D,
+            M,
+            &mut stream_rng(52, Stream::SaeInit),
+        );
+        let bound = 1.0 / (D as f32).sqrt();
+        assert!(sae.w_enc.iter().all(|w| w.abs() <= bound));
+        // The draws fill the range: not all tiny.
+        assert!(sae.w_enc.iter().any(|w| w.abs() > 0.5 * bound));
+        for (j, column) in sae.w_dec.columns().into_iter().enumerate() {
+            assert!((column.dot(&column) - 1.0).abs() < 1e-6);
+            let row = sae.w_enc.row(j);
+            let scaled = &row / row.dot(&row).sqrt();
+            for (a, b) in column.iter().zip(&scaled) {
+                assert!(
+                    (a - b).abs() < 1e-6,
+                    "W_dec column {j} is W_enc row {j}, unit norm"
+                );
+            }
+        }
+        assert!(sae.b_enc.iter().chain(&sae.b_dec).all(|&v| v == 0.0));
+        let default = Sae::new(
+            SaeInit::ScaledTranspose,
+            D,
+            M,
+            &mut stream_rng(52, Stream::SaeInit),
+        );
+        assert_eq!(
+            default,
+            Sae::init(D, M, &mut stream_rng(52, Stream::SaeInit))
+        );
     }
 
     #[test]

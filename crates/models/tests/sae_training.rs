@@ -4,7 +4,7 @@ mod common;
 
 use common::{activations, with_threads};
 use ndarray::Axis;
-use ne_models::{ConfigError, SaeConfig, SaeProgress, SaeVariant, TrainError, train_sae};
+use ne_models::{ConfigError, SaeConfig, SaeInit, SaeProgress, SaeVariant, TrainError, train_sae};
 
 fn config(epochs: usize) -> SaeConfig {
     SaeConfig {
@@ -15,6 +15,7 @@ fn config(epochs: usize) -> SaeConfig {
         lambda_l1: 0.05,
         lambda_ne: 0.5,
         ne_start_step: 5,
+        init: SaeInit::ScaledTranspose,
     }
 }
 
@@ -229,4 +230,45 @@ fn bad_config_or_data_is_rejected_before_training() {
         TrainError::NoFeatures
     );
     assert!(!called, "nothing may train on rejected input");
+}
+
+#[test]
+fn training_firing_covers_the_whole_run_and_its_last_tenth() {
+    // 2000 examples in batches of 128: 16 steps an epoch, 48 in 3 epochs, the last 5 late.
+    let h = activations(2000, 12, 1);
+    for init in [SaeInit::ScaledTranspose, SaeInit::PytorchDefault] {
+        let cfg = SaeConfig { init, ..config(3) };
+        let (_, history) = train_sae(&cfg, SaeVariant::Ne, 3, h.view(), &mut |_| {}).unwrap();
+        let firing = &history.firing;
+        assert_eq!((firing.steps, firing.late_steps), (48, 5));
+        let per_epoch: Vec<u64> = (0..48)
+            .map(|j| history.epochs.iter().map(|e| e.firing_counts[j]).sum())
+            .collect();
+        assert_eq!(firing.whole_run, per_epoch, "{init:?}");
+        // The last 5 steps are part of the last epoch: never more than it, and some firing.
+        for j in 0..48 {
+            assert!(firing.last_tenth[j] <= history.epochs[2].firing_counts[j]);
+        }
+        assert!(firing.last_tenth.iter().sum::<u64>() > 0);
+        // At most 5 steps of 128 rows (the last step of an epoch has 2000 - 15 x 128 = 80).
+        assert!(firing.last_tenth.iter().all(|&c| c <= 4 * 128 + 80));
+        let never = firing.whole_run.iter().filter(|&&c| c == 0).count();
+        assert_eq!(firing.never_fired_pct(), 100.0 * never as f64 / 48.0);
+    }
+}
+
+#[test]
+fn the_two_initialisations_train_to_different_models() {
+    let h = activations(2000, 12, 1);
+    let train = |init| {
+        let cfg = SaeConfig { init, ..config(1) };
+        train_sae(&cfg, SaeVariant::Standard, 3, h.view(), &mut |_| {})
+            .unwrap()
+            .0
+    };
+    let (scaled, pytorch) = (
+        train(SaeInit::ScaledTranspose),
+        train(SaeInit::PytorchDefault),
+    );
+    assert_ne!(scaled.w_enc, pytorch.w_enc);
 }

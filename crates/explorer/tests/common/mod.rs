@@ -8,6 +8,7 @@
 
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 use ne_explorer::{ExplorerInput, SaeInput};
+use ne_metrics::{UnitProxies, unit_proxies};
 use ne_mnist::{Checksums, Split, SplitKind, load_split, shipped_dir};
 use ne_models::rng::{Stream, stream_rng};
 use ne_models::{Mlp, Sae};
@@ -28,6 +29,9 @@ pub struct Fixture {
     pub mlp_firing: Vec<u64>,
     pub standard_firing: Vec<u64>,
     pub ne_firing: Vec<u64>,
+    pub mlp_proxies: Vec<UnitProxies>,
+    pub standard_proxies: Vec<UnitProxies>,
+    pub ne_proxies: Vec<UnitProxies>,
     pub metrics: Value,
 }
 
@@ -82,8 +86,9 @@ fn sparse_sae(hidden: &Array2<f32>, seed: u64) -> Sae {
     sae
 }
 
+/// Mean and a spread of a tenth of it, rounded so that it survives a trip through JSON text.
 fn summary(mean: f64) -> Value {
-    json!({"mean": mean, "std": mean / 10.0})
+    json!({"mean": mean, "std": (mean * 1e5).round() / 1e6})
 }
 
 fn metrics() -> Value {
@@ -110,10 +115,26 @@ fn metrics() -> Value {
                "standard": per_key(standard, &|v| json!(v)), "ne": per_key(ne, &|v| json!(v)),
                "timing_s": {"mlp": 1.0}})
     };
+    let table4 = |purity: f64, top_purity: f64, units: f64| {
+        json!({"label_purity": summary(purity), "top_label_purity": summary(top_purity),
+               "input_coherence": summary(0.55), "encoder_participation": summary(40.0),
+               "table4_units": {"mean": units, "std": 0.0}})
+    };
+    let mut summaries = json!({
+        "mlp": table4(0.31, 0.41, 64.0),
+        "standard": per_key(standard, &summary),
+        "ne": per_key(ne, &summary),
+    });
+    for (variant, purity, top_purity) in [("standard", 0.62, 0.72), ("ne", 0.48, 0.58)] {
+        let extra = table4(purity, top_purity, 300.0);
+        for (key, value) in extra.as_object().unwrap() {
+            summaries[variant][key] = value.clone();
+        }
+    }
     json!({
         "config": {"seeds": [0, 1], "explorer": {"cluster_threshold": 0.9}},
         "runs": [run(0, 0.941), run(1, 0.938)],
-        "summary": {"standard": per_key(standard, &summary), "ne": per_key(ne, &summary)}
+        "summary": summaries
     })
 }
 
@@ -126,10 +147,22 @@ impl Fixture {
         let hidden = mlp.hidden(test.images.view());
         let standard = sparse_sae(&hidden, 0);
         let ne = sparse_sae(&hidden, 1);
+        let proxies = |weights: &Array2<f32>, acts: &Array2<f32>| {
+            unit_proxies(
+                weights.view(),
+                acts.view(),
+                test.labels.view(),
+                test.pixels.view(),
+            )
+        };
+        let (standard_acts, ne_acts) = (standard.encode(hidden.view()), ne.encode(hidden.view()));
         Self {
             mlp_firing: firing(&hidden),
-            standard_firing: firing(&standard.encode(hidden.view())),
-            ne_firing: firing(&ne.encode(hidden.view())),
+            standard_firing: firing(&standard_acts),
+            ne_firing: firing(&ne_acts),
+            mlp_proxies: proxies(&mlp.fc1.weight, &hidden),
+            standard_proxies: proxies(&standard.w_enc, &standard_acts),
+            ne_proxies: proxies(&ne.w_enc, &ne_acts),
             test,
             mlp,
             standard,
@@ -146,18 +179,21 @@ impl Fixture {
                 title: "Standard SAE",
                 sae: &self.standard,
                 train_firing: &self.standard_firing,
+                proxies: &self.standard_proxies,
             },
             SaeInput {
                 key: "ne",
                 title: "SAE + NE loss",
                 sae: &self.ne,
                 train_firing: &self.ne_firing,
+                proxies: &self.ne_proxies,
             },
         ];
         f(&ExplorerInput {
             test: &self.test,
             mlp: &self.mlp,
             mlp_train_firing: &self.mlp_firing,
+            mlp_proxies: &self.mlp_proxies,
             saes: &saes,
             metrics: &self.metrics,
             seed: 0,

@@ -6,6 +6,7 @@ use crate::rng::{self, Stream};
 use crate::sae::{SaeLossWeights, SaeStepStats};
 use crate::{Sae, SaeConfig, SaeVariant};
 use ndarray::{Array1, ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The loss parts, each unweighted: the total adds λ_L1 l1 and, where on, λ_NE ne.
@@ -34,10 +35,41 @@ pub struct SaeEpoch {
     pub firing_counts: Array1<u64>,
 }
 
-/// What training measured, one entry per epoch.
+/// What training measured: one entry per epoch, and which latents fired when.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SaeHistory {
     pub epochs: Vec<SaeEpoch>,
+    pub firing: TrainingFiring,
+}
+
+/// Per latent, on how many training examples it fired while training: over the whole run and
+/// over its last tenth of steps (the batches it saw, each before its update). A latent that
+/// never fires late in training is dead in practice even if the final model wakes it on some
+/// example. Saved beside a model, since the model alone cannot tell.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TrainingFiring {
+    pub steps: usize,
+    /// Steps in the last tenth: ⌈steps / 10⌉.
+    pub late_steps: usize,
+    pub whole_run: Vec<u64>,
+    pub last_tenth: Vec<u64>,
+}
+
+impl TrainingFiring {
+    /// Latents that fired on no example during the whole run, in percent.
+    pub fn never_fired_pct(&self) -> f64 {
+        zero_share_pct(&self.whole_run)
+    }
+
+    /// Latents that fired on no example during the last tenth of the run, in percent.
+    pub fn silent_late_pct(&self) -> f64 {
+        zero_share_pct(&self.last_tenth)
+    }
+}
+
+fn zero_share_pct(counts: &[u64]) -> f64 {
+    let zeros = counts.iter().filter(|&&c| c == 0).count();
+    100.0 * zeros as f64 / counts.len().max(1) as f64
 }
 
 /// A progress report, sent every `PROGRESS_EVERY` steps and at each epoch's end.
@@ -104,7 +136,8 @@ pub fn train_sae(
         config.validate_for(hidden.nrows())?;
     }
     let examples = hidden.nrows();
-    let mut sae = Sae::init(
+    let mut sae = Sae::new(
+        config.init,
         hidden.ncols(),
         config.latents,
         &mut rng::stream_rng(seed, Stream::SaeInit),
@@ -113,6 +146,9 @@ pub fn train_sae(
     let mut adam = Adam::new(config.learning_rate);
     let steps_per_epoch = examples.div_ceil(config.batch_size);
     let steps_total = steps_per_epoch * config.epochs;
+    let late_steps = steps_total.div_ceil(10);
+    let mut whole_run = Array1::<u64>::zeros(config.latents);
+    let mut last_tenth = Array1::<u64>::zeros(config.latents);
     let mut history = SaeHistory::default();
     let mut step = 0;
     for epoch in 0..config.epochs {
@@ -129,6 +165,11 @@ pub fn train_sae(
                 .train_step(&mut adam, h.view(), weights)
                 .expect("batches are non-empty rows of checked data");
             check_loss(batch.total, epoch, step)?;
+            let fired = batch.firing.mapv(u64::from);
+            whole_run += &fired;
+            if step >= steps_total - late_steps {
+                last_tenth += &fired;
+            }
             step += 1;
             epoch_sums.add(&batch, rows.len());
             window.add(&batch, rows.len());
@@ -152,6 +193,12 @@ pub fn train_sae(
     if !sae.all_finite() {
         return Err(TrainError::NonFiniteWeights { step: step - 1 });
     }
+    history.firing = TrainingFiring {
+        steps: steps_total,
+        late_steps,
+        whole_run: whole_run.to_vec(),
+        last_tenth: last_tenth.to_vec(),
+    };
     Ok((sae, history))
 }
 

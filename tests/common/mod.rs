@@ -1,0 +1,14 @@
+//! What the end-to-end tests share.
+use neuron_embeddings::experiment::Config;
+
+/// The paper's config cut down to seconds: 3,000 training and 1,000 test images, one MLP epoch,
+/// and the NE loss switched on after 8 of the SAE's 24 steps.
+pub fn small_config() -> Config {
+    let mut config = Config::paper();
+    config.data.train_limit = 3000;
+    config.data.test_limit = 1000;
+    config.mlp.epochs = 1;
+    config.sae.ne_start_step = 8;
+    config.explorer.cluster_examples = 50;
+    config
+}
