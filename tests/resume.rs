@@ -2,6 +2,9 @@
 //! same metrics and byte-identical models as a clean run; models another config made are never
 //! reused; a folder serves one run at a time; bad configs and misfit models are refused before
 //! any work.
+mod common;
+
+use common::small_config;
 use ndarray::{Array1, Array2};
 use neuron_embeddings::experiment::explore::explore_from;
 use neuron_embeddings::experiment::store::{LOCK_FILE, RunFolder, Stamp};
@@ -11,15 +14,9 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// A run of seconds: 2,000 training and 500 test images, one MLP epoch, 16 SAE steps with the
-/// NE loss from step 5, and a λ_NE curve with one SAE of its own (λ_NE = 30).
+/// The small end-to-end config, with a λ_NE curve that has one SAE of its own (λ_NE = 30).
 fn config() -> Config {
-    let mut config = Config::paper();
-    config.data.train_limit = 2000;
-    config.data.test_limit = 500;
-    config.mlp.epochs = 1;
-    config.sae.ne_start_step = 5;
-    config.explorer.cluster_examples = 30;
+    let mut config = small_config();
     config.curve.lambda_ne = vec![0.0, 30.0, config.sae.lambda_ne];
     config
 }
@@ -119,7 +116,7 @@ fn a_run_resumed_from_any_interruption_equals_a_clean_run() {
         })
         .collect();
     let mut other = config.clone();
-    other.data.train_limit = 1000;
+    other.data.train_limit = 2000;
     let other_run = root.path().join("other");
     run(&other, &other_run, false).unwrap();
 
@@ -452,10 +449,10 @@ fn impossible_configs_are_refused_before_any_work() {
         assert!(!out.exists(), "nothing written: {error}");
         error
     };
-    // 2,000 examples in batches of 128 are 16 steps: an NE loss from step 16 never switches on.
-    let error = refused(|c| c.sae.ne_start_step = 16);
+    // 3,000 examples in batches of 128 are 24 steps: an NE loss from step 24 never switches on.
+    let error = refused(|c| c.sae.ne_start_step = 24);
     assert!(
-        error.contains("sae.ne_start_step is 16") && error.contains("only 16 steps"),
+        error.contains("sae.ne_start_step is 24") && error.contains("only 24 steps"),
         "{error}"
     );
     // The memory the machine has is known on Linux.
