@@ -4,7 +4,8 @@
 use crate::Config;
 use crate::curve::CurveFile;
 use crate::outputs::write_atomic;
-use crate::pipeline::{Log, ReproduceOptions, reproduce};
+use crate::pipeline::Log;
+use crate::{ReproduceOptions, reproduce};
 use ne_figures::{Panel, Reference, curve_figure};
 use ne_metrics::{MeanStd, PAPER_NE, PAPER_STANDARD, SaeMetrics};
 use ne_models::SaeInit;

@@ -10,11 +10,13 @@ pub mod interop;
 pub mod outputs;
 pub mod pipeline;
 pub mod report;
+mod reproduce;
 mod results;
 pub mod store;
 pub mod sweep;
 
 pub use config::{Config, ConfigError, DataConfig, EvalConfig, ExplorerConfig};
-pub use pipeline::{ReproduceOptions, Reproduction, reproduce, run_seed};
+pub use pipeline::run_seed;
+pub use reproduce::{ReproduceOptions, Reproduction, reproduce};
 pub use results::{MetricsFile, SeedRun, Summary};
 pub use store::ModelSource;
