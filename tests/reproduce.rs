@@ -5,7 +5,7 @@ mod common;
 use common::small_config;
 use neuron_embeddings::experiment::explore::explore_from;
 use neuron_embeddings::experiment::pipeline::load_data;
-use neuron_embeddings::experiment::{Config, ReproduceOptions, reproduce};
+use neuron_embeddings::experiment::{Config, ReproduceOptions, Reproduction, reproduce};
 use serde_json::Value;
 use std::path::Path;
 use std::sync::Mutex;
@@ -346,13 +346,10 @@ fn reproduce_writes_complete_consistent_results_and_reruns_identically() {
     );
 }
 
-/// The paper's main finding, on the full default configuration (60,000 training images, three
-/// seeds): the NE SAE's activating examples lie closer together in embedding space, on every
-/// seed, and its median mean distance is at most half the standard SAE's.
-#[test]
-fn the_paper_config_shows_the_main_finding_on_every_seed() {
+/// `config` on seeds 0-2 in a temporary folder: metrics and report only (no curve, explorer or
+/// activations).
+fn three_seeds_without_extras(config: &Config) -> Reproduction {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config::paper();
     let options = ReproduceOptions {
         seeds: vec![0, 1, 2],
         out: dir.path().to_owned(),
@@ -361,7 +358,16 @@ fn the_paper_config_shows_the_main_finding_on_every_seed() {
         export_activations: false,
         curve: false,
     };
-    let done = reproduce(&config, &options, &|_: &str| {}).expect("the pipeline runs");
+    reproduce(config, &options, &|_: &str| {}).expect("the pipeline runs")
+}
+
+/// The paper's main finding, on the full default configuration (60,000 training images, three
+/// seeds): the NE SAE's activating examples lie closer together in embedding space, on every
+/// seed, and its median mean distance is at most half the standard SAE's.
+#[test]
+fn the_paper_config_shows_the_main_finding_on_every_seed() {
+    let config = Config::paper();
+    let done = three_seeds_without_extras(&config);
     for run in &done.metrics.runs {
         let (standard, ne) = (&run.standard, &run.ne);
         assert!(
@@ -401,16 +407,7 @@ fn the_distance_config_matches_the_papers_distance_ratio() {
         "only name, note, λ_NE and the curve differ"
     );
 
-    let dir = tempfile::tempdir().unwrap();
-    let options = ReproduceOptions {
-        seeds: vec![0, 1, 2],
-        out: dir.path().to_owned(),
-        resume: false,
-        explorer: false,
-        export_activations: false,
-        curve: false,
-    };
-    let done = reproduce(&config, &options, &|_: &str| {}).expect("the pipeline runs");
+    let done = three_seeds_without_extras(&config);
     let summary = &done.metrics.summary;
     let ratio = summary.ne["mean_dist"].mean / summary.standard["mean_dist"].mean;
     assert!(
