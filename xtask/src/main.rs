@@ -56,14 +56,11 @@ enum Task {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Run the whole experiment over several seeds: Tables 2 and 3 beside the paper's.
+    /// Run the whole experiment over several seeds: Tables 2-4 beside the paper's, the λ_NE curve
+    /// and the explorer.
     Reproduce {
-        /// [default: configs/paper.toml in the workspace]
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Run seeds 0..N.
-        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=MAX_SEEDS))]
-        seeds: u64,
+        #[command(flatten)]
+        run: RunArgs,
         /// [default: results/reproduce in the workspace]
         #[arg(long)]
         out: Option<PathBuf>,
@@ -120,12 +117,8 @@ enum Task {
     /// The dead-latent study: the λ_NE curve under both SAE initialisations, dead latents
     /// counted three ways.
     DeadLatents {
-        /// [default: configs/paper.toml in the workspace]
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Run seeds 0..N.
-        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=MAX_SEEDS))]
-        seeds: u64,
+        #[command(flatten)]
+        run: RunArgs,
         /// [default: results/dead-latents in the workspace]
         #[arg(long)]
         out: Option<PathBuf>,
@@ -145,6 +138,24 @@ enum Task {
 enum Variant {
     Standard,
     Ne,
+}
+
+/// The config and seeds of a multi-seed run (`reproduce`, `dead-latents`).
+#[derive(clap::Args)]
+struct RunArgs {
+    /// [default: configs/paper.toml in the workspace]
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Run seeds 0..N.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=MAX_SEEDS))]
+    seeds: u64,
+}
+
+impl RunArgs {
+    /// The config (read and checked) and the seeds 0..N.
+    fn resolve(self) -> anyhow::Result<(Config, Vec<u64>)> {
+        Ok((config_or_default(self.config)?, (0..self.seeds).collect()))
+    }
 }
 
 fn log(line: &str) {
@@ -244,17 +255,16 @@ fn run(task: Task) -> anyhow::Result<()> {
             print(format_args!("saved {}", path.display()))
         }
         Task::Reproduce {
-            config,
-            seeds,
+            run,
             out,
             resume,
             no_explorer,
             export_activations,
             no_curve,
         } => {
-            let config = config_or_default(config)?;
+            let (config, seeds) = run.resolve()?;
             let options = ReproduceOptions {
-                seeds: (0..seeds).collect(),
+                seeds,
                 out: or_in_workspace(out, "results/reproduce"),
                 resume,
                 explorer: !no_explorer,
@@ -312,10 +322,9 @@ fn run(task: Task) -> anyhow::Result<()> {
             print(format_args!("saved: {}", done.saved.display()))?;
             print(format_args!("explorer: {}", done.explorer.display()))
         }
-        Task::DeadLatents { config, seeds, out } => {
-            let config = config_or_default(config)?;
+        Task::DeadLatents { run, out } => {
+            let (config, seeds) = run.resolve()?;
             let out = or_in_workspace(out, "results/dead-latents");
-            let seeds: Vec<u64> = (0..seeds).collect();
             let study = ne_experiment::dead_latents::study(&config, &seeds, &out, &log)?;
             print(std::fs::read_to_string(&study.table_path)?)?;
             print(format_args!("table: {}", study.table_path.display()))
