@@ -133,14 +133,6 @@ impl CurveFile {
         }
     }
 
-    /// Mean over seeds of `key` at each point, NaN where nothing was measured.
-    pub fn means(&self, key: &str) -> Vec<f64> {
-        self.points
-            .iter()
-            .map(|p| p.summary.get(key).map_or(f64::NAN, |s| s.mean))
-            .collect()
-    }
-
     /// A few sentences on the curve, computed from it: what λ_NE does to each figure from the
     /// smallest to the largest λ, and where the distance first reaches the paper's.
     pub fn summary_text(&self) -> String {
@@ -410,10 +402,15 @@ mod tests {
         assert_eq!(curve.points.len(), 2);
         assert_eq!(curve.points[1].lambda_ne, 100.0);
         assert_eq!(curve.points[1].runs[1].seed, 1);
-        let means = curve.means("mean_dist");
+        let means: Vec<f64> = curve
+            .band("mean_dist", "")
+            .points
+            .iter()
+            .map(|p| p.mean)
+            .collect();
         assert!((means[0] - 0.3).abs() < 1e-12 && (means[1] - 0.08).abs() < 1e-12);
         assert!(
-            curve.means("label_purity")[0].is_nan(),
+            curve.band("label_purity", "").points[0].mean.is_nan(),
             "unmeasured stays NaN"
         );
         let text = curve.summary_text();

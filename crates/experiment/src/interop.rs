@@ -115,11 +115,9 @@ fn write_activations(
     data: &Mnist,
     outcome: &SeedOutcome,
 ) -> anyhow::Result<()> {
-    let mlp = &outcome.models.mlp;
-    let train_hidden = mlp.hidden(data.train.images.view());
-    let test_hidden = mlp.hidden(data.test.images.view());
+    let train_hidden = &outcome.train_hidden;
     write_npy(&dir.join("train_hidden.npy"), train_hidden.view())?;
-    write_npy(&dir.join("test_hidden.npy"), test_hidden.view())?;
+    write_npy(&dir.join("test_hidden.npy"), outcome.test_hidden.view())?;
     write_npy(&dir.join("train_labels.npy"), data.train.labels.view())?;
     write_npy(&dir.join("test_labels.npy"), data.test.labels.view())?;
     let mut record = provenance(config, outcome.run.seed, None);
@@ -189,19 +187,16 @@ fn measure(
     cap: usize,
     sae: &Sae,
 ) -> anyhow::Result<SaeEvaluation> {
-    let mlp = &outcome.models.mlp;
-    let train_hidden = mlp.hidden(data.train.images.view());
-    let test_hidden = mlp.hidden(data.test.images.view());
     let test = EvalSet {
-        hidden: test_hidden.view(),
+        hidden: outcome.test_hidden.view(),
         labels: data.test.labels.view(),
         pixels: data.test.pixels.view(),
     };
     Ok(evaluate_sae(
-        mlp,
+        &outcome.models.mlp,
         sae,
         test,
-        train_hidden.view(),
+        outcome.train_hidden.view(),
         None,
         cap,
     )?)

@@ -5,7 +5,7 @@ use crate::outputs::write_atomic;
 use crate::store::{ModelSource, SeedStore, check_mlp, check_sae};
 use crate::{Config, DataConfig, SeedRun};
 use anyhow::Context;
-use ndarray::{Array1, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView2, Axis};
 use ne_metrics::{
     EvalSet, SaeEvaluation, SaeMetrics, Table4, UnitProxies, evaluate_sae, mlp_unit_proxies,
 };
@@ -89,6 +89,10 @@ pub struct SeedOutcome {
     pub evaluation: SeedEvaluation,
     /// The λ_NE curve, (λ, metrics) in the config's order; empty when not asked for.
     pub curve: Vec<(f32, SaeMetrics)>,
+    /// The MLP's hidden activations of the training and test images, kept so that later
+    /// stages (activation export, imported SAEs) do not run the MLP again.
+    pub train_hidden: Array2<f32>,
+    pub test_hidden: Array2<f32>,
 }
 
 /// Where one seed's files live.
@@ -239,6 +243,8 @@ pub fn run_seed(
         models,
         evaluation,
         curve,
+        train_hidden,
+        test_hidden,
     })
 }
 
