@@ -3,8 +3,8 @@
 //! ways, to find for which initialisation, definition and λ_NE (if any) the NE loss lowers them.
 use crate::Config;
 use crate::curve::CurveFile;
+use crate::outputs::Log;
 use crate::outputs::write_atomic;
-use crate::pipeline::Log;
 use crate::{ReproduceOptions, reproduce};
 use ne_figures::{Panel, Reference, curve_figure};
 use ne_metrics::{MeanStd, PAPER_NE, PAPER_STANDARD, SaeMetrics};

@@ -4,6 +4,9 @@ use anyhow::Context;
 use std::io::Write;
 use std::path::Path;
 
+/// Where progress lines go (the CLI prints them to stderr).
+pub type Log<'a> = &'a (dyn Fn(&str) + Sync);
+
 /// Start of the name of every temporary file `write_atomic` writes, so that the leftovers of an
 /// interrupted run can be told from anything else in the folder.
 const PARTIAL_PREFIX: &str = ".partial-";

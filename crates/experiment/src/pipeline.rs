@@ -16,8 +16,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Where progress lines go (the CLI prints them to stderr).
-pub type Log<'a> = &'a (dyn Fn(&str) + Sync);
+pub use crate::outputs::Log;
 
 /// The most seeds one run may have.
 pub const MAX_SEEDS: u64 = 1000;

@@ -3,8 +3,8 @@
 //! ends). Every model file carries a stamp of what made it: the config's digest, the training
 //! data, the seed and the model's own name. A model is reused only when its stamp is exactly the
 //! current run's, and is checked against the data and the other models before anything uses it.
+use crate::outputs::Log;
 use crate::outputs::{remove_partial_files, write_atomic};
-use crate::pipeline::Log;
 use crate::{Config, DataConfig};
 use anyhow::{Context, bail};
 use ne_mnist::{IMAGE_PIXELS, Mnist, Split};
