@@ -1,6 +1,6 @@
 //! The experiment's TOML config: every hyperparameter and the seed, checked before any work.
-use ne_mnist::IMAGE_PIXELS;
-use ne_models::{CLASSES, MlpConfig, SaeConfig};
+use ne_mnist::{CLASSES, IMAGE_PIXELS};
+use ne_models::{MlpConfig, SaeConfig};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};

@@ -251,6 +251,7 @@ pub fn run_seed(
 pub fn train_mlp(config: &Config, data: &Mnist, seed: u64, log: Log) -> anyhow::Result<Mlp> {
     let trained = ne_models::train_mlp(
         &config.mlp,
+        ne_mnist::CLASSES,
         seed,
         data.train.images.view(),
         data.train.labels.view(),

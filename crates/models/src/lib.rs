@@ -24,5 +24,5 @@ pub use loss_terms::{LossKind, LossTerm, weights_at};
 pub use mlp::{Mlp, MlpStepStats};
 pub use optim::{Adam, AdamW, Optimizer, OptimizerConfig, Sgd};
 pub use sae::{NamedLoss, Sae, SaeBatch, SaeForward, SaeGradients, SaeLossWeights, SaeStepStats};
-pub use train::mlp::{CLASSES, MlpEpoch, MlpHistory, MlpProgress, train_mlp};
+pub use train::mlp::{MlpEpoch, MlpHistory, MlpProgress, train_mlp};
 pub use train::sae::{SaeEpoch, SaeHistory, SaeLossParts, SaeProgress, TrainingFiring, train_sae};
