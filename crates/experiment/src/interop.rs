@@ -10,7 +10,7 @@ use crate::{Config, explore};
 use anyhow::{Context, bail};
 use ndarray::{ArrayView, Dimension};
 use ndarray_npy::WriteNpyExt;
-use ne_metrics::{EvalSet, SaeEvaluation, SaeMetrics, evaluate_sae};
+use ne_metrics::{EvalOptions, EvalSet, SaeEvaluation, SaeMetrics, evaluate_sae};
 use ne_mnist::Mnist;
 use ne_models::{Sae, SaeVariant, saelens};
 use serde::Deserialize;
@@ -181,10 +181,10 @@ struct ImportRecord {
 
 /// Measures `sae` as the run measured its own SAEs, on the outcome's MLP and the run's data;
 /// it has no training record, so the dead counts during training are left unmeasured.
-fn measure(
+pub(crate) fn measure(
     data: &Mnist,
     outcome: &SeedOutcome,
-    cap: usize,
+    options: EvalOptions,
     sae: &Sae,
 ) -> anyhow::Result<SaeEvaluation> {
     let test = EvalSet {
@@ -198,7 +198,7 @@ fn measure(
         test,
         outcome.train_hidden.view(),
         None,
-        cap,
+        options,
     )?)
 }
 
@@ -243,7 +243,7 @@ pub fn imported_saes(
             continue;
         }
         let sae = saelens::read(&folder)?.sae;
-        let evaluation = measure(data, outcome, run.metrics.config.eval.example_cap, &sae)?;
+        let evaluation = measure(data, outcome, run.metrics.config.eval.options(), &sae)?;
         imported.push(ImportedSae {
             key: record.key,
             title: record.title,
@@ -377,7 +377,7 @@ pub fn evaluate(options: &EvaluateOptions, log: Log) -> anyhow::Result<Evaluatio
 
     let data = run.data()?;
     let outcome = run.outcome(&data, seed, log)?;
-    let evaluation = measure(&data, &outcome, config.eval.example_cap, &sae)?;
+    let evaluation = measure(&data, &outcome, config.eval.options(), &sae)?;
     let saved = run.dir.join(IMPORTED_DIR).join(&key);
     write_saelens(&saved, &sae, &loaded.metadata)?;
     let title = format!("{key} (imported)");

@@ -8,6 +8,7 @@ pub mod explore;
 pub mod finished;
 pub mod interop;
 pub mod outputs;
+pub mod paper_models;
 pub mod pipeline;
 pub mod report;
 mod reproduce;
