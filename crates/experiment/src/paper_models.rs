@@ -327,6 +327,10 @@ pub fn paper_models(
             &data,
             &outcome,
             &metrics,
+            [
+                "Paper's standard SAE (released)",
+                "Paper's NE SAE (released)",
+            ],
             &[],
             &out.join("explorer"),
         )?)

@@ -638,8 +638,8 @@ pub fn paper_models(file: &PaperModelsFile, reproduction: Option<&MetricsFile>) 
     );
     for (name, range) in &file.tau_for_printed_dead {
         let text = match (range.low, range.high) {
-            (Some(lo), Some(hi)) => format!("τ in [{lo:.4}, {hi:.4})"),
-            (Some(lo), None) => format!("τ ≥ {lo:.4}"),
+            (Some(lo), Some(hi)) => format!("τ in [{lo:.5}, {hi:.5})"),
+            (Some(lo), None) => format!("τ ≥ {lo:.5}"),
             _ => "no τ".into(),
         };
         let _ = writeln!(out, "- {name}: printed {}%: {text}", range.printed_pct);
@@ -655,7 +655,7 @@ pub fn paper_models(file: &PaperModelsFile, reproduction: Option<&MetricsFile>) 
     let _ = match common {
         Some((lo, hi)) => writeln!(
             out,
-            "\nOne τ gives both printed figures: any τ in [{lo:.4}, {hi:.4}).\n"
+            "\nOne τ gives both printed figures: any τ in [{lo:.5}, {hi:.5}).\n"
         ),
         None => writeln!(out, "\nNo single τ gives both printed figures.\n"),
     };

@@ -135,7 +135,14 @@ pub fn reproduce(
     let explorer_path = if options.explorer {
         let t = Instant::now();
         let dir = options.out.join("explorer");
-        let path = crate::explore::write(&data, &outcomes[0], &metrics, &[], &dir)?;
+        let path = crate::explore::write(
+            &data,
+            &outcomes[0],
+            &metrics,
+            crate::explore::OWN_TITLES,
+            &[],
+            &dir,
+        )?;
         timing.insert("explorer".to_owned(), t.elapsed().as_secs_f64());
         Some(path)
     } else {

@@ -1,4 +1,5 @@
-//! The sparse auto-encoder d -> m -> d with a pre-encoder bias and unit-norm decoder columns.
+//! The sparse auto-encoder d -> m -> d with a pre-encoder bias; training keeps its decoder
+//! columns at unit norm.
 use crate::SaeInit;
 use crate::error::ModelError;
 use crate::ops::relu;
@@ -15,7 +16,8 @@ pub struct Sae {
     pub w_enc: Array2<f32>,
     /// m.
     pub b_enc: Array1<f32>,
-    /// d x m, each column of unit L2 norm.
+    /// d x m; each column of unit L2 norm after our training, of any norm in an SAE loaded
+    /// from elsewhere (nothing but training relies on the norm).
     pub w_dec: Array2<f32>,
     /// d; subtracted before encoding, added after decoding.
     pub b_dec: Array1<f32>,
