@@ -9,6 +9,7 @@ mod data;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use ne_experiment::interop::EvaluateOptions;
+use ne_experiment::paper_models::{ModelFiles as PaperModelFiles, PaperModelsOptions};
 use ne_experiment::pipeline::{self, MAX_SEEDS, load_and_check};
 use ne_experiment::{Config, ReproduceOptions, store};
 use ne_models::{Mlp, SaeVariant};
@@ -122,6 +123,33 @@ enum Task {
         /// [default: results/dead-latents in the workspace]
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Measure the paper's released MLP and SAEs (data/mechmnistic, or your own .pt files of
+    /// that layout) on Tables 2-4 as our own are measured, with the explorer over them.
+    PaperModels {
+        /// [default: configs/paper.toml in the workspace]
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// [default: results/paper-models in the workspace]
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// A `reproduce` run to put beside them [default: results/reproduce in the workspace;
+        /// left out if absent].
+        #[arg(long)]
+        reproduction: Option<PathBuf>,
+        /// The MLP's torch.save state dict (`layers.0`, `layers.1`), instead of the shipped one;
+        /// with it, --sae-standard and --sae-ne, checksums are not checked.
+        #[arg(long, requires_all = ["sae_standard", "sae_ne"])]
+        mlp: Option<PathBuf>,
+        /// The standard SAE's state dict (`0` encoder, `1` decoder).
+        #[arg(long, requires = "mlp")]
+        sae_standard: Option<PathBuf>,
+        /// The NE SAE's state dict.
+        #[arg(long, requires = "mlp")]
+        sae_ne: Option<PathBuf>,
+        /// Skip writing the neuron explorer.
+        #[arg(long)]
+        no_explorer: bool,
     },
     /// Write the neuron explorer of a finished `reproduce` run.
     Explore {
@@ -331,6 +359,44 @@ fn run(task: Task) -> anyhow::Result<()> {
             let study = ne_experiment::dead_latents::study(&config, &seeds, &out, &log)?;
             print(std::fs::read_to_string(&study.table_path)?)?;
             print(format_args!("table: {}", study.table_path.display()))
+        }
+        Task::PaperModels {
+            config,
+            out,
+            reproduction,
+            mlp,
+            sae_standard,
+            sae_ne,
+            no_explorer,
+        } => {
+            let start = Instant::now();
+            let config = config_or_default(config)?;
+            let files = match (mlp, sae_standard, sae_ne) {
+                (Some(mlp), Some(standard), Some(ne)) => PaperModelFiles {
+                    mlp,
+                    standard,
+                    ne,
+                    verify: false,
+                },
+                _ => PaperModelFiles::shipped(),
+            };
+            let options = PaperModelsOptions {
+                files,
+                out: or_in_workspace(out, "results/paper-models"),
+                reproduction: or_in_workspace(reproduction, "results/reproduce"),
+                explorer: !no_explorer,
+            };
+            let done = ne_experiment::paper_models::paper_models(&config, &options, &log)?;
+            print(std::fs::read_to_string(&done.report_path)?)?;
+            print(format_args!("metrics: {}", done.metrics_path.display()))?;
+            print(format_args!("report: {}", done.report_path.display()))?;
+            if let Some(path) = done.explorer_path {
+                print(format_args!("explorer: {}", path.display()))?;
+            }
+            print(format_args!(
+                "done in {:.2} s",
+                start.elapsed().as_secs_f64()
+            ))
         }
         Task::Explore { from, seed } => {
             let from = or_in_workspace(from, "results/reproduce");

@@ -43,6 +43,21 @@ pub struct DataConfig {
 pub struct EvalConfig {
     /// Activating test examples per latent that feed the distance metrics.
     pub example_cap: usize,
+    /// τ of `dead_threshold_pct`: a latent whose largest activation over the training set is at
+    /// most τ counts as dead by threshold (τ = 0 gives the strict count). Absent in older
+    /// configs, which read as 0.
+    #[serde(default)]
+    pub dead_threshold: f32,
+}
+
+impl EvalConfig {
+    /// How `evaluate_sae` measures under this config.
+    pub fn options(&self) -> ne_metrics::EvalOptions {
+        ne_metrics::EvalOptions {
+            example_cap: self.example_cap,
+            dead_threshold: self.dead_threshold,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,6 +133,12 @@ impl Config {
         self.sae.validate().map_err(|e| format!("[sae] {e}"))?;
         if self.eval.example_cap < 2 {
             return Err("[eval] example_cap must be at least 2 to measure distances".into());
+        }
+        if !(self.eval.dead_threshold.is_finite() && self.eval.dead_threshold >= 0.0) {
+            return Err(format!(
+                "[eval] dead_threshold must be a finite number of at least 0, got {}",
+                self.eval.dead_threshold
+            ));
         }
         let t = self.explorer.cluster_threshold;
         if !(t.is_finite() && (-1.0..=1.0).contains(&t)) {

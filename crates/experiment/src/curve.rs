@@ -348,6 +348,7 @@ mod tests {
             mean_dist,
             size: 500.0,
             dead_pct: 25.0,
+            dead_threshold_pct: 25.0,
             dead_training_pct: 1.0,
             dead_late_pct: 2.0,
             table4: Table4::UNMEASURED,

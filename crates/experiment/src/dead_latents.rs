@@ -199,6 +199,7 @@ mod tests {
             mean_dist: 0.4,
             size: 500.0,
             dead_pct: dead,
+            dead_threshold_pct: dead,
             dead_training_pct: dead / 10.0,
             dead_late_pct: f64::NAN,
             table4: Table4::UNMEASURED,

@@ -8,12 +8,16 @@ use ne_explorer::{ExplorerInput, SaeInput, write_explorer};
 use ne_mnist::Mnist;
 use std::path::{Path, PathBuf};
 
-/// Writes the explorer for `outcome`, with its two SAEs and then `imported`, into `dir`;
-/// returns the path of its `index.html`.
+/// The explorer's titles of a run's own two SAEs.
+pub const OWN_TITLES: [&str; 2] = ["Standard SAE", "SAE + NE loss"];
+
+/// Writes the explorer for `outcome`, with its two SAEs (titled `titles`: standard, NE) and then
+/// `imported`, into `dir`; returns the path of its `index.html`.
 pub fn write(
     data: &Mnist,
     outcome: &SeedOutcome,
     metrics: &MetricsFile,
+    titles: [&str; 2],
     imported: &[ImportedSae],
     dir: &Path,
 ) -> anyhow::Result<PathBuf> {
@@ -22,11 +26,11 @@ pub fn write(
     let own = [
         (
             "standard",
-            "Standard SAE",
+            titles[0],
             &outcome.models.standard,
             &eval.standard,
         ),
-        ("ne", "SAE + NE loss", &outcome.models.ne, &eval.ne),
+        ("ne", titles[1], &outcome.models.ne, &eval.ne),
     ];
     let shown: Vec<_> = own
         .into_iter()
@@ -85,6 +89,7 @@ pub fn write_run(
         data,
         outcome,
         &run.metrics,
+        OWN_TITLES,
         &imported,
         &run.dir.join("explorer"),
     )

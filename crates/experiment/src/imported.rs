@@ -5,7 +5,7 @@ use crate::finished::FinishedRun;
 use crate::outputs::Log;
 use crate::pipeline::SeedOutcome;
 use anyhow::Context;
-use ne_metrics::{EvalSet, SaeEvaluation, evaluate_sae};
+use ne_metrics::{EvalOptions, EvalSet, SaeEvaluation, evaluate_sae};
 use ne_mnist::Mnist;
 use ne_models::{Sae, saelens};
 use serde::Deserialize;
@@ -37,7 +37,7 @@ struct ImportRecord {
 pub(crate) fn measure(
     data: &Mnist,
     outcome: &SeedOutcome,
-    cap: usize,
+    options: EvalOptions,
     sae: &Sae,
 ) -> anyhow::Result<SaeEvaluation> {
     let test = EvalSet {
@@ -51,7 +51,7 @@ pub(crate) fn measure(
         test,
         outcome.train_hidden.view(),
         None,
-        cap,
+        options,
     )?)
 }
 
@@ -96,7 +96,7 @@ pub fn imported_saes(
             continue;
         }
         let sae = saelens::read(&folder)?.sae;
-        let evaluation = measure(data, outcome, run.metrics.config.eval.example_cap, &sae)?;
+        let evaluation = measure(data, outcome, run.metrics.config.eval.options(), &sae)?;
         imported.push(ImportedSae {
             key: record.key,
             title: record.title,

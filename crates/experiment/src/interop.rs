@@ -282,7 +282,7 @@ pub fn evaluate(options: &EvaluateOptions, log: Log) -> anyhow::Result<Evaluatio
 
     let data = run.data()?;
     let outcome = run.outcome(&data, seed, log)?;
-    let evaluation = measure(&data, &outcome, config.eval.example_cap, &sae)?;
+    let evaluation = measure(&data, &outcome, config.eval.options(), &sae)?;
     let saved = run.dir.join(IMPORTED_DIR).join(&key);
     write_saelens(&saved, &sae, &loaded.metadata)?;
     let title = format!("{key} (imported)");

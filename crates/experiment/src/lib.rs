@@ -9,6 +9,7 @@ pub mod finished;
 pub mod imported;
 pub mod interop;
 pub mod outputs;
+pub mod paper_models;
 pub mod pipeline;
 pub mod report;
 mod reproduce;

@@ -172,27 +172,21 @@ pub fn run_seed(
         trained_sae("sae-ne", SaeVariant::Ne, config.sae.lambda_ne)
     })?;
 
-    let labels = data.test.labels.view();
-    let test = EvalSet {
-        hidden: test_hidden.view(),
-        labels,
-        pixels: data.test.pixels.view(),
+    let models = SeedModels {
+        mlp,
+        standard: standard.0,
+        ne: ne.0,
     };
-    let cap = config.eval.example_cap;
-    let evaluate = |(sae, training): &(Sae, TrainingFiring)| {
-        evaluate_sae(&mlp, sae, test, train_view, Some(training), cap)
-    };
+    let trainings = [Some(&standard.1), Some(&ne.1)];
     let evaluation = stages.run("eval", || {
-        let (standard, ne) = rayon::join(|| evaluate(&standard), || evaluate(&ne));
-        let (standard, ne) = (standard?, ne?);
-        let mlp_train_firing =
-            train_hidden.map_axis(Axis(0), |c| c.iter().filter(|&&a| a > 0.0).count() as u64);
-        Ok(SeedEvaluation {
-            mlp_train_firing,
-            mlp_proxies: mlp_unit_proxies(&mlp, test),
-            standard,
-            ne,
-        })
+        evaluate_seed(
+            config,
+            data,
+            &models,
+            train_view,
+            test_hidden.view(),
+            trainings,
+        )
     })?;
     let curve = if curve {
         stages.run("curve", || {
@@ -206,8 +200,18 @@ pub fn run_seed(
                         CurveModel::Ne => evaluation.ne.metrics,
                         CurveModel::Extra => {
                             let stem = format!("curve/{}", curve_model_stem(lambda));
-                            let model = trained_sae(&stem, SaeVariant::Ne, lambda)?;
-                            evaluate(&model)?.metrics
+                            let (sae, training) = trained_sae(&stem, SaeVariant::Ne, lambda)?;
+                            let test = test_set(data, test_hidden.view());
+                            let options = config.eval.options();
+                            evaluate_sae(
+                                &models.mlp,
+                                &sae,
+                                test,
+                                train_view,
+                                Some(&training),
+                                options,
+                            )?
+                            .metrics
                         }
                     };
                     Ok((lambda, metrics))
@@ -217,23 +221,14 @@ pub fn run_seed(
     } else {
         Vec::new()
     };
-    let models = SeedModels {
-        mlp,
-        standard: standard.0,
-        ne: ne.0,
-    };
-    let run = SeedRun {
+    let run = seed_run(
         seed,
-        mlp_test_accuracy: f64::from(
-            models
-                .mlp
-                .accuracy_from_hidden(test_hidden.view(), labels)?,
-        ),
-        mlp: Table4::of(&evaluation.mlp_proxies),
-        standard: evaluation.standard.metrics,
-        ne: evaluation.ne.metrics,
-        timing_s: stages.timing,
-    };
+        &models,
+        &evaluation,
+        data,
+        test_hidden.view(),
+        stages.timing,
+    )?;
     if source != ModelSource::Saved {
         write_atomic(&dir.join("run.json"), &serde_json::to_vec_pretty(&run)?)?;
     }
@@ -244,6 +239,68 @@ pub fn run_seed(
         curve,
         train_hidden,
         test_hidden,
+    })
+}
+
+/// The test split as `evaluate_sae` reads it, with the MLP's hidden activations `test_hidden`.
+fn test_set<'a>(data: &'a Mnist, test_hidden: ArrayView2<'a, f32>) -> EvalSet<'a> {
+    EvalSet {
+        hidden: test_hidden,
+        labels: data.test.labels.view(),
+        pixels: data.test.pixels.view(),
+    }
+}
+
+/// Measures a seed's models as the config says: both SAEs (with what their training recorded
+/// of which latents fired, when it is known: `trainings` = [standard, NE]) and the MLP's
+/// neurons. Every SAE a run shows, ours or another's, is measured here or by `evaluate_sae`
+/// with the same options.
+pub fn evaluate_seed(
+    config: &Config,
+    data: &Mnist,
+    models: &SeedModels,
+    train_hidden: ArrayView2<f32>,
+    test_hidden: ArrayView2<f32>,
+    trainings: [Option<&TrainingFiring>; 2],
+) -> anyhow::Result<SeedEvaluation> {
+    let test = test_set(data, test_hidden);
+    let options = config.eval.options();
+    let evaluate = |sae: &Sae, training: Option<&TrainingFiring>| {
+        evaluate_sae(&models.mlp, sae, test, train_hidden, training, options)
+    };
+    let (standard, ne) = rayon::join(
+        || evaluate(&models.standard, trainings[0]),
+        || evaluate(&models.ne, trainings[1]),
+    );
+    let mlp_train_firing =
+        train_hidden.map_axis(Axis(0), |c| c.iter().filter(|&&a| a > 0.0).count() as u64);
+    Ok(SeedEvaluation {
+        mlp_train_firing,
+        mlp_proxies: mlp_unit_proxies(&models.mlp, test),
+        standard: standard?,
+        ne: ne?,
+    })
+}
+
+/// The figures of `metrics.json` for one seed's measured models.
+pub fn seed_run(
+    seed: u64,
+    models: &SeedModels,
+    evaluation: &SeedEvaluation,
+    data: &Mnist,
+    test_hidden: ArrayView2<f32>,
+    timing_s: BTreeMap<String, f64>,
+) -> anyhow::Result<SeedRun> {
+    let accuracy = models
+        .mlp
+        .accuracy_from_hidden(test_hidden, data.test.labels.view())?;
+    Ok(SeedRun {
+        seed,
+        mlp_test_accuracy: f64::from(accuracy),
+        mlp: Table4::of(&evaluation.mlp_proxies),
+        standard: evaluation.standard.metrics,
+        ne: evaluation.ne.metrics,
+        timing_s,
     })
 }
 

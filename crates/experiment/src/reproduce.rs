@@ -104,10 +104,13 @@ pub fn reproduce(
     }
     timing.insert("export".to_owned(), t.elapsed().as_secs_f64());
 
-    let metrics = MetricsFile::new(
+    let t = Instant::now();
+    let mut metrics = MetricsFile::new(
         config.clone(),
         outcomes.iter().map(|o| o.run.clone()).collect(),
     );
+    metrics.paper_models = Some(crate::paper_models::measure_shipped(config, &data, log)?);
+    timing.insert("paper_models".to_owned(), t.elapsed().as_secs_f64());
     write_atomic(
         &options.out.join("metrics.json"),
         &serde_json::to_vec_pretty(&metrics)?,
@@ -132,7 +135,14 @@ pub fn reproduce(
     let explorer_path = if options.explorer {
         let t = Instant::now();
         let dir = options.out.join("explorer");
-        let path = crate::explore::write(&data, &outcomes[0], &metrics, &[], &dir)?;
+        let path = crate::explore::write(
+            &data,
+            &outcomes[0],
+            &metrics,
+            crate::explore::OWN_TITLES,
+            &[],
+            &dir,
+        )?;
         timing.insert("explorer".to_owned(), t.elapsed().as_secs_f64());
         Some(path)
     } else {

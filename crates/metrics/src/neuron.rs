@@ -54,30 +54,47 @@ pub fn neuron_stats(
         .collect()
 }
 
-/// For each neuron, on how many rows of `inputs` it fires, with activations computed chunk by
-/// chunk by `activate` (rows -> rows x neurons) so the full n x neurons matrix never exists.
-pub fn firing_counts<F>(inputs: ArrayView2<f32>, neurons: usize, activate: F) -> Array1<u64>
+/// What the neurons did over a set of inputs: on how many rows each fired, and its largest
+/// activation (0 for a neuron that never fired, as activations are ReLU outputs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Activity {
+    pub firing: Array1<u64>,
+    pub max: Array1<f32>,
+}
+
+/// Each neuron's `Activity` over the rows of `inputs`, with activations computed chunk by chunk
+/// by `activate` (rows -> rows x neurons) so the full n x neurons matrix never exists.
+pub fn activity<F>(inputs: ArrayView2<f32>, neurons: usize, activate: F) -> Activity
 where
     F: Fn(ArrayView2<f32>) -> ndarray::Array2<f32> + Sync,
 {
     let starts: Vec<usize> = (0..inputs.nrows()).step_by(CHUNK_ROWS).collect();
-    let partial: Vec<Array1<u64>> = starts
+    let partial: Vec<Activity> = starts
         .par_iter()
         .map(|&start| {
             let end = (start + CHUNK_ROWS).min(inputs.nrows());
             let acts = activate(inputs.slice(s![start..end, ..]));
-            let mut counts = Array1::<u64>::zeros(neurons);
+            let mut firing = Array1::<u64>::zeros(neurons);
+            let mut max = Array1::<f32>::zeros(neurons);
             for row in acts.rows() {
-                for (count, &a) in counts.iter_mut().zip(row) {
+                for ((count, top), &a) in firing.iter_mut().zip(max.iter_mut()).zip(row) {
                     *count += u64::from(a > 0.0);
+                    *top = top.max(a);
                 }
             }
-            counts
+            Activity { firing, max }
         })
         .collect();
-    partial
-        .into_iter()
-        .fold(Array1::zeros(neurons), |acc, c| acc + c)
+    let empty = Activity {
+        firing: Array1::zeros(neurons),
+        max: Array1::zeros(neurons),
+    };
+    partial.into_iter().fold(empty, |acc, chunk| Activity {
+        firing: acc.firing + chunk.firing,
+        max: ndarray::Zip::from(&acc.max)
+            .and(&chunk.max)
+            .map_collect(|&a, &b| a.max(b)),
+    })
 }
 
 #[cfg(test)]
@@ -112,16 +129,26 @@ mod tests {
     }
 
     #[test]
-    fn firing_counts_add_up_over_chunks() {
+    fn activity_adds_up_over_chunks() {
         let n = CHUNK_ROWS * 2 + 7;
         let inputs = ndarray::Array2::from_shape_fn((n, 1), |(i, _)| i as f32);
-        // Neuron 0 fires on odd rows, neuron 1 on rows >= 100.
-        let counts = firing_counts(inputs.view(), 2, |x| {
-            ndarray::Array2::from_shape_fn((x.nrows(), 2), |(i, j)| {
+        // Neuron 0 fires on odd rows with its row number, neuron 1 on rows >= 100 with 1,
+        // neuron 2 never.
+        let seen = activity(inputs.view(), 3, |x| {
+            ndarray::Array2::from_shape_fn((x.nrows(), 3), |(i, j)| {
                 let v = x[[i, 0]] as usize;
-                f32::from(u8::from(if j == 0 { v % 2 == 1 } else { v >= 100 }))
+                match j {
+                    0 if v % 2 == 1 => v as f32,
+                    1 if v >= 100 => 1.0,
+                    _ => 0.0,
+                }
             })
         });
-        assert_eq!(counts.to_vec(), vec![(n / 2) as u64, (n - 100) as u64]);
+        assert_eq!(
+            seen.firing.to_vec(),
+            vec![(n / 2) as u64, (n - 100) as u64, 0]
+        );
+        let last_odd = (0..n).rev().find(|v| v % 2 == 1).unwrap();
+        assert_eq!(seen.max.to_vec(), vec![last_odd as f32, 1.0, 0.0]);
     }
 }

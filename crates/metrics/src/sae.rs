@@ -1,5 +1,5 @@
 //! Tables 2, 3 and 4 for one trained SAE, and Table 4 for the MLP it reads.
-use crate::{NeuronStats, Table4, UnitProxies, firing_counts, median, neuron_stats, unit_proxies};
+use crate::{NeuronStats, Table4, UnitProxies, activity, median, neuron_stats, unit_proxies};
 use ndarray::{Array1, ArrayView1, ArrayView2, Zip};
 use ne_models::{Mlp, ModelError, Sae, TrainingFiring};
 use serde::{Deserialize, Serialize};
@@ -26,6 +26,10 @@ pub struct SaeMetrics {
     pub size: f64,
     /// Latents that fire on no training example, in percent.
     pub dead_pct: f64,
+    /// Latents whose largest activation over the training examples is at most τ (the config's
+    /// `eval.dead_threshold`), in percent; NaN (null) in files written before it existed.
+    #[serde(default = "nan", deserialize_with = "nan_from_null")]
+    pub dead_threshold_pct: f64,
     /// Latents that fired on no example during training, in percent; NaN (null) when the
     /// training record is not known (a model trained elsewhere).
     #[serde(deserialize_with = "nan_from_null")]
@@ -37,6 +41,10 @@ pub struct SaeMetrics {
     /// Table 4, over the latents.
     #[serde(flatten)]
     pub table4: Table4,
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
 
 /// JSON has no NaN: serde_json writes it as null, and this reads null back as NaN.
@@ -63,20 +71,33 @@ pub struct SaeEvaluation {
     pub proxies: Vec<UnitProxies>,
     /// Per latent, on how many training examples it fires.
     pub train_firing: Array1<u64>,
+    /// Per latent, its largest activation over the training examples.
+    pub train_max: Array1<f32>,
+}
+
+/// How an SAE is measured, as the config's `[eval]` says.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EvalOptions {
+    /// Activating test examples of each latent behind its distances.
+    pub example_cap: usize,
+    /// τ of `dead_threshold_pct`.
+    pub dead_threshold: f32,
 }
 
 /// Evaluates `sae` on the MLP's hidden activations: `test` for everything but dead latents,
 /// which are counted on `train_hidden` and, when `training` (what the SAE's training recorded)
-/// is known, during training too. Distances use the first `cap` activating test examples of
-/// each latent. Fails only if the shapes disagree.
+/// is known, during training too. Distances use the first `options.example_cap` activating
+/// test examples of each latent. Nothing assumes unit-norm decoder columns. Fails only if the
+/// shapes disagree.
 pub fn evaluate_sae(
     mlp: &Mlp,
     sae: &Sae,
     test: EvalSet,
     train_hidden: ArrayView2<f32>,
     training: Option<&TrainingFiring>,
-    cap: usize,
+    options: EvalOptions,
 ) -> Result<SaeEvaluation, ModelError> {
+    let cap = options.example_cap;
     let (test_hidden, test_labels) = (test.hidden, test.labels);
     let latents_n = sae.w_enc.nrows();
     let acts = sae.encode(test_hidden);
@@ -104,8 +125,13 @@ pub fn evaluate_sae(
         .map(|s| s.size as f64)
         .collect();
 
-    let train_firing = firing_counts(train_hidden, latents_n, |h| sae.encode(h));
-    let dead = train_firing.iter().filter(|&&c| c == 0).count();
+    let train = activity(train_hidden, latents_n, |h| sae.encode(h));
+    let dead = train.firing.iter().filter(|&&c| c == 0).count();
+    let below = train
+        .max
+        .iter()
+        .filter(|&&m| m <= options.dead_threshold)
+        .count();
     let proxies = unit_proxies(sae.w_enc.view(), acts.view(), test_labels, test.pixels);
 
     Ok(SaeEvaluation {
@@ -118,13 +144,15 @@ pub fn evaluate_sae(
             mean_dist: dists(|s| s.mean_dist),
             size: median(&sizes).unwrap_or(0.0),
             dead_pct: 100.0 * dead as f64 / latents_n as f64,
+            dead_threshold_pct: 100.0 * below as f64 / latents_n as f64,
             dead_training_pct: training.map_or(f64::NAN, TrainingFiring::never_fired_pct),
             dead_late_pct: training.map_or(f64::NAN, TrainingFiring::silent_late_pct),
             table4: Table4::of(&proxies),
         },
         latents,
         proxies,
-        train_firing,
+        train_firing: train.firing,
+        train_max: train.max,
     })
 }
 
@@ -154,7 +182,11 @@ mod tests {
             whole_run: vec![5, 0, 0],
             last_tenth: vec![1, 0, 0],
         };
-        evaluate_sae(mlp, sae, test, hidden.view(), Some(&training), 100).unwrap()
+        let options = EvalOptions {
+            example_cap: 100,
+            dead_threshold: 0.6,
+        };
+        evaluate_sae(mlp, sae, test, hidden.view(), Some(&training), options).unwrap()
     }
 
     fn row_sums(a: ArrayView2<f32>) -> Vec<f64> {
@@ -211,6 +243,9 @@ mod tests {
         assert_eq!((m.max_dist, m.mean_dist), (0.0, 0.0));
         assert_eq!(m.size, 2.0);
         assert!((m.dead_pct - 100.0 / 3.0).abs() < 1e-9);
+        // Largest activations 2, 2.5, 0: at τ = 0.6 only the dead latent is below.
+        assert_eq!(eval.train_max.to_vec(), vec![2.0, 2.5, 0.0]);
+        assert!((m.dead_threshold_pct - 100.0 / 3.0).abs() < 1e-9);
         assert!((m.dead_training_pct - 200.0 / 3.0).abs() < 1e-9);
         assert!((m.dead_late_pct - 200.0 / 3.0).abs() < 1e-9);
         assert_eq!(eval.train_firing.to_vec(), vec![2, 2, 0]);

@@ -14,6 +14,7 @@ mod parallel;
 pub mod rng;
 pub mod sae;
 pub mod saelens;
+pub mod torch;
 pub mod train;
 mod weights;
 

@@ -18,7 +18,8 @@ pub struct Sae {
     pub w_enc: Array2<f32>,
     /// m.
     pub b_enc: Array1<f32>,
-    /// d x m; each column of unit L2 norm when trained with the unit-norm constraint.
+    /// d x m; each column of unit L2 norm when trained with the unit-norm constraint, of any
+    /// norm otherwise or in an SAE loaded from elsewhere.
     pub w_dec: Array2<f32>,
     /// d; subtracted before encoding, added after decoding.
     pub b_dec: Array1<f32>,
