@@ -37,6 +37,32 @@ pub struct NeLoss {
 /// `centered.nrows()` x `w_enc.nrows()`. The caller builds all three from one model and batch,
 /// so a mismatch is a bug in the caller, not bad data.
 pub fn ne_loss(w_enc: ArrayView2<f32>, centered: ArrayView2<f32>, acts: ArrayView2<f32>) -> NeLoss {
+    ne_loss_reduced(w_enc, centered, acts, NeReduction::LatentMean)
+}
+
+/// How the per-latent mean pairwise distances are combined into one loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NeReduction {
+    /// Mean over the latents counted (`ne_loss`).
+    #[default]
+    LatentMean,
+    /// Sum over the latents counted.
+    LatentSum,
+    /// Each latent weighted by its active examples: a sum over active (example, latent) pairs
+    /// of the example's mean distance to the latent's other active examples.
+    PairSum,
+}
+
+/// `ne_loss` with the latents combined as `reduction` says (value and gradients alike).
+///
+/// # Panics
+/// As `ne_loss`, when the shapes disagree.
+pub fn ne_loss_reduced(
+    w_enc: ArrayView2<f32>,
+    centered: ArrayView2<f32>,
+    acts: ArrayView2<f32>,
+    reduction: NeReduction,
+) -> NeLoss {
     let (latents, dim) = w_enc.dim();
     let batch = centered.nrows();
     assert_eq!(
@@ -86,7 +112,7 @@ pub fn ne_loss(w_enc: ArrayView2<f32>, centered: ArrayView2<f32>, acts: ArrayVie
             },
         )
         .collect();
-    let latent_losses: Vec<Option<f64>> = block_losses.into_iter().flatten().collect();
+    let mut latent_losses: Vec<Option<f64>> = block_losses.into_iter().flatten().collect();
 
     let latents_counted = latent_losses.iter().flatten().count();
     if latents_counted == 0 {
@@ -97,7 +123,27 @@ pub fn ne_loss(w_enc: ArrayView2<f32>, centered: ArrayView2<f32>, acts: ArrayVie
             grad_b_dec: Array1::zeros(dim),
         };
     }
-    let inv_counted = 1.0 / latents_counted as f64;
+    if reduction == NeReduction::PairSum {
+        let rows = grad_w_enc
+            .rows_mut()
+            .into_iter()
+            .zip(centered_grad_shares.rows_mut());
+        for (((mut grad, mut share), loss), latent_acts) in
+            rows.zip(&mut latent_losses).zip(acts.columns())
+        {
+            let active = latent_acts.iter().filter(|&&a| a > 0.0).count() as f32;
+            grad *= active;
+            share *= active;
+            if let Some(loss) = loss {
+                *loss *= f64::from(active);
+            }
+        }
+    }
+    // The mean's 1 / counted is applied once at the end, as a sum's 1.
+    let inv_counted = match reduction {
+        NeReduction::LatentMean => 1.0 / latents_counted as f64,
+        NeReduction::LatentSum | NeReduction::PairSum => 1.0,
+    };
     let value = latent_losses.iter().flatten().sum::<f64>() * inv_counted;
     grad_w_enc.mapv_inplace(|g| (f64::from(g) * inv_counted) as f32);
     let mut centered_grad_sum = vec![0.0f64; dim];

@@ -1,6 +1,6 @@
 //! Hyperparameters, read from the `[mlp]` and `[sae]` tables of a TOML config.
 use crate::error::ConfigError;
-use crate::loss_terms::{LossKind, LossTerm};
+use crate::loss_terms::{LossKind, LossTerm, Reduction};
 use crate::optim::OptimizerConfig;
 use serde::{Deserialize, Serialize};
 
@@ -85,6 +85,16 @@ pub struct SaeConfig {
     /// tangent, columns renormalised after each step); on when the key is absent.
     #[serde(default = "on", skip_serializing_if = "is_on")]
     pub unit_norm_decoder: bool,
+    /// How the squared error is reduced over a batch (`mean`: per-example sum, batch mean;
+    /// `element_mean`: PyTorch's `MSELoss()`; `sum`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub mse_reduction: Reduction,
+    /// How the L1 penalty is reduced over a batch (`mean`, `sum`, `element_mean`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub l1_reduction: Reduction,
+    /// How the NE loss combines its latents (`mean`, `sum`, `pair_sum`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub ne_reduction: Reduction,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
@@ -139,6 +149,9 @@ impl Default for SaeConfig {
             init: SaeInit::ScaledTranspose,
             optimizer: OptimizerConfig::default(),
             unit_norm_decoder: true,
+            mse_reduction: Reduction::Mean,
+            l1_reduction: Reduction::Mean,
+            ne_reduction: Reduction::Mean,
         }
     }
 }
@@ -157,18 +170,32 @@ impl SaeConfig {
         self.optimizer
             .settings()
             .into_iter()
-            .try_for_each(|(name, value)| non_negative(optimizer_field(name), value))
+            .try_for_each(|(name, value)| non_negative(optimizer_field(name), value))?;
+        let reductions = [
+            ("sae.mse_reduction", self.mse_reduction, LossKind::Mse),
+            ("sae.l1_reduction", self.l1_reduction, LossKind::L1),
+            ("sae.ne_reduction", self.ne_reduction, LossKind::Ne),
+        ];
+        match reductions.into_iter().find(|(_, r, kind)| !r.fits(*kind)) {
+            Some((field, reduction, kind)) => Err(ConfigError::Reduction {
+                field,
+                reduction: reduction.name(),
+                kind: kind.name(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// The loss terms of `variant`: the squared error (weight 1) and λ_L1 × L1 from the first
     /// step, and for the NE variant λ_NE × the NE loss from `ne_start_step` on.
     pub fn loss_terms(&self, variant: SaeVariant) -> Vec<LossTerm> {
         let mut terms = vec![
-            LossTerm::new(LossKind::Mse, 1.0),
-            LossTerm::new(LossKind::L1, self.lambda_l1),
+            LossTerm::new(LossKind::Mse, 1.0).reduced(self.mse_reduction),
+            LossTerm::new(LossKind::L1, self.lambda_l1).reduced(self.l1_reduction),
         ];
         if variant == SaeVariant::Ne {
-            terms.push(LossTerm::new(LossKind::Ne, self.lambda_ne).from_step(self.ne_start_step));
+            let ne = LossTerm::new(LossKind::Ne, self.lambda_ne).reduced(self.ne_reduction);
+            terms.push(ne.from_step(self.ne_start_step));
         }
         terms
     }
@@ -305,6 +332,7 @@ mod tests {
             | ConfigError::Negative { field, .. }
             | ConfigError::TooLarge { field, .. } => (field, false),
             ConfigError::NeNeverOn { .. } => ("sae.ne_start_step", false),
+            ConfigError::Reduction { field, .. } => (field, false),
         }
     }
 

@@ -29,6 +29,12 @@ pub enum ConfigError {
         examples: usize,
         batch_size: usize,
     },
+    #[error("{field} = \"{reduction}\" does not apply to the {kind} term")]
+    Reduction {
+        field: &'static str,
+        reduction: &'static str,
+        kind: &'static str,
+    },
 }
 
 /// Why a training run stopped without a model.

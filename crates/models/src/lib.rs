@@ -21,7 +21,7 @@ mod weights;
 pub use config::{MlpConfig, SaeConfig, SaeInit, SaeVariant};
 pub use error::{ConfigError, ModelError, TrainError};
 pub use linear::{Linear, LinearGradients};
-pub use loss_terms::{LossKind, LossTerm, weights_at};
+pub use loss_terms::{BatchShape, LossKind, LossTerm, Reduction, weights_at, weights_for_batch};
 pub use mlp::{Mlp, MlpStepStats};
 pub use optim::{Adam, AdamW, Optimizer, OptimizerConfig, Sgd};
 pub use sae::{NamedLoss, Sae, SaeBatch, SaeForward, SaeGradients, SaeLossWeights, SaeStepStats};

@@ -2,6 +2,7 @@
 //! on (SAELens names its loss terms the same way). The training loop turns the list into one
 //! step's `SaeLossWeights`; a new term is a new `LossKind`.
 use crate::sae::SaeLossWeights;
+use ne_embed::NeReduction;
 use serde::{Deserialize, Serialize};
 
 /// What a loss term measures.
@@ -27,6 +28,44 @@ impl LossKind {
     }
 }
 
+/// How a term is reduced over the batch (the scale its weight is on: PyTorch recipes differ
+/// here, e.g. an element-mean MSE beside an L1 summed over the batch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reduction {
+    /// MSE and L1: mean over the batch's examples of the per-example sum; NE: mean over the
+    /// latents counted.
+    #[default]
+    Mean,
+    /// MSE and L1: sum over the batch's examples; NE: sum over the latents counted.
+    Sum,
+    /// MSE: mean over every element (the batch mean divided by d); L1: divided by m.
+    ElementMean,
+    /// NE only: each latent weighted by its active examples (a sum over active pairs).
+    PairSum,
+}
+
+impl Reduction {
+    /// Its name in a config, as serde spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reduction::Mean => "mean",
+            Reduction::Sum => "sum",
+            Reduction::ElementMean => "element_mean",
+            Reduction::PairSum => "pair_sum",
+        }
+    }
+
+    /// Whether a term of `kind` can be reduced this way.
+    pub fn fits(self, kind: LossKind) -> bool {
+        match self {
+            Reduction::Mean | Reduction::Sum => true,
+            Reduction::ElementMean => kind != LossKind::Ne,
+            Reduction::PairSum => kind == LossKind::Ne,
+        }
+    }
+}
+
 /// One term of the loss: `weight` × the term, from step `start_step` (0-based over the run) on.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,6 +77,9 @@ pub struct LossTerm {
     /// The first step on which it counts.
     #[serde(default)]
     pub start_step: usize,
+    /// How it is reduced over the batch.
+    #[serde(default)]
+    pub reduction: Reduction,
 }
 
 impl LossTerm {
@@ -47,7 +89,13 @@ impl LossTerm {
             kind,
             weight,
             start_step: 0,
+            reduction: Reduction::Mean,
         }
+    }
+
+    /// The same term, reduced as `reduction` says.
+    pub fn reduced(self, reduction: Reduction) -> Self {
+        Self { reduction, ..self }
     }
 
     /// The same term, switched on at `step`.
@@ -60,18 +108,50 @@ impl LossTerm {
 }
 
 /// The weights of step `step`: the terms on at that step, each kind's weights summed (a kind
-/// with no term on weighs 0; the NE loss is then not computed at all).
+/// with no term on weighs 0; the NE loss is then not computed at all). For the default
+/// reduction (`Mean`) this is `weights_for_batch` with any batch shape.
 pub fn weights_at(terms: &[LossTerm], step: usize) -> SaeLossWeights {
+    weights_for_batch(terms, step, BatchShape::default())
+}
+
+/// The sizes a reduction needs: a batch's rows, the SAE's inputs d and latents m.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BatchShape {
+    /// Examples in the batch.
+    pub rows: usize,
+    /// Input dimensions d.
+    pub inputs: usize,
+    /// Latents m.
+    pub latents: usize,
+}
+
+/// `weights_at` for a batch of shape `batch`, each term's weight scaled to its reduction (the
+/// SAE computes batch means; a sum is n times that, an element mean 1/d or 1/m of it). The NE
+/// loss takes the last NE term's reduction.
+pub fn weights_for_batch(terms: &[LossTerm], step: usize, batch: BatchShape) -> SaeLossWeights {
     let mut weights = SaeLossWeights {
         mse: 0.0,
         l1: 0.0,
         ne: None,
+        ne_reduction: NeReduction::LatentMean,
     };
     for term in terms.iter().filter(|term| step >= term.start_step) {
+        let per = |elements: usize| match term.reduction {
+            Reduction::Sum => term.weight * batch.rows as f32,
+            Reduction::ElementMean => term.weight / elements as f32,
+            Reduction::Mean | Reduction::PairSum => term.weight,
+        };
         match term.kind {
-            LossKind::Mse => weights.mse += term.weight,
-            LossKind::L1 => weights.l1 += term.weight,
-            LossKind::Ne => *weights.ne.get_or_insert(0.0) += term.weight,
+            LossKind::Mse => weights.mse += per(batch.inputs),
+            LossKind::L1 => weights.l1 += per(batch.latents),
+            LossKind::Ne => {
+                *weights.ne.get_or_insert(0.0) += term.weight;
+                weights.ne_reduction = match term.reduction {
+                    Reduction::Sum => NeReduction::LatentSum,
+                    Reduction::PairSum => NeReduction::PairSum,
+                    Reduction::Mean | Reduction::ElementMean => NeReduction::LatentMean,
+                };
+            }
         }
     }
     weights
@@ -96,6 +176,28 @@ mod tests {
         assert_eq!(weights_at(&l1_late, 4).l1, 0.0);
         assert_eq!(weights_at(&l1_late, 4).mse, 0.0);
         assert_eq!(weights_at(&l1_late, 5).l1, 2.0);
+    }
+
+    #[test]
+    fn reductions_scale_the_weights_to_the_batch() {
+        let batch = BatchShape {
+            rows: 128,
+            inputs: 64,
+            latents: 512,
+        };
+        let terms = [
+            LossTerm::new(LossKind::Mse, 1.0).reduced(Reduction::ElementMean),
+            LossTerm::new(LossKind::L1, 2e-4).reduced(Reduction::Sum),
+            LossTerm::new(LossKind::Ne, 0.005).reduced(Reduction::PairSum),
+        ];
+        let w = weights_for_batch(&terms, 0, batch);
+        assert_eq!(w.mse, 1.0 / 64.0);
+        assert_eq!(w.l1, 2e-4 * 128.0);
+        assert_eq!((w.ne, w.ne_reduction), (Some(0.005), NeReduction::PairSum));
+        let mean = weights_for_batch(&[LossTerm::new(LossKind::L1, 3.0)], 0, batch);
+        assert_eq!(mean, weights_at(&[LossTerm::new(LossKind::L1, 3.0)], 0));
+        assert!(!Reduction::PairSum.fits(LossKind::L1));
+        assert!(!Reduction::ElementMean.fits(LossKind::Ne));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::parallel::map_row_chunks;
 use crate::rng::uniform_f32;
 use crate::weights::{self, WeightFile};
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewD, ArrayViewMutD, Axis};
+use ne_embed::NeReduction;
 use rand_chacha::ChaCha8Rng;
 
 /// The SAE's parameters: f = ReLU(W_enc (h - b_dec) + b_enc), h_hat = W_dec f + b_dec.
@@ -48,6 +49,8 @@ pub struct SaeLossWeights {
     pub l1: f32,
     /// Weight of the NE loss; `None` leaves it uncomputed.
     pub ne: Option<f32>,
+    /// How the NE loss combines its latents.
+    pub ne_reduction: NeReduction,
 }
 
 /// One loss term's value in a step, unweighted, by name (as SAELens reports its losses).
@@ -327,7 +330,12 @@ impl Sae {
                 ndarray::concatenate(Axis(0), &parts).expect("chunks share their width")
             };
             let (f, centered) = (whole(|p| p.f.view()), whole(|p| p.centered.view()));
-            let ne = ne_embed::ne_loss(self.w_enc.view(), centered.view(), f.view());
+            let ne = ne_embed::ne_loss_reduced(
+                self.w_enc.view(),
+                centered.view(),
+                f.view(),
+                weights.ne_reduction,
+            );
             grad_w_enc.scaled_add(lambda, &ne.grad_w_enc);
             grad_b_dec.scaled_add(lambda, &ne.grad_b_dec);
             total += lambda * ne.value;
@@ -730,6 +738,7 @@ mod tests {
                 mse: 1.0,
                 l1: 0.0,
                 ne: None,
+                ne_reduction: NeReduction::LatentMean,
             };
             check_gradients(&random_sae(seed + 1), &h, weights);
         }
@@ -743,6 +752,7 @@ mod tests {
                 mse: 1.0,
                 l1: 0.7,
                 ne: None,
+                ne_reduction: NeReduction::LatentMean,
             };
             check_gradients(&random_sae(seed + 1), &h, weights);
         }
@@ -758,6 +768,7 @@ mod tests {
                 mse: 0.4,
                 l1: 0.7,
                 ne: Some(2.5),
+                ne_reduction: NeReduction::LatentMean,
             };
             check_gradients(&random_sae(seed + 1), &h, weights);
         }
@@ -773,6 +784,7 @@ mod tests {
                 mse: 1.0,
                 l1: 0.5,
                 ne: None,
+                ne_reduction: NeReduction::LatentMean,
             },
         );
         let f = sae.encode(h.view());
@@ -800,6 +812,7 @@ mod tests {
             mse: 1.0,
             l1: 0.7,
             ne: None,
+            ne_reduction: NeReduction::LatentMean,
         };
         let mut grad = sae.batch_gradients(h.view(), weights).grads.w_dec;
         let plain = grad.clone();
@@ -922,6 +935,7 @@ mod tests {
             mse: 1.0,
             l1: 0.7,
             ne: None,
+            ne_reduction: NeReduction::LatentMean,
         };
         for unit in [true, false] {
             let mut sae = random_sae(57);

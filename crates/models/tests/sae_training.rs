@@ -5,8 +5,8 @@ mod common;
 use common::{activations, with_threads};
 use ndarray::Axis;
 use ne_models::{
-    ConfigError, OptimizerConfig, SaeConfig, SaeInit, SaeProgress, SaeVariant, TrainError,
-    train_sae,
+    ConfigError, OptimizerConfig, Reduction, SaeConfig, SaeInit, SaeProgress, SaeVariant,
+    TrainError, train_sae,
 };
 
 fn config(epochs: usize) -> SaeConfig {
@@ -21,6 +21,33 @@ fn config(epochs: usize) -> SaeConfig {
         init: SaeInit::ScaledTranspose,
         ..SaeConfig::default()
     }
+}
+
+/// The paper's scale of coefficients (element-mean MSE, L1 summed over the batch, NE summed over
+/// active pairs) trains, its weighted total falling, and differs from the default reductions'
+/// run.
+#[test]
+fn reductions_change_training_and_still_learn() {
+    let h = activations(2000, 12, 1);
+    let paper_scale = SaeConfig {
+        mse_reduction: Reduction::ElementMean,
+        l1_reduction: Reduction::Sum,
+        ne_reduction: Reduction::PairSum,
+        lambda_l1: 1e-4,
+        lambda_ne: 1e-3,
+        ..config(3)
+    };
+    let (sae, history) = train_sae(&paper_scale, SaeVariant::Ne, 3, h.view(), &mut |_| {}).unwrap();
+    let (first, last) = (&history.epochs[0].loss, &history.epochs[2].loss);
+    assert!(last.total < 0.9 * first.total, "{first:?} -> {last:?}");
+    let (default, _) = train_sae(&config(3), SaeVariant::Ne, 3, h.view(), &mut |_| {}).unwrap();
+    assert_ne!(sae, default);
+    let bad = SaeConfig {
+        l1_reduction: Reduction::PairSum,
+        ..config(3)
+    };
+    let err = train_sae(&bad, SaeVariant::Ne, 3, h.view(), &mut |_| {}).unwrap_err();
+    assert!(err.to_string().contains("sae.l1_reduction"), "{err}");
 }
 
 /// Every optimiser, initialisation and decoder constraint trains: the squared error falls from

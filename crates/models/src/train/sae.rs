@@ -2,7 +2,7 @@
 //! initialisation and decoder constraint, composed from `Sae`'s gradient and update calls.
 use super::{EpochOrder, PROGRESS_EVERY, check_inputs, check_loss};
 use crate::error::TrainError;
-use crate::loss_terms::weights_at;
+use crate::loss_terms::{BatchShape, weights_for_batch};
 use crate::rng::{self, Stream};
 use crate::sae::SaeStepStats;
 use crate::{Sae, SaeConfig, SaeVariant};
@@ -159,7 +159,12 @@ pub fn train_sae(
         let mut window = Sums::new(config.latents);
         for rows in order.next_epoch().chunks(config.batch_size) {
             let h = hidden.select(Axis(0), rows);
-            let weights = weights_at(&terms, step);
+            let shape = BatchShape {
+                rows: rows.len(),
+                inputs: hidden.ncols(),
+                latents: config.latents,
+            };
+            let weights = weights_for_batch(&terms, step, shape);
             let ne_on = weights.ne.is_some();
             let batch = sae
                 .train_step(&mut *optimizer, h.view(), weights, config.unit_norm_decoder)
