@@ -91,6 +91,19 @@ enum Task {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Search SAE training recipes for the one closest to the paper's released SAEs, on held-out
+    /// training examples (never the test set)
+    RecipeSearch {
+        /// [default: configs/paper.toml in the workspace]
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The `[[recipe]]` tables [default: configs/recipe-search.toml in the workspace].
+        #[arg(long)]
+        recipes: Option<PathBuf>,
+        /// Where the table is written [default: results/recipe-search.md in the workspace].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Write a finished run's SAEs in SAELens's layout (seed-N/saelens/), as new runs do.
     Export {
         /// The run's output folder [default: results/reproduce in the workspace].
@@ -310,6 +323,24 @@ fn run(task: Task) -> anyhow::Result<()> {
                 Some(path) => print(format_args!("explorer: {}", path.display())),
                 None => Ok(()),
             }
+        }
+        Task::RecipeSearch {
+            config,
+            recipes,
+            out,
+        } => {
+            let config = config_or_default(config)?;
+            let recipes = or_in_workspace(recipes, "configs/recipe-search.toml");
+            let out = or_in_workspace(out, "results/recipe-search.md");
+            let recipes = ne_experiment::recipe::read_recipes(&recipes, &config.sae)?;
+            let start = Instant::now();
+            let table = ne_experiment::recipe::search(&config, &recipes, &log)?.table();
+            ne_experiment::outputs::write_atomic(&out, table.as_bytes())?;
+            print(format_args!(
+                "{table}\nsearched in {:.1} s; table in {}",
+                start.elapsed().as_secs_f64(),
+                out.display()
+            ))
         }
         Task::Sweep {
             config,

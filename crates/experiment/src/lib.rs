@@ -11,6 +11,7 @@ pub mod interop;
 pub mod outputs;
 pub mod paper_models;
 pub mod pipeline;
+pub mod recipe;
 pub mod report;
 mod reproduce;
 mod results;
