@@ -281,6 +281,26 @@ mod tests {
         assert_eq!(figure(0.012345), "0.0123");
     }
 
+    /// The shipped search files and the recipe they found read and validate.
+    #[test]
+    fn shipped_recipes_and_the_paper_recipe_are_valid() {
+        let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let base = Config::from_file(&configs.join("paper.toml")).unwrap().sae;
+        assert_eq!(
+            read_recipes(&configs.join("recipe-search.toml"), &base)
+                .unwrap()
+                .len(),
+            10
+        );
+        let stage2 = read_recipes(&configs.join("recipe-search-2.toml"), &base).unwrap();
+        let recipe = Config::from_file(&configs.join("paper-recipe.toml")).unwrap();
+        assert!(recipe.validate().is_ok());
+        assert_eq!(
+            stage2[0].sae, recipe.sae,
+            "paper-recipe.toml is stage 2's first recipe"
+        );
+    }
+
     #[test]
     fn recipes_override_the_base_and_bad_keys_name_the_recipe() {
         let dir = tempfile::tempdir().unwrap();
