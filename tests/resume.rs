@@ -46,6 +46,9 @@ fn run(config: &Config, out: &Path, resume: bool) -> anyhow::Result<(Value, Vec<
     for run in metrics["runs"].as_array_mut().unwrap() {
         run.as_object_mut().unwrap().remove("timing_s");
     }
+    if let Some(paper) = metrics["paper_models"].as_object_mut() {
+        paper.remove("timing_s");
+    }
     let measured = serde_json::json!({"metrics": metrics, "curve": read("curve/curve.json")});
     Ok((measured, lines.into_inner().unwrap()))
 }

@@ -5,6 +5,7 @@
 pub mod clusters;
 pub mod distance;
 pub mod ne_loss;
+pub mod running_mean;
 
 pub use clusters::{Cluster, ClusterSeparation, cluster_separation, feature_clusters};
 pub use distance::{
@@ -13,3 +14,4 @@ pub use distance::{
 pub use ne_loss::{
     NeLoss, NeLossInputs, NeReduction, ne_loss, ne_loss_reduced, ne_loss_with_input_grads,
 };
+pub use running_mean::RunningMeans;

@@ -1,6 +1,8 @@
 //! NE loss: hand-worked values, a dense O(n²) reference, finite differences and determinism.
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, array};
-use ne_embed::{NeLoss, NeReduction, ne_loss, ne_loss_reduced, ne_loss_with_input_grads};
+use ne_embed::{
+    NeLoss, NeReduction, RunningMeans, ne_loss, ne_loss_reduced, ne_loss_with_input_grads,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -358,4 +360,84 @@ fn nan_input_gives_nan_loss_rather_than_a_zero_embedding() {
         array![[1.0f32], [1.0], [1.0]],
     );
     assert!(loss.value.is_nan(), "{}", loss.value);
+}
+
+/// The running-mean form: its value from the definition in f64, its W_enc and input-bias
+/// gradients by finite differences (the means held constant), and the momentum update.
+#[test]
+fn running_mean_form_matches_its_definition_and_finite_differences() {
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let (batch, dim, latents) = (12, 5, 8);
+    let w_enc = uniform(&mut rng, (latents, dim));
+    let h = uniform(&mut rng, (batch, dim));
+    let b_dec = uniform(&mut rng, (1, dim)) * 0.3;
+    let acts = mixed_acts(&mut rng, batch, latents);
+    let mut means = RunningMeans::new(latents, dim, 0.9);
+    // The first batch only sets the means; a second, other batch is measured against them.
+    let first = uniform(&mut rng, (batch, dim));
+    means.update(to_f32(&w_enc).view(), to_f32(&first).view(), acts.view());
+    let reference = |w: &Array2<f64>, b: &Array2<f64>| {
+        let x = &h - &b.row(0);
+        let mut per_latent = Vec::new();
+        for j in 0..latents {
+            let mean = means.means.row(j).mapv(f64::from);
+            let active: Vec<usize> = (0..batch).filter(|&i| acts[[i, j]] > 0.0).collect();
+            if !means.seen[j] || active.is_empty() {
+                continue;
+            }
+            let sum: f64 = active
+                .iter()
+                .map(|&i| 1.0 - cosine_f64((&w.row(j) * &x.row(i)).view(), mean.view()))
+                .sum();
+            per_latent.push(sum / active.len() as f64);
+        }
+        per_latent.iter().sum::<f64>() / per_latent.len() as f64
+    };
+    let centered = to_f32(&(&h - &b_dec.row(0)));
+    let loss = means.loss(
+        to_f32(&w_enc).view(),
+        centered.view(),
+        acts.view(),
+        NeReduction::LatentMean,
+    );
+    let expected = reference(&w_enc, &b_dec);
+    assert!(
+        (f64::from(loss.value) - expected).abs() < 1e-5,
+        "{} {expected}",
+        loss.value
+    );
+    let (w_error, w_scale) =
+        finite_difference_error(&w_enc, loss.grad_w_enc.view(), |w| reference(w, &b_dec));
+    assert!(
+        w_scale > 1e-2 && w_error < 1e-4 * w_scale,
+        "W_enc: {w_error} of {w_scale}"
+    );
+    let grad_b = loss.grad_b_dec.view().insert_axis(Axis(0));
+    let (b_error, b_scale) = finite_difference_error(&b_dec, grad_b, |b| reference(&w_enc, b));
+    assert!(
+        b_scale > 1e-3 && b_error < 1e-4 * b_scale,
+        "b_dec: {b_error} of {b_scale}"
+    );
+
+    // Momentum 0.9: a latent's mean moves a tenth of the way to the batch's mean unit embedding.
+    let before = means.clone();
+    means.update(to_f32(&w_enc).view(), centered.view(), acts.view());
+    let j = (0..latents)
+        .find(|&j| before.seen[j] && acts[[0, j]] > 0.0)
+        .unwrap();
+    let active: Vec<usize> = (0..batch).filter(|&i| acts[[i, j]] > 0.0).collect();
+    let units: Vec<Array1<f32>> = active
+        .iter()
+        .map(|&i| {
+            let e = &to_f32(&w_enc).row(j) * &centered.row(i);
+            let n = e.dot(&e).sqrt();
+            e / n
+        })
+        .collect();
+    let batch_mean =
+        units.iter().fold(Array1::<f32>::zeros(dim), |a, u| a + u) / active.len() as f32;
+    let moved = &before.means.row(j) * 0.9 + &(batch_mean * 0.1);
+    for (a, b) in means.means.row(j).iter().zip(&moved) {
+        assert!((a - b).abs() < 1e-6, "{a} {b}");
+    }
 }

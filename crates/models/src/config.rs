@@ -95,6 +95,31 @@ pub struct SaeConfig {
     /// How the NE loss combines its latents (`mean`, `sum`, `pair_sum`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub ne_reduction: Reduction,
+    /// What the NE loss compares an active example's embedding with.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub ne_form: NeForm,
+    /// Weight of the old mean in each update of the `running_mean` form's means.
+    #[serde(default = "ne_momentum", skip_serializing_if = "is_ne_momentum")]
+    pub ne_momentum: f32,
+}
+
+/// The NE loss's form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NeForm {
+    /// The other active examples of the same latent in the batch (the paper's definition).
+    #[default]
+    Pairwise,
+    /// The latent's running mean embedding from earlier batches (`ne_embed::RunningMeans`).
+    RunningMean,
+}
+
+fn ne_momentum() -> f32 {
+    0.9
+}
+
+fn is_ne_momentum(value: &f32) -> bool {
+    *value == ne_momentum()
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
@@ -152,6 +177,8 @@ impl Default for SaeConfig {
             mse_reduction: Reduction::Mean,
             l1_reduction: Reduction::Mean,
             ne_reduction: Reduction::Mean,
+            ne_form: NeForm::Pairwise,
+            ne_momentum: ne_momentum(),
         }
     }
 }
@@ -171,6 +198,12 @@ impl SaeConfig {
             .settings()
             .into_iter()
             .try_for_each(|(name, value)| non_negative(optimizer_field(name), value))?;
+        if !(0.0..1.0).contains(&self.ne_momentum) {
+            return Err(ConfigError::NotAFraction {
+                field: "sae.ne_momentum",
+                value: self.ne_momentum,
+            });
+        }
         let reductions = [
             ("sae.mse_reduction", self.mse_reduction, LossKind::Mse),
             ("sae.l1_reduction", self.l1_reduction, LossKind::L1),
@@ -332,7 +365,9 @@ mod tests {
             | ConfigError::Negative { field, .. }
             | ConfigError::TooLarge { field, .. } => (field, false),
             ConfigError::NeNeverOn { .. } => ("sae.ne_start_step", false),
-            ConfigError::Reduction { field, .. } => (field, false),
+            ConfigError::Reduction { field, .. } | ConfigError::NotAFraction { field, .. } => {
+                (field, false)
+            }
         }
     }
 

@@ -29,6 +29,8 @@ pub enum ConfigError {
         examples: usize,
         batch_size: usize,
     },
+    #[error("{field} must lie in [0, 1), got {value}")]
+    NotAFraction { field: &'static str, value: f32 },
     #[error("{field} = \"{reduction}\" does not apply to the {kind} term")]
     Reduction {
         field: &'static str,

@@ -18,7 +18,7 @@ pub mod torch;
 pub mod train;
 mod weights;
 
-pub use config::{MlpConfig, SaeConfig, SaeInit, SaeVariant};
+pub use config::{MlpConfig, NeForm, SaeConfig, SaeInit, SaeVariant};
 pub use error::{ConfigError, ModelError, TrainError};
 pub use linear::{Linear, LinearGradients};
 pub use loss_terms::{BatchShape, LossKind, LossTerm, Reduction, weights_at, weights_for_batch};

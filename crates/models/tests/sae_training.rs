@@ -5,7 +5,7 @@ mod common;
 use common::{activations, with_threads};
 use ndarray::Axis;
 use ne_models::{
-    ConfigError, OptimizerConfig, Reduction, SaeConfig, SaeInit, SaeProgress, SaeVariant,
+    ConfigError, NeForm, OptimizerConfig, Reduction, SaeConfig, SaeInit, SaeProgress, SaeVariant,
     TrainError, train_sae,
 };
 
@@ -42,6 +42,16 @@ fn reductions_change_training_and_still_learn() {
     assert!(last.total < 0.9 * first.total, "{first:?} -> {last:?}");
     let (default, _) = train_sae(&config(3), SaeVariant::Ne, 3, h.view(), &mut |_| {}).unwrap();
     assert_ne!(sae, default);
+    // The running-mean form of the NE loss trains too, and differs from the pairwise form.
+    let running = SaeConfig {
+        ne_form: NeForm::RunningMean,
+        ..paper_scale.clone()
+    };
+    let (other, history) = train_sae(&running, SaeVariant::Ne, 3, h.view(), &mut |_| {}).unwrap();
+    let (first, last) = (&history.epochs[0].loss, &history.epochs[2].loss);
+    assert!(last.total < 0.9 * first.total, "{first:?} -> {last:?}");
+    assert!(last.ne > 0.0 && history.epochs[2].ne_steps > 0);
+    assert_ne!(other, sae);
     let bad = SaeConfig {
         l1_reduction: Reduction::PairSum,
         ..config(3)

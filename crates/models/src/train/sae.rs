@@ -1,12 +1,16 @@
 //! Training the SAE, standard or with the NE loss: the config's loss terms, optimiser,
 //! initialisation and decoder constraint, composed from `Sae`'s gradient and update calls.
 use super::{EpochOrder, PROGRESS_EVERY, check_inputs, check_loss};
+use crate::config::NeForm;
+use crate::error::ModelError;
 use crate::error::TrainError;
 use crate::loss_terms::{BatchShape, weights_for_batch};
+use crate::optim::Optimizer;
 use crate::rng::{self, Stream};
-use crate::sae::SaeStepStats;
+use crate::sae::{NamedLoss, SaeBatch, SaeLossWeights, SaeStepStats};
 use crate::{Sae, SaeConfig, SaeVariant};
 use ndarray::{Array1, ArrayView2, Axis};
+use ne_embed::RunningMeans;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -147,6 +151,8 @@ pub fn train_sae(
     let mut order = EpochOrder::new(seed, Stream::SaeShuffle, examples);
     let mut optimizer = config.optimizer.build(config.learning_rate);
     let terms = config.loss_terms(variant);
+    let mut running = (config.ne_form == NeForm::RunningMean)
+        .then(|| RunningMeans::new(config.latents, hidden.ncols(), config.ne_momentum));
     let steps_per_epoch = examples.div_ceil(config.batch_size);
     let steps_total = steps_per_epoch * config.epochs;
     let late_steps = steps_total.div_ceil(10);
@@ -164,11 +170,26 @@ pub fn train_sae(
                 inputs: hidden.ncols(),
                 latents: config.latents,
             };
-            let weights = weights_for_batch(&terms, step, shape);
+            let mut weights = weights_for_batch(&terms, step, shape);
             let ne_on = weights.ne.is_some();
-            let batch = sae
-                .train_step(&mut *optimizer, h.view(), weights, config.unit_norm_decoder)
-                .expect("batches are non-empty rows of checked data");
+            let batch = match &mut running {
+                None => {
+                    sae.train_step(&mut *optimizer, h.view(), weights, config.unit_norm_decoder)
+                }
+                Some(means) => {
+                    let ne = weights.ne.take();
+                    running_mean_step(
+                        &mut sae,
+                        &mut *optimizer,
+                        means,
+                        h.view(),
+                        weights,
+                        ne,
+                        config,
+                    )
+                }
+            }
+            .expect("batches are non-empty rows of checked data");
             check_loss(batch.total, epoch, step)?;
             let fired = batch.firing.mapv(u64::from);
             whole_run += &fired;
@@ -205,6 +226,48 @@ pub fn train_sae(
         last_tenth: last_tenth.to_vec(),
     };
     Ok((sae, history))
+}
+
+/// One step with the NE loss's running-mean form (weight `ne`, when on) added to the SAE's own
+/// gradients: the loss against the means of earlier batches, then the update, then the means
+/// moved towards this batch's embeddings (on every step, so they are warm when the loss starts).
+fn running_mean_step(
+    sae: &mut Sae,
+    optimizer: &mut dyn Optimizer,
+    means: &mut RunningMeans,
+    h: ArrayView2<f32>,
+    weights: SaeLossWeights,
+    ne: Option<f32>,
+    config: &SaeConfig,
+) -> Result<SaeStepStats, ModelError> {
+    let SaeBatch {
+        mut stats,
+        mut grads,
+    } = sae.gradients(h, weights)?;
+    let centered = &h - &sae.b_dec;
+    let f = sae.encode(h);
+    if let Some(lambda) = ne {
+        let loss = means.loss(
+            sae.w_enc.view(),
+            centered.view(),
+            f.view(),
+            weights.ne_reduction,
+        );
+        grads.w_enc.scaled_add(lambda, &loss.grad_w_enc);
+        grads.b_dec.scaled_add(lambda, &loss.grad_b_dec);
+        stats.total += lambda * loss.value;
+        stats.ne = Some(loss.value);
+        stats.losses.push(NamedLoss {
+            name: "ne",
+            value: loss.value,
+            weight: lambda,
+        });
+    }
+    means.update(sae.w_enc.view(), centered.view(), f.view());
+    if stats.total.is_finite() {
+        sae.update(optimizer, grads, config.unit_norm_decoder);
+    }
+    Ok(stats)
 }
 
 /// Running sums over some steps, in f64 so that long runs do not lose precision.
