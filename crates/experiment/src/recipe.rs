@@ -293,11 +293,17 @@ mod tests {
             10
         );
         let stage2 = read_recipes(&configs.join("recipe-search-2.toml"), &base).unwrap();
+        assert_eq!(stage2.len(), 8);
+        let stage3 = read_recipes(&configs.join("recipe-search-3.toml"), &base).unwrap();
         let recipe = Config::from_file(&configs.join("paper-recipe.toml")).unwrap();
         assert!(recipe.validate().is_ok());
+        let closest = stage3
+            .iter()
+            .find(|r| r.name == "running mean (momentum 0.9) / pair sum, λ_NE 0.005")
+            .unwrap();
         assert_eq!(
-            stage2[0].sae, recipe.sae,
-            "paper-recipe.toml is stage 2's first recipe"
+            closest.sae, recipe.sae,
+            "paper-recipe.toml is the closest recipe"
         );
     }
 
