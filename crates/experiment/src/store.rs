@@ -39,13 +39,7 @@ impl RunFolder {
         // A lock file is removed by the run that releases it, so it may vanish between being
         // opened and being locked; a lock taken on a file that is no longer in place is retried.
         for _ in 0..3 {
-            let mut lock = File::options()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&lock_path)
-                .with_context(|| format!("cannot open {}", lock_path.display()))?;
+            let mut lock = open_lock_file(&lock_path)?;
             match lock.try_lock() {
                 Ok(()) => {}
                 Err(TryLockError::WouldBlock) => bail!(
@@ -93,6 +87,39 @@ impl Drop for RunFolder {
         // Removed while still locked; the lock itself goes when the file is closed just after.
         let _ = std::fs::remove_file(&self.lock_path);
     }
+}
+
+/// Opens (creating if needed) the lock file at `path` for reading and writing, without
+/// following a link: a lock file that is a link, or anything but a regular file, is refused, so
+/// that writing the process id can never change a file elsewhere.
+fn open_lock_file(path: &Path) -> anyhow::Result<File> {
+    let refuse = || {
+        anyhow::anyhow!(
+            "{}: not a regular file (a link, folder or device?); refusing to use it as the \
+             folder's lock. Remove it if no run is using the folder",
+            path.display()
+        )
+    };
+    let mut options = File::options();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut options,
+        libc::O_NOFOLLOW | libc::O_NONBLOCK,
+    );
+    let lock = match options.open(path) {
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(refuse()),
+        opened => opened.with_context(|| format!("cannot open {}", path.display()))?,
+    };
+    let is_file = lock
+        .metadata()
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .is_file();
+    if !is_file {
+        return Err(refuse());
+    }
+    Ok(lock)
 }
 
 const UNKNOWN_HOLDER: &str = "a process that left no id";
@@ -435,4 +462,36 @@ pub fn check_sae(config: &Config, mlp_hidden: usize, sae: &Sae, path: &Path) -> 
                 config.sae.latents
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A lock file that is a link is refused, and neither the file it points to nor a missing
+    /// target is written.
+    #[cfg(unix)]
+    #[test]
+    fn a_linked_lock_file_is_refused_and_its_target_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let notes = dir.path().join("notes.txt");
+        std::fs::write(&notes, "my notes").unwrap();
+        let out = dir.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        let quiet = |_: &str| {};
+        for target in [notes.clone(), dir.path().join("absent")] {
+            let lock = out.join(LOCK_FILE);
+            let _ = std::fs::remove_file(&lock);
+            std::os::unix::fs::symlink(&target, &lock).unwrap();
+            let error = format!("{:#}", RunFolder::open(&out, &quiet).unwrap_err());
+            assert!(error.contains("not a regular file"), "{error}");
+            assert!(std::fs::symlink_metadata(&lock).unwrap().is_symlink());
+        }
+        assert_eq!(std::fs::read_to_string(&notes).unwrap(), "my notes");
+        assert!(!dir.path().join("absent").exists());
+        // A folder in the lock's place is refused too.
+        std::fs::remove_file(out.join(LOCK_FILE)).unwrap();
+        std::fs::create_dir(out.join(LOCK_FILE)).unwrap();
+        assert!(RunFolder::open(&out, &quiet).is_err());
+    }
 }
