@@ -7,6 +7,8 @@ use std::path::Path;
 /// Start of the name of every temporary file `write_atomic` writes, so that the leftovers of an
 /// interrupted run can be told from anything else in the folder.
 const PARTIAL_PREFIX: &str = ".partial-";
+/// How many random letters and digits follow `PARTIAL_PREFIX` in a temporary file's name.
+const PARTIAL_RANDOM_CHARS: usize = 6;
 
 /// Writes `bytes` to `path` atomically, creating the parent folder if needed. The file gets the
 /// permissions any other tool's new file would get: read-write for all, less the umask.
@@ -17,7 +19,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut builder = tempfile::Builder::new();
-    builder.prefix(PARTIAL_PREFIX);
+    builder
+        .prefix(PARTIAL_PREFIX)
+        .rand_bytes(PARTIAL_RANDOM_CHARS);
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
     let mut file = builder
@@ -31,10 +35,38 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Removes the temporary files that interrupted `write_atomic`s left in `dir` and the folders
-/// below it (links are not followed); returns how many. Only safe while nothing else writes
-/// there, which the run's lock ensures.
+/// Whether `name` is that of a temporary file `write_atomic` makes: the prefix, then exactly
+/// `PARTIAL_RANDOM_CHARS` letters or digits.
+fn is_partial_file_name(name: &str) -> bool {
+    name.strip_prefix(PARTIAL_PREFIX).is_some_and(|random| {
+        random.len() == PARTIAL_RANDOM_CHARS && random.chars().all(|c| c.is_ascii_alphanumeric())
+    })
+}
+
+/// The sub-folders of a run's folder that runs write into (`seed-N/` and what is below it,
+/// `curve/`, `imported/<key>/`), named by the folder they are in (`""` for the run's own).
+fn is_output_folder(parent: &str, name: &str) -> bool {
+    let is_seed = |name: &str| {
+        name.strip_prefix("seed-")
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+    };
+    match parent {
+        "" => is_seed(name) || name == "curve" || name == "imported",
+        "saelens" | "imported" => true,
+        seed if is_seed(seed) => ["curve", "saelens", "activations"].contains(&name),
+        _ => false,
+    }
+}
+
+/// Removes the temporary files that interrupted `write_atomic`s left in the run folder `dir` and
+/// the sub-folders runs write into (links are not followed); returns how many. Nothing else is
+/// touched: files of other names, and every file in folders of the user's. Only safe while
+/// nothing else writes there, which the run's lock ensures.
 pub fn remove_partial_files(dir: &Path) -> anyhow::Result<usize> {
+    remove_partial_files_in(dir, "")
+}
+
+fn remove_partial_files_in(dir: &Path, name: &str) -> anyhow::Result<usize> {
     let mut removed = 0;
     let entries = match std::fs::read_dir(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
@@ -43,14 +75,10 @@ pub fn remove_partial_files(dir: &Path) -> anyhow::Result<usize> {
     for entry in entries {
         let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
         let (path, kind) = (entry.path(), entry.file_type()?);
-        if kind.is_dir() {
-            removed += remove_partial_files(&path)?;
-        } else if kind.is_file()
-            && entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with(PARTIAL_PREFIX)
-        {
+        let entry_name = entry.file_name().to_string_lossy().into_owned();
+        if kind.is_dir() && is_output_folder(name, &entry_name) {
+            removed += remove_partial_files_in(&path, &entry_name)?;
+        } else if kind.is_file() && is_partial_file_name(&entry_name) {
             std::fs::remove_file(&path)
                 .with_context(|| format!("cannot remove {}", path.display()))?;
             removed += 1;
@@ -94,23 +122,42 @@ mod tests {
         );
     }
 
+    /// Only temporaries by the exact name `write_atomic` gives them, and only in the folders runs
+    /// write: a user's `.partial-*` files, in the run folder or in folders of their own, stay.
     #[test]
-    fn partial_files_are_removed_at_any_depth_and_nothing_else() {
+    fn only_this_tools_temporaries_are_removed_and_only_where_it_writes() {
         let dir = tempfile::tempdir().unwrap();
-        let seed = dir.path().join("seed-0");
-        std::fs::create_dir_all(&seed).unwrap();
-        let write = |path: &Path| std::fs::write(path, b"x").unwrap();
-        write(&dir.path().join(".partial-abc123"));
-        write(&seed.join(".partial-xyz"));
-        write(&seed.join("mlp.safetensors"));
-        write(&seed.join("partial-not-hidden"));
-        assert_eq!(remove_partial_files(dir.path()).unwrap(), 2);
+        let write = |path: &str| {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, b"x").unwrap()
+        };
+        let ours = [
+            ".partial-abc123",
+            "seed-0/.partial-Xy9Zq0",
+            "seed-12/curve/.partial-aaaaaa",
+            "seed-0/saelens/ne/.partial-bbbbbb",
+            "imported/topk/.partial-cccccc",
+        ];
+        let theirs = [
+            "seed-0/mlp.safetensors",
+            "seed-0/partial-not-hidden",
+            ".partial-draft.txt",
+            "seed-0/.partial-xyz",
+            "notes/.partial-abc123",
+            "notes/deep/.partial-draft.txt",
+            "seed-0/notes/.partial-abc123",
+            "seed-x/.partial-abc123",
+        ];
+        for file in ours.iter().chain(&theirs) {
+            write(file);
+        }
+        assert_eq!(remove_partial_files(dir.path()).unwrap(), ours.len());
         let mut left: Vec<_> = walk(dir.path());
         left.sort();
-        assert_eq!(
-            left,
-            ["seed-0/mlp.safetensors", "seed-0/partial-not-hidden"]
-        );
+        let mut expected = theirs.to_vec();
+        expected.sort();
+        assert_eq!(left, expected);
         assert_eq!(remove_partial_files(&dir.path().join("absent")).unwrap(), 0);
     }
 
