@@ -11,6 +11,7 @@ use neuron_embeddings::experiment::store::{LOCK_FILE, RunFolder, Stamp};
 use neuron_embeddings::experiment::{Config, ReproduceOptions, reproduce};
 use neuron_embeddings::models::{Linear, Mlp, Sae};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -276,6 +277,7 @@ fn misfit_models_are_refused_before_any_work() {
             seed: 0,
             model: model.to_owned(),
             record: None,
+            weights: format!("{:x}", Sha256::digest(&bytes)),
         };
         std::fs::write(model_path(&out, 0, model), stamp.apply(&bytes)).unwrap();
     };

@@ -200,6 +200,9 @@ pub struct Stamp {
     /// SHA-256 of the record its training left (`<name>.training.json`), for models that keep
     /// one: the record written just before the model is the one that belongs to it.
     pub record: Option<String>,
+    /// SHA-256 of the model's tensors as saved without the stamp (its `to_safetensors`),
+    /// checked at load, so that a model damaged or edited since it was saved is not reused.
+    pub weights: String,
 }
 
 /// The metadata key of the stamp. One key holding JSON, because safetensors writes several
@@ -344,6 +347,7 @@ impl<'a> SeedStore<'a> {
             seed: self.seed,
             model: name.to_owned(),
             record: None,
+            weights: String::new(),
         };
         if self.source != ModelSource::Train {
             match self.saved(&path, &stamp, with_record, check) {
@@ -369,7 +373,9 @@ impl<'a> SeedStore<'a> {
             write_atomic(&self.record_path(name), record)?;
             stamp.record = Some(sha256_hex(record));
         }
-        write_atomic(&path, &stamp.apply(&model.to_safetensors()))?;
+        let bytes = model.to_safetensors();
+        stamp.weights = sha256_hex(&bytes);
+        write_atomic(&path, &stamp.apply(&bytes))?;
         Ok((model, record))
     }
 
@@ -401,6 +407,12 @@ impl<'a> SeedStore<'a> {
         };
         let model = M::from_safetensors(&bytes)
             .with_context(|| format!("{}: cannot load", path.display()))?;
+        if sha256_hex(&model.to_safetensors()) != stamp.weights {
+            bail!(
+                "{}: its weights are not those saved with its stamp (damaged or edited since)",
+                path.display()
+            );
+        }
         check(&model, path)?;
         if !with_record {
             return Ok(Some((model, None)));
@@ -467,6 +479,83 @@ pub fn check_sae(config: &Config, mlp_hidden: usize, sae: &Sae, path: &Path) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::{Array1, Array2};
+    use ne_mnist::normalise;
+    use std::sync::Mutex;
+
+    fn tiny_mnist() -> Mnist {
+        let split = |n: usize| {
+            let pixels = Array2::from_shape_fn((n, IMAGE_PIXELS), |(i, j)| ((i + j) % 256) as u8);
+            Split {
+                images: normalise(pixels.view()),
+                pixels,
+                labels: Array1::from_shape_fn(n, |i| (i % 10) as u8),
+            }
+        };
+        Mnist {
+            train: split(20),
+            test: split(10),
+        }
+    }
+
+    fn sae(scale: f32) -> Sae {
+        let matrix = |rows, cols| {
+            Array2::from_shape_fn((rows, cols), |(i, j)| scale * (i * cols + j) as f32)
+        };
+        Sae {
+            w_enc: matrix(32, 8),
+            b_enc: Array1::zeros(32),
+            w_dec: matrix(8, 32),
+            b_dec: Array1::zeros(8),
+        }
+    }
+
+    /// A model whose stamp is intact but whose weights changed after it was saved is not
+    /// reused: resuming trains it again and says why; reading a finished run refuses it.
+    #[test]
+    fn a_model_damaged_under_an_intact_stamp_is_not_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (config, data) = (Config::paper(), tiny_mnist());
+        let lines = Mutex::new(Vec::new());
+        let log = |line: &str| lines.lock().unwrap().push(line.to_owned());
+        let store = |source| SeedStore::new(dir.path().to_owned(), &config, &data, 0, source, &log);
+        let accept = |_: &Sae, _: &Path| Ok(());
+        let saved = store(ModelSource::Train)
+            .model("sae-ne", accept, || Ok(sae(1.0)))
+            .unwrap();
+        let reused = store(ModelSource::Resume)
+            .model("sae-ne", accept, || Ok(sae(2.0)))
+            .unwrap();
+        assert_eq!(reused, saved, "an intact model is reused");
+
+        let path = dir.path().join("sae-ne.safetensors");
+        let bytes = std::fs::read(&path).unwrap();
+        let stamp = Stamp::of(&bytes).unwrap();
+        let mut damaged = Sae::from_safetensors(&bytes).unwrap();
+        damaged.w_dec.row_mut(0).fill(0.5);
+        std::fs::write(&path, stamp.apply(&damaged.to_safetensors())).unwrap();
+        let error = format!(
+            "{:#}",
+            store(ModelSource::Saved)
+                .model("sae-ne", accept, || Ok(sae(2.0)))
+                .unwrap_err()
+        );
+        assert!(
+            error.contains("sae-ne.safetensors") && error.contains("damaged"),
+            "{error}"
+        );
+        let retrained = store(ModelSource::Resume)
+            .model("sae-ne", accept, || Ok(sae(2.0)))
+            .unwrap();
+        assert_eq!(retrained, sae(2.0));
+        let lines = lines.into_inner().unwrap();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("not reusing") && l.contains("damaged")),
+            "{lines:#?}"
+        );
+    }
 
     /// A lock file that is a link is refused, and neither the file it points to nor a missing
     /// target is written.
