@@ -7,7 +7,7 @@ use crate::outputs::{remove_partial_files, write_atomic};
 use crate::pipeline::Log;
 use crate::{Config, DataConfig};
 use anyhow::{Context, bail};
-use ne_mnist::{IMAGE_PIXELS, Mnist, Split};
+use ne_mnist::{IMAGE_PIXELS, Mnist};
 use ne_models::{CLASSES, Mlp, ModelError, Sae};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -192,7 +192,7 @@ impl SavedModel for Sae {
 pub struct Stamp {
     /// `Config::digest` of the run's config.
     pub config: String,
-    /// `training_data_id` of the examples it was trained on.
+    /// `data_id` of the examples it was trained and measured on.
     pub data: String,
     pub seed: u64,
     /// The model's name, which is also its file's: `mlp`, `sae-ne`, `curve/sae-ne-lambda-30`...
@@ -250,19 +250,23 @@ fn sha256_hex(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
 
-/// What models are trained on, for their stamps. The shipped MNIST is fixed by its checksums
-/// and by the config's limits, which its digest covers; examples from another folder, which may
-/// change between runs, are identified by the SHA-256 of their training images and labels.
-pub fn training_data_id(config: &DataConfig, train: &Split) -> String {
+/// The examples models are trained and measured on, for their stamps. The shipped MNIST is
+/// fixed by its checksums and by the config's limits, which its digest covers; examples from
+/// another folder, which may change between runs, are identified by the SHA-256 of both splits'
+/// images and labels: a model is measured on the test split, so a run read back (`explore
+/// --from`, `evaluate`) must see the test images its metrics were measured on.
+pub fn data_id(config: &DataConfig, data: &Mnist) -> String {
     if config.dir.as_os_str().is_empty() {
         return "shipped".to_owned();
     }
     let mut hash = Sha256::new();
-    hash.update((train.len() as u64).to_le_bytes());
-    for row in train.pixels.rows() {
-        hash.update(row.as_slice().expect("pixel rows are contiguous"));
+    for split in [&data.train, &data.test] {
+        hash.update((split.len() as u64).to_le_bytes());
+        for row in split.pixels.rows() {
+            hash.update(row.as_slice().expect("pixel rows are contiguous"));
+        }
+        hash.update(split.labels.as_slice().expect("labels are contiguous"));
     }
-    hash.update(train.labels.as_slice().expect("labels are contiguous"));
     format!("{:x}", hash.finalize())
 }
 
@@ -288,7 +292,7 @@ impl<'a> SeedStore<'a> {
         Self {
             dir,
             config_digest: config.digest(),
-            data_id: training_data_id(&config.data, &data.train),
+            data_id: data_id(&config.data, data),
             seed,
             source,
             log,
@@ -480,7 +484,7 @@ pub fn check_sae(config: &Config, mlp_hidden: usize, sae: &Sae, path: &Path) -> 
 mod tests {
     use super::*;
     use ndarray::{Array1, Array2};
-    use ne_mnist::normalise;
+    use ne_mnist::{Split, normalise};
     use std::sync::Mutex;
 
     fn tiny_mnist() -> Mnist {
@@ -582,5 +586,45 @@ mod tests {
         std::fs::remove_file(out.join(LOCK_FILE)).unwrap();
         std::fs::create_dir(out.join(LOCK_FILE)).unwrap();
         assert!(RunFolder::open(&out, &quiet).is_err());
+    }
+
+    /// Models of examples from a folder of the user's are tied to both splits: once a test
+    /// label changes, a finished run's models are refused (their metrics were measured on the
+    /// old test set) and resuming trains them again.
+    #[test]
+    fn models_are_tied_to_the_test_data_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::paper();
+        config.data.dir = PathBuf::from("my-digits");
+        let mut data = tiny_mnist();
+        let quiet = |_: &str| {};
+        let accept = |_: &Sae, _: &Path| Ok(());
+        SeedStore::new(
+            dir.path().to_owned(),
+            &config,
+            &data,
+            0,
+            ModelSource::Train,
+            &quiet,
+        )
+        .model("sae-ne", accept, || Ok(sae(1.0)))
+        .unwrap();
+        let id = data_id(&config.data, &data);
+        data.test.labels[3] = (data.test.labels[3] + 1) % 10;
+        assert_ne!(data_id(&config.data, &data), id);
+        let error = SeedStore::new(
+            dir.path().to_owned(),
+            &config,
+            &data,
+            0,
+            ModelSource::Saved,
+            &quiet,
+        )
+        .model("sae-ne", accept, || Ok(sae(2.0)))
+        .unwrap_err();
+        assert!(
+            format!("{error:#}").contains("not by this run's"),
+            "{error:#}"
+        );
     }
 }
