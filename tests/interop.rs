@@ -198,9 +198,53 @@ fn evaluate_measures_an_exported_sae_as_the_run_did_and_shows_it() {
     );
     assert!(explorer_data().contains("\"key\":\"ne-copy\""));
 
-    // The explorer of the same seed keeps it; another seed's leaves it out.
-    explore_from(run_dir(), Some(1), &quiet).unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(&done.saved)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            saelens::CFG_FILE,
+            interop::EVALUATION_FILE,
+            saelens::WEIGHTS_FILE
+        ]
+    );
+    let imported = run_dir().join(interop::IMPORTED_DIR);
+    let mut folders: Vec<_> = std::fs::read_dir(&imported)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    folders.sort();
+    assert_eq!(folders, ["ne-copy"], "no unfinished folders left");
+
+    // The explorer of the same seed keeps it, and leaves out with a word what is not an
+    // imported SAE: a folder of the user's, one with only the weights, an unfinished one.
+    std::fs::create_dir_all(imported.join("notes")).unwrap();
+    std::fs::create_dir_all(imported.join("half")).unwrap();
+    std::fs::copy(
+        done.saved.join(saelens::WEIGHTS_FILE),
+        imported.join("half").join(saelens::WEIGHTS_FILE),
+    )
+    .unwrap();
+    std::fs::create_dir_all(imported.join(".partial-other")).unwrap();
+    let lines = std::sync::Mutex::new(Vec::new());
+    let log = |line: &str| lines.lock().unwrap().push(line.to_owned());
+    explore_from(run_dir(), Some(1), &log).unwrap();
     assert!(explorer_data().contains("\"title\":\"ne-copy (imported)\""));
+    let lines = lines.into_inner().unwrap();
+    for skipped in ["imported/notes", "imported/half"] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(skipped) && l.contains("not an SAE `evaluate` brought in")),
+            "{lines:?}"
+        );
+    }
+    for folder in ["notes", "half", ".partial-other"] {
+        std::fs::remove_dir_all(imported.join(folder)).unwrap();
+    }
     let lines = std::sync::Mutex::new(Vec::new());
     let log = |line: &str| lines.lock().unwrap().push(line.to_owned());
     explore_from(run_dir(), Some(0), &log).unwrap();

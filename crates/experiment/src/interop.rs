@@ -219,16 +219,34 @@ pub fn imported_saes(
         .map(|entry| entry.map(|e| e.path()))
         .collect::<Result<Vec<_>, _>>()
         .with_context(|| format!("cannot list {}", root.display()))?;
-    folders.retain(|path| path.is_dir());
+    // Folders whose names start with a dot are `evaluate`'s unfinished ones.
+    folders.retain(|path| {
+        path.is_dir()
+            && !path
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with('.'))
+    });
     folders.sort();
     let digest = run.metrics.config.digest();
     let mut imported = Vec::new();
     for folder in folders {
         let path = folder.join(EVALUATION_FILE);
-        let text =
-            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let record: ImportRecord = serde_json::from_slice(&text)
-            .with_context(|| format!("{} is not an evaluation record", path.display()))?;
+        let record = std::fs::read(&path)
+            .with_context(|| format!("cannot read {}", path.display()))
+            .and_then(|text| {
+                serde_json::from_slice::<ImportRecord>(&text)
+                    .with_context(|| format!("{} is not an evaluation record", path.display()))
+            });
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => {
+                log(&format!(
+                    "explorer: leaving out {}: not an SAE `evaluate` brought in ({error:#})",
+                    folder.display()
+                ));
+                continue;
+            }
+        };
         if record.seed != outcome.run.seed || record.config_digest != digest {
             let config = if record.config_digest == digest {
                 "this"
@@ -379,7 +397,11 @@ pub fn evaluate(options: &EvaluateOptions, log: Log) -> anyhow::Result<Evaluatio
     let outcome = run.outcome(&data, seed, log)?;
     let evaluation = measure(&data, &outcome, config.eval.example_cap, &sae)?;
     let saved = run.dir.join(IMPORTED_DIR).join(&key);
-    write_saelens(&saved, &sae, &loaded.metadata)?;
+    // Written in full in a folder of its own, then moved in place, so that an interrupted
+    // `evaluate` never leaves `imported/<key>/` without its record.
+    let staging = run.dir.join(IMPORTED_DIR).join(format!(".partial-{key}"));
+    remove_dir_if_present(&staging)?;
+    write_saelens(&staging, &sae, &loaded.metadata)?;
     let title = format!("{key} (imported)");
     let source = std::fs::canonicalize(&options.sae).unwrap_or_else(|_| options.sae.clone());
     let record = json!({
@@ -390,7 +412,8 @@ pub fn evaluate(options: &EvaluateOptions, log: Log) -> anyhow::Result<Evaluatio
         "config_digest": config.digest(),
         "metrics": evaluation.metrics,
     });
-    write_atomic(&saved.join(EVALUATION_FILE), &pretty(&record))?;
+    write_atomic(&staging.join(EVALUATION_FILE), &pretty(&record))?;
+    replace_dir(&staging, &saved)?;
     let explorer = explore::write_run(&run, &data, &outcome, log)?;
     Ok(Evaluation {
         key,
@@ -401,6 +424,29 @@ pub fn evaluate(options: &EvaluateOptions, log: Log) -> anyhow::Result<Evaluatio
         saved,
         explorer,
     })
+}
+
+fn remove_dir_if_present(dir: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        removed => removed.with_context(|| format!("cannot remove {}", dir.display())),
+    }
+}
+
+/// Moves the folder `new` to `target`, in place of the folder there if any. The old one is
+/// moved aside before, and removed after, so that `target` is at every moment either the whole
+/// old folder or the whole new one (or briefly absent).
+fn replace_dir(new: &Path, target: &Path) -> anyhow::Result<()> {
+    let name = target.file_name().expect("a folder with a name");
+    let old = target.with_file_name(format!(".old-{}", name.to_string_lossy()));
+    remove_dir_if_present(&old)?;
+    match std::fs::rename(target, &old) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        moved => moved.with_context(|| format!("cannot move {} aside", target.display()))?,
+    }
+    std::fs::rename(new, target)
+        .with_context(|| format!("cannot move {} to {}", new.display(), target.display()))?;
+    remove_dir_if_present(&old)
 }
 
 #[cfg(test)]
