@@ -259,6 +259,61 @@ fn evaluate_measures_an_exported_sae_as_the_run_did_and_shows_it() {
     );
 }
 
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// `reproduce --resume` over a run with an imported SAE keeps it in the explorer when it was
+/// measured against the seed shown, and says so when it leaves one out.
+#[test]
+fn a_resumed_run_keeps_its_imported_saes_in_the_explorer() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    {
+        let _turn = one_at_a_time();
+        copy_dir(run_dir(), &out);
+    }
+    for (seed, key) in [(0, "kept"), (1, "other-seed")] {
+        let options = EvaluateOptions {
+            run: out.clone(),
+            sae: out.join(format!("seed-{seed}/saelens/ne")),
+            key: Some(key.into()),
+            seed: Some(seed),
+        };
+        interop::evaluate(&options, &quiet).unwrap();
+    }
+    let lines = Mutex::new(Vec::new());
+    let log = |line: &str| lines.lock().unwrap().push(line.to_owned());
+    let options = ReproduceOptions {
+        seeds: vec![0, 1],
+        out: out.clone(),
+        resume: true,
+        explorer: true,
+        export_activations: true,
+        curve: false,
+    };
+    reproduce(&small_config(), &options, &log).unwrap();
+    let data = std::fs::read_to_string(out.join("explorer/data.js")).unwrap();
+    assert!(data.contains("\"key\":\"kept\""));
+    assert!(!data.contains("other-seed"));
+    let lines = lines.into_inner().unwrap();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("leaving out") && l.contains("imported/other-seed")),
+        "{lines:?}"
+    );
+}
+
 #[test]
 fn evaluate_refuses_what_it_cannot_measure_before_any_work() {
     let _turn = one_at_a_time();

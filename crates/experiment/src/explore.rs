@@ -71,22 +71,17 @@ pub fn write(
     )
 }
 
-/// Writes the explorer of a finished run's seed into the run's `explorer/`, with the SAEs
-/// `evaluate` brought in for that seed.
+/// Writes the explorer of the seed of `outcome` into the run's `explorer/`, with the SAEs
+/// `evaluate` brought into the run (`dir`) for that seed.
 pub fn write_run(
-    run: &FinishedRun,
+    dir: &Path,
+    metrics: &MetricsFile,
     data: &Mnist,
     outcome: &SeedOutcome,
     log: Log,
 ) -> anyhow::Result<PathBuf> {
-    let imported = imported_saes(run, data, outcome, log)?;
-    write(
-        data,
-        outcome,
-        &run.metrics,
-        &imported,
-        &run.dir.join("explorer"),
-    )
+    let imported = imported_saes(dir, &metrics.config, data, outcome, log)?;
+    write(data, outcome, metrics, &imported, &dir.join("explorer"))
 }
 
 /// Writes the explorer of a finished `reproduce` run from its folder: the config and seeds come
@@ -97,5 +92,5 @@ pub fn explore_from(results: &Path, seed: Option<u64>, log: Log) -> anyhow::Resu
     let seed = run.seed(seed)?;
     let data = run.data()?;
     let outcome = run.outcome(&data, seed, log)?;
-    write_run(&run, &data, &outcome, log)
+    write_run(&run.dir, &run.metrics, &data, &outcome, log)
 }

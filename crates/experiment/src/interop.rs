@@ -202,15 +202,17 @@ fn measure(
     )?)
 }
 
-/// The SAEs in `run/imported/` that were measured against the seed and config of `outcome`,
-/// measured again (in key order); those of other seeds or configs are left out with a log line.
+/// The SAEs in `<run>/imported/` that were measured against the seed of `outcome` and against
+/// `config`, the run's, measured again (in key order); those of other seeds or configs are left
+/// out with a log line.
 pub fn imported_saes(
-    run: &FinishedRun,
+    run: &Path,
+    config: &Config,
     data: &Mnist,
     outcome: &SeedOutcome,
     log: Log,
 ) -> anyhow::Result<Vec<ImportedSae>> {
-    let root = run.dir.join(IMPORTED_DIR);
+    let root = run.join(IMPORTED_DIR);
     let entries = match std::fs::read_dir(&root) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         entries => entries.with_context(|| format!("cannot list {}", root.display()))?,
@@ -227,7 +229,7 @@ pub fn imported_saes(
                 .is_some_and(|name| name.to_string_lossy().starts_with('.'))
     });
     folders.sort();
-    let digest = run.metrics.config.digest();
+    let digest = config.digest();
     let mut imported = Vec::new();
     for folder in folders {
         let path = folder.join(EVALUATION_FILE);
@@ -261,7 +263,7 @@ pub fn imported_saes(
             continue;
         }
         let sae = saelens::read(&folder)?.sae;
-        let evaluation = measure(data, outcome, run.metrics.config.eval.example_cap, &sae)?;
+        let evaluation = measure(data, outcome, config.eval.example_cap, &sae)?;
         imported.push(ImportedSae {
             key: record.key,
             title: record.title,
@@ -414,7 +416,7 @@ pub fn evaluate(options: &EvaluateOptions, log: Log) -> anyhow::Result<Evaluatio
     });
     write_atomic(&staging.join(EVALUATION_FILE), &pretty(&record))?;
     replace_dir(&staging, &saved)?;
-    let explorer = explore::write_run(&run, &data, &outcome, log)?;
+    let explorer = explore::write_run(&run.dir, &run.metrics, &data, &outcome, log)?;
     Ok(Evaluation {
         key,
         seed,

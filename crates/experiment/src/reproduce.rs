@@ -131,8 +131,9 @@ pub fn reproduce(
 
     let explorer_path = if options.explorer {
         let t = Instant::now();
-        let dir = options.out.join("explorer");
-        let path = crate::explore::write(&data, &outcomes[0], &metrics, &[], &dir)?;
+        // With the SAEs `evaluate` brought into the folder for this seed and config; others
+        // are left out with a log line.
+        let path = crate::explore::write_run(&options.out, &metrics, &data, &outcomes[0], log)?;
         timing.insert("explorer".to_owned(), t.elapsed().as_secs_f64());
         Some(path)
     } else {
