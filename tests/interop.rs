@@ -34,6 +34,7 @@ fn run_dir() -> &'static Path {
             explorer: false,
             export_activations: true,
             curve: false,
+            force: false,
         };
         reproduce(&small_config(), &options, &|_: &str| {}).expect("the pipeline runs");
         dir
@@ -300,6 +301,7 @@ fn a_resumed_run_keeps_its_imported_saes_in_the_explorer() {
         explorer: true,
         export_activations: true,
         curve: false,
+        force: false,
     };
     reproduce(&small_config(), &options, &log).unwrap();
     let data = std::fs::read_to_string(out.join("explorer/data.js")).unwrap();

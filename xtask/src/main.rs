@@ -76,6 +76,10 @@ enum Task {
         /// Skip the λ_NE trade-off curve (the `[curve]` NE SAEs and `curve/`).
         #[arg(long)]
         no_curve: bool,
+        /// Clear an earlier run's outputs in --out even if they are not listed in its
+        /// .outputs.json (folders written before runs kept that list).
+        #[arg(long)]
+        force: bool,
     },
     /// Choose λ_L1 and λ_NE: train both SAEs for every pair, measured on held-out training data.
     Sweep {
@@ -261,6 +265,7 @@ fn run(task: Task) -> anyhow::Result<()> {
             no_explorer,
             export_activations,
             no_curve,
+            force,
         } => {
             let (config, seeds) = run.resolve()?;
             let options = ReproduceOptions {
@@ -270,6 +275,7 @@ fn run(task: Task) -> anyhow::Result<()> {
                 explorer: !no_explorer,
                 export_activations,
                 curve: !no_curve,
+                force,
             };
             let done = ne_experiment::reproduce(&config, &options, &log)?;
             print(ne_experiment::report::tables(&done.metrics))?;

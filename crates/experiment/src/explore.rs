@@ -54,7 +54,7 @@ pub fn write(
     // would print 0.02 as 0.019999999552965164. The text holds each number's shortest form.
     let metrics_json: serde_json::Value = serde_json::from_str(&serde_json::to_string(metrics)?)?;
     let explorer = &metrics.config.explorer;
-    write_explorer(
+    let index = write_explorer(
         dir,
         &ExplorerInput {
             test: &data.test,
@@ -68,7 +68,11 @@ pub fn write(
             cluster_examples: explorer.cluster_examples,
             distance_cap: metrics.config.eval.example_cap,
         },
-    )
+    )?;
+    for name in ne_explorer::file_names() {
+        crate::outputs::record(&dir.join(name))?;
+    }
+    Ok(index)
 }
 
 /// Writes the explorer of the seed of `outcome` into the run's `explorer/`, with the SAEs

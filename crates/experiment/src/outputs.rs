@@ -1,8 +1,110 @@
 //! Files of a run, each written atomically (a temporary file in the same folder, then a
-//! rename), so an interrupted run never leaves a half-written file that looks complete.
+//! rename), so an interrupted run never leaves a half-written file that looks complete; and the
+//! list of them that a run's folder keeps (`MANIFEST_FILE`), so that a later run can tell the
+//! files runs wrote from a user's and clear the former without touching the latter.
 use anyhow::Context;
+use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The list of every file runs wrote in a run's folder (paths relative to it, `/`-separated,
+/// as JSON), kept up to date as each file is written.
+pub const MANIFEST_FILE: &str = ".outputs.json";
+
+/// A run folder whose written files are being listed, while a `RunFolder` holds its lock.
+struct Recording {
+    dir: PathBuf,
+    /// What the folder's manifest lists.
+    listed: BTreeSet<String>,
+    /// The files the current run wrote or reused.
+    this_run: BTreeSet<String>,
+}
+
+/// Every folder being recorded in this process. `write_atomic` is called from many places, deep
+/// in the pipeline; a list it consults keeps them from all carrying the folder along.
+static RECORDINGS: Mutex<Vec<Recording>> = Mutex::new(Vec::new());
+
+fn recordings() -> std::sync::MutexGuard<'static, Vec<Recording>> {
+    RECORDINGS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// `dir`'s manifest, or `None` if it has none.
+pub(crate) fn read_manifest(dir: &Path) -> anyhow::Result<Option<BTreeSet<String>>> {
+    let path = dir.join(MANIFEST_FILE);
+    match std::fs::read(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        read => {
+            let bytes = read.with_context(|| format!("cannot read {}", path.display()))?;
+            let files = serde_json::from_slice(&bytes)
+                .with_context(|| format!("{} is not a list of files; remove it", path.display()))?;
+            Ok(Some(files))
+        }
+    }
+}
+
+fn write_manifest(dir: &Path, files: &BTreeSet<String>) -> anyhow::Result<()> {
+    let mut json = serde_json::to_vec_pretty(files).expect("a list of strings");
+    json.push(b'\n');
+    write_unrecorded(&dir.join(MANIFEST_FILE), &json)
+}
+
+/// Starts listing the files written in `dir`, which its manifest (`listed`) already lists.
+pub(crate) fn start_recording(dir: &Path, listed: BTreeSet<String>) {
+    recordings().push(Recording {
+        dir: dir.to_owned(),
+        listed,
+        this_run: BTreeSet::new(),
+    });
+}
+
+pub(crate) fn stop_recording(dir: &Path) {
+    recordings().retain(|r| r.dir != dir);
+}
+
+/// What `dir`'s manifest lists, and which of those files the current run wrote or reused.
+pub(crate) fn recorded(dir: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
+    let recordings = recordings();
+    let recording = recordings
+        .iter()
+        .find(|r| r.dir == dir)
+        .expect("only a locked folder is asked for");
+    (recording.listed.clone(), recording.this_run.clone())
+}
+
+/// Makes `dir`'s manifest list `listed`.
+pub(crate) fn set_listed(dir: &Path, listed: BTreeSet<String>) -> anyhow::Result<()> {
+    let mut recordings = recordings();
+    let recording = recordings
+        .iter_mut()
+        .find(|r| r.dir == dir)
+        .expect("only a locked folder is changed");
+    recording.listed = listed;
+    write_manifest(dir, &recording.listed)
+}
+
+/// Records that the file at `path` belongs to the current run of the folder it is in, if that
+/// folder is being recorded: written by it, or reused by it. Updates the folder's manifest.
+pub fn record(path: &Path) -> anyhow::Result<()> {
+    let mut recordings = recordings();
+    for recording in recordings.iter_mut() {
+        let Ok(relative) = path.strip_prefix(&recording.dir) else {
+            continue;
+        };
+        let relative: Vec<_> = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect();
+        let relative = relative.join("/");
+        recording.this_run.insert(relative.clone());
+        if recording.listed.insert(relative) {
+            write_manifest(&recording.dir, &recording.listed)?;
+        }
+    }
+    Ok(())
+}
 
 /// Start of the name of every temporary file `write_atomic` writes, so that the leftovers of an
 /// interrupted run can be told from anything else in the folder.
@@ -10,9 +112,15 @@ const PARTIAL_PREFIX: &str = ".partial-";
 /// How many random letters and digits follow `PARTIAL_PREFIX` in a temporary file's name.
 const PARTIAL_RANDOM_CHARS: usize = 6;
 
-/// Writes `bytes` to `path` atomically, creating the parent folder if needed. The file gets the
-/// permissions any other tool's new file would get: read-write for all, less the umask.
+/// Writes `bytes` to `path` atomically, creating the parent folder if needed, and `record`s it.
+/// The file gets the permissions any other tool's new file would get: read-write for all, less
+/// the umask.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write_unrecorded(path, bytes)?;
+    record(path)
+}
+
+fn write_unrecorded(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

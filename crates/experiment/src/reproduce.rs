@@ -25,6 +25,9 @@ pub struct ReproduceOptions {
     pub export_activations: bool,
     /// Also train and measure the λ_NE curve (`curve/`).
     pub curve: bool,
+    /// Clear the outputs of an earlier run in `out` even when it has no list of them
+    /// (`RunFolder::start_run`).
+    pub force: bool,
 }
 
 /// The result of `reproduce`.
@@ -58,7 +61,9 @@ pub fn reproduce(
     let start = Instant::now();
     let mut timing = BTreeMap::new();
     let data = load_and_check(config, options.seeds.len())?;
-    let _folder = RunFolder::open(&options.out, log)?;
+    let folder = RunFolder::open(&options.out, log)?;
+    let resumed = options.resume.then_some(options.seeds.as_slice());
+    folder.start_run(resumed, options.force, log)?;
     timing.insert("data".to_owned(), start.elapsed().as_secs_f64());
     log(&format!(
         "data: {} training and {} test images ({:.2} s)",
@@ -139,6 +144,7 @@ pub fn reproduce(
     } else {
         None
     };
+    folder.finish_run(log)?;
     timing.insert("total".to_owned(), start.elapsed().as_secs_f64());
     Ok(Reproduction {
         metrics,

@@ -3,7 +3,7 @@
 //! ends). Every model file carries a stamp of what made it: the config's digest, the training
 //! data, the seed and the model's own name. A model is reused only when its stamp is exactly the
 //! current run's, and is checked against the data and the other models before anything uses it.
-use crate::outputs::{remove_partial_files, write_atomic};
+use crate::outputs::{self, remove_partial_files, write_atomic};
 use crate::pipeline::Log;
 use crate::{Config, DataConfig};
 use anyhow::{Context, bail};
@@ -12,7 +12,7 @@ use ne_models::{CLASSES, Mlp, ModelError, Sae};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -23,8 +23,11 @@ pub const LOCK_FILE: &str = ".lock";
 /// The lock on a run's folder, held until it is dropped. Dropping removes the lock file; if the
 /// process dies instead, the operating system releases the lock, and the file left behind is
 /// recognised as stale by the next run.
+/// While it is held, every file written in the folder is listed in its manifest
+/// (`outputs::MANIFEST_FILE`).
 #[derive(Debug)]
 pub struct RunFolder {
+    dir: PathBuf,
     lock_path: PathBuf,
     _lock: File,
 }
@@ -73,7 +76,10 @@ impl RunFolder {
                     dir.display()
                 ));
             }
+            let listed = outputs::read_manifest(dir)?.unwrap_or_default();
+            outputs::start_recording(dir, listed);
             return Ok(Self {
+                dir: dir.to_owned(),
                 lock_path,
                 _lock: lock,
             });
@@ -82,8 +88,146 @@ impl RunFolder {
     }
 }
 
+impl RunFolder {
+    /// Makes way for a new run, so that the folder never holds the outputs of two runs: removes
+    /// every file earlier runs wrote here but, when `resume` names the new run's seeds, their
+    /// models and training records (which are reused only with this run's stamp), and the SAEs
+    /// `evaluate` brought in (which carry the config and seed they were measured against).
+    /// Files runs did not write are never touched. A folder with outputs but no manifest (made
+    /// before runs kept one) is refused, unless `force`, which clears them too.
+    pub fn start_run(&self, resume: Option<&[u64]>, force: bool, log: Log) -> anyhow::Result<()> {
+        let (mut listed, _) = outputs::recorded(&self.dir);
+        if outputs::read_manifest(&self.dir)?.is_none() {
+            let found = unlisted_outputs(&self.dir)?;
+            if !found.is_empty() && !force {
+                bail!(
+                    "{} holds the outputs of an earlier run ({}{}) but no list of the files runs \
+                     wrote there ({}), made before runs kept one; choose another output folder, \
+                     or pass --force to clear metrics.json, report.md, curve/, explorer/ and \
+                     seed-N/ first",
+                    self.dir.display(),
+                    found[..found.len().min(3)].join(", "),
+                    if found.len() > 3 { ", ..." } else { "" },
+                    outputs::MANIFEST_FILE
+                );
+            }
+            listed.extend(found);
+        }
+        let keep = |file: &str| {
+            file.starts_with(&format!("{}/", crate::interop::IMPORTED_DIR))
+                || resume.is_some_and(|seeds| is_model_of(file, seeds))
+        };
+        let (kept, stale): (BTreeSet<String>, BTreeSet<String>) =
+            listed.into_iter().partition(|f| keep(f));
+        self.remove(&stale, log)?;
+        outputs::set_listed(&self.dir, kept)
+    }
+
+    /// Ends a run that `start_run` began: removes the files earlier runs left that this one
+    /// neither wrote nor reused (models of seeds or λ_NE it no longer has).
+    pub fn finish_run(&self, log: Log) -> anyhow::Result<()> {
+        let (listed, this_run) = outputs::recorded(&self.dir);
+        let imported = format!("{}/", crate::interop::IMPORTED_DIR);
+        let (kept, stale): (BTreeSet<String>, BTreeSet<String>) = listed
+            .into_iter()
+            .partition(|f| this_run.contains(f) || f.starts_with(&imported));
+        self.remove(&stale, log)?;
+        outputs::set_listed(&self.dir, kept)
+    }
+
+    /// Removes `files` (relative to the folder) and then the folders they leave empty.
+    fn remove(&self, files: &BTreeSet<String>, log: Log) -> anyhow::Result<()> {
+        let mut removed = 0;
+        for file in files {
+            let path = self.dir.join(file);
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                result => result.with_context(|| format!("cannot remove {}", path.display()))?,
+            }
+            removed += 1;
+            for parent in path.ancestors().skip(1) {
+                if parent == self.dir || std::fs::remove_dir(parent).is_err() {
+                    break;
+                }
+            }
+        }
+        if removed > 0 {
+            log(&format!(
+                "{}: removed {removed} file(s) an earlier run wrote that this run does not \
+                 write",
+                self.dir.display()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Whether `file` (relative to a run's folder) is a model or training record of one of `seeds`:
+/// `seed-N/<name>` or `seed-N/curve/<name>`.
+fn is_model_of(file: &str, seeds: &[u64]) -> bool {
+    let parts: Vec<&str> = file.split('/').collect();
+    let seed = parts[0]
+        .strip_prefix("seed-")
+        .and_then(|n| n.parse::<u64>().ok());
+    let in_place = parts.len() == 2 || (parts.len() == 3 && parts[1] == "curve");
+    let name = parts[parts.len() - 1];
+    seed.is_some_and(|s| seeds.contains(&s))
+        && in_place
+        && (name.ends_with(".safetensors") || name.ends_with(".training.json"))
+}
+
+/// The files under the entries of `dir` that runs write (metrics.json, report.md, curve/,
+/// explorer/, seed-N/), relative to it; links are not followed.
+fn unlisted_outputs(dir: &Path) -> anyhow::Result<Vec<String>> {
+    fn walk(path: &Path, relative: &str, found: &mut Vec<String>) -> anyhow::Result<()> {
+        let kind = std::fs::symlink_metadata(path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .file_type();
+        if kind.is_dir() {
+            let entries = std::fs::read_dir(path)
+                .with_context(|| format!("cannot list {}", path.display()))?;
+            let mut names = Vec::new();
+            for entry in entries {
+                let entry = entry.with_context(|| format!("cannot list {}", path.display()))?;
+                names.push(entry.file_name().to_string_lossy().into_owned());
+            }
+            names.sort();
+            for name in names {
+                walk(&path.join(&name), &format!("{relative}/{name}"), found)?;
+            }
+        } else if kind.is_file() {
+            found.push(relative.to_owned());
+        }
+        Ok(())
+    }
+    let mut found = Vec::new();
+    for name in ["metrics.json", "report.md", "curve", "explorer"] {
+        if std::fs::symlink_metadata(dir.join(name)).is_ok() {
+            walk(&dir.join(name), name, &mut found)?;
+        }
+    }
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    let mut seeds = Vec::new();
+    for entry in entries {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        let is_seed = name
+            .strip_prefix("seed-")
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        if is_seed {
+            seeds.push(name);
+        }
+    }
+    seeds.sort();
+    for name in seeds {
+        walk(&dir.join(&name), &name, &mut found)?;
+    }
+    Ok(found)
+}
+
 impl Drop for RunFolder {
     fn drop(&mut self) {
+        outputs::stop_recording(&self.dir);
         // Removed while still locked; the lock itself goes when the file is closed just after.
         let _ = std::fs::remove_file(&self.lock_path);
     }
@@ -356,6 +500,10 @@ impl<'a> SeedStore<'a> {
         if self.source != ModelSource::Train {
             match self.saved(&path, &stamp, with_record, check) {
                 Ok(Some(saved)) => {
+                    outputs::record(&path)?;
+                    if with_record {
+                        outputs::record(&self.record_path(name))?;
+                    }
                     if self.source == ModelSource::Resume {
                         (self.log)(&format!("resuming: loaded {}", path.display()));
                     }
