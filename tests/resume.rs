@@ -455,6 +455,8 @@ fn impossible_configs_are_refused_before_any_work() {
         assert!(!out.exists(), "nothing written: {error}");
         error
     };
+    let error = refused(|c| c.curve.lambda_ne.clear());
+    assert!(error.contains("[curve] lambda_ne is empty"), "{error}");
     // 3,000 examples in batches of 128 are 24 steps: an NE loss from step 24 never switches on.
     let error = refused(|c| c.sae.ne_start_step = 24);
     assert!(

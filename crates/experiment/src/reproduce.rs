@@ -58,6 +58,12 @@ pub fn reproduce(
             options.seeds.len()
         );
     }
+    if options.curve && config.curve.lambda_ne.is_empty() {
+        bail!(
+            "[curve] lambda_ne is empty: list the λ_NE values of the trade-off curve, or skip \
+             the curve (--no-curve)"
+        );
+    }
     let start = Instant::now();
     let mut timing = BTreeMap::new();
     let data = load_and_check(config, options.seeds.len())?;

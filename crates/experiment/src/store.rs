@@ -37,6 +37,12 @@ impl RunFolder {
     /// Then removes the temporary files that interrupted runs left there, which only a holder
     /// of the lock may do.
     pub fn open(dir: &Path, log: Log) -> anyhow::Result<Self> {
+        if std::fs::metadata(dir).is_ok_and(|meta| !meta.is_dir()) {
+            bail!(
+                "{}: not a folder; name a folder (new or not) to write the run into",
+                dir.display()
+            );
+        }
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let lock_path = dir.join(LOCK_FILE);
         // A lock file is removed by the run that releases it, so it may vanish between being
@@ -730,6 +736,9 @@ mod tests {
         }
         assert_eq!(std::fs::read_to_string(&notes).unwrap(), "my notes");
         assert!(!dir.path().join("absent").exists());
+        // A file where the run's folder should be is named as such.
+        let error = format!("{:#}", RunFolder::open(&notes, &quiet).unwrap_err());
+        assert!(error.contains("notes.txt: not a folder"), "{error}");
         // A folder in the lock's place is refused too.
         std::fs::remove_file(out.join(LOCK_FILE)).unwrap();
         std::fs::create_dir(out.join(LOCK_FILE)).unwrap();
