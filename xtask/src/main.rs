@@ -15,6 +15,7 @@ use ne_models::{Mlp, SaeVariant};
 use std::fmt::Display;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Instant;
 
 #[derive(Parser)]
@@ -86,9 +87,14 @@ enum Task {
         /// [default: configs/paper.toml in the workspace]
         #[arg(long)]
         config: Option<PathBuf>,
-        #[arg(long, value_delimiter = ',', default_value = "1,3,10")]
+        #[arg(long, value_delimiter = ',', default_value = "1,3,10", value_parser = finite_f32)]
         l1: Vec<f32>,
-        #[arg(long, value_delimiter = ',', default_value = "100,300,1000,3000")]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "100,300,1000,3000",
+            value_parser = finite_f32
+        )]
         ne: Vec<f32>,
         /// Where the table is written [default: results/sweep.md in the workspace].
         #[arg(long)]
@@ -162,6 +168,20 @@ impl RunArgs {
     }
 }
 
+/// A number that is finite as an `f32`: `1e40` is refused as typed, rather than read as
+/// infinity and reported as such.
+fn finite_f32(text: &str) -> Result<f32, String> {
+    let value: f32 = text.trim().parse().map_err(|e| format!("{e}"))?;
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{text} is not a finite 32-bit number (at most about {:e} in size)",
+            f32::MAX
+        ))
+    }
+}
+
 fn log(line: &str) {
     eprintln!("{line}");
 }
@@ -191,10 +211,24 @@ fn config_or_default(path: Option<PathBuf>) -> anyhow::Result<Config> {
     ))?)
 }
 
-fn main() -> anyhow::Result<()> {
+/// Runs the task. An error is the user's to fix (a file, a config, a folder): it is printed with
+/// its causes and no backtrace, whatever `RUST_BACKTRACE` says; backtraces are for bugs, which
+/// panic.
+fn main() -> ExitCode {
     match run(Cli::parse().task) {
-        Err(error) if is_broken_pipe(&error) => Ok(()),
-        result => result,
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("Error: {error}");
+            let causes: Vec<String> = error.chain().skip(1).map(|c| c.to_string()).collect();
+            if !causes.is_empty() {
+                eprintln!("\nCaused by:");
+                for (i, cause) in causes.iter().enumerate() {
+                    eprintln!("    {i}: {cause}");
+                }
+            }
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -268,9 +302,11 @@ fn run(task: Task) -> anyhow::Result<()> {
             force,
         } => {
             let (config, seeds) = run.resolve()?;
+            let out = or_in_workspace(out, "results/reproduce");
+            say_what_is_kept_when_interrupted(&out)?;
             let options = ReproduceOptions {
                 seeds,
-                out: or_in_workspace(out, "results/reproduce"),
+                out,
                 resume,
                 explorer: !no_explorer,
                 export_activations,
@@ -341,6 +377,21 @@ fn run(task: Task) -> anyhow::Result<()> {
             print(format_args!("explorer: {}", index.display()))
         }
     }
+}
+
+/// On Ctrl-C (SIGINT), says before exiting what a run into `out` keeps and how to go on: every
+/// model it finished is saved as soon as it is trained, and `--resume` reuses them.
+fn say_what_is_kept_when_interrupted(out: &Path) -> anyhow::Result<()> {
+    let out = out.display().to_string();
+    ctrlc::set_handler(move || {
+        eprintln!(
+            "\ninterrupted: the models finished so far are saved in {out}; run the same command \
+             with --resume to continue from them"
+        );
+        // The exit status of a process ended by SIGINT, as shells report it.
+        std::process::exit(130);
+    })
+    .context("cannot set up the Ctrl-C handler")
 }
 
 fn train_and_save_mlp(config: &Config, data: &ne_mnist::Mnist, path: &Path) -> anyhow::Result<Mlp> {
