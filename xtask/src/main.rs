@@ -220,7 +220,16 @@ fn main() -> ExitCode {
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("Error: {error}");
-            let causes: Vec<String> = error.chain().skip(1).map(|c| c.to_string()).collect();
+            // Many errors (ours and libraries') print their cause in their own message and also
+            // return it as their source: a cause already told is not told again.
+            let mut causes: Vec<String> = Vec::new();
+            let mut told = error.to_string();
+            for cause in error.chain().skip(1).map(|c| c.to_string()) {
+                if !told.contains(&cause) {
+                    causes.push(cause.clone());
+                }
+                told = cause;
+            }
             if !causes.is_empty() {
                 eprintln!("\nCaused by:");
                 for (i, cause) in causes.iter().enumerate() {

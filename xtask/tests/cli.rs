@@ -199,6 +199,33 @@ fn user_errors_carry_no_backtrace_and_numbers_are_refused_as_typed() {
     assert!(!stderr.contains("Stack backtrace"), "{stderr}");
     assert!(!stderr.contains("backtrace"), "{stderr}");
 
+    // A damaged model: each cause is told once, though the library's errors repeat theirs.
+    std::fs::write(
+        dir.path().join("mlp.safetensors"),
+        b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":1}garbage!!",
+    )
+    .unwrap();
+    let output = xtask(
+        dir.path(),
+        &[
+            "train-sae",
+            "--variant",
+            "ne",
+            "--mlp",
+            "mlp.safetensors",
+            "--out",
+            "o",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("cannot load mlp.safetensors"), "{stderr}");
+    assert_eq!(
+        stderr.matches("expected struct TensorInfo").count(),
+        1,
+        "{stderr}"
+    );
+
     let output = xtask(dir.path(), &["sweep", "--l1", "1,1e40"]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = text(&output.stderr);
