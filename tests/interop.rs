@@ -361,6 +361,33 @@ fn evaluate_refuses_what_it_cannot_measure_before_any_work() {
         "{message}"
     );
     assert!(!run_dir().join("imported/narrow").exists());
+
+    // Weights so large that the arithmetic overflows are measured, with a warning.
+    let huge = dir.path().join("huge");
+    let mut sae = our_sae(0, "standard");
+    sae.w_enc.mapv_inplace(|w| w.signum() * 3e38);
+    let files = saelens::files(&sae, &serde_json::Map::new());
+    std::fs::create_dir_all(&huge).unwrap();
+    std::fs::write(huge.join(saelens::CFG_FILE), &files.cfg_json).unwrap();
+    std::fs::write(huge.join(saelens::WEIGHTS_FILE), &files.weights).unwrap();
+    let lines = Mutex::new(Vec::new());
+    let log = |line: &str| lines.lock().unwrap().push(line.to_owned());
+    let options = EvaluateOptions {
+        run: run_dir().to_owned(),
+        sae: huge,
+        key: None,
+        seed: Some(0),
+    };
+    interop::evaluate(&options, &log).unwrap();
+    std::fs::remove_dir_all(run_dir().join("imported/huge")).unwrap();
+    let lines = lines.into_inner().unwrap();
+    assert!(
+        lines.iter().any(
+            |l| l.contains("warning: huge: some of its figures are not finite")
+                && l.contains("3e38")
+        ),
+        "{lines:?}"
+    );
 }
 
 /// The Python named by `NE_PYTHON`, or `None` after saying the test is skipped (a failure when

@@ -398,6 +398,30 @@ pub fn evaluate(options: &EvaluateOptions, log: Log) -> anyhow::Result<Evaluatio
     let data = run.data()?;
     let outcome = run.outcome(&data, seed, log)?;
     let evaluation = measure(&data, &outcome, config.eval.example_cap, &sae)?;
+    let m = &evaluation.metrics;
+    if [
+        m.mse,
+        m.l1,
+        m.l0_pct,
+        m.acc_loss_pct,
+        m.max_dist,
+        m.mean_dist,
+    ]
+    .iter()
+    .any(|x| !x.is_finite())
+    {
+        let largest = [&sae.w_enc, &sae.w_dec]
+            .into_iter()
+            .flat_map(|w| w.iter())
+            .chain(sae.b_enc.iter().chain(sae.b_dec.iter()))
+            .fold(0f32, |most, &w| most.max(w.abs()));
+        log(&format!(
+            "warning: {key}: some of its figures are not finite (n/a) and the others come from \
+             overflowing arithmetic: its weights reach {largest:e}, too large for 32-bit floats \
+             to multiply; check that {} holds the SAE you meant",
+            options.sae.display()
+        ));
+    }
     let saved = run.dir.join(IMPORTED_DIR).join(&key);
     // Written in full in a folder of its own, then moved in place, so that an interrupted
     // `evaluate` never leaves `imported/<key>/` without its record.
