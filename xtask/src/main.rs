@@ -16,6 +16,7 @@ use ne_models::{Mlp, SaeVariant};
 use std::fmt::Display;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Instant;
 
 #[derive(Parser)]
@@ -77,15 +78,24 @@ enum Task {
         /// Skip the λ_NE trade-off curve (the `[curve]` NE SAEs and `curve/`).
         #[arg(long)]
         no_curve: bool,
+        /// Clear an earlier run's outputs in --out even if they are not listed in its
+        /// .outputs.json (folders written before runs kept that list).
+        #[arg(long)]
+        force: bool,
     },
     /// Choose λ_L1 and λ_NE: train both SAEs for every pair, measured on held-out training data.
     Sweep {
         /// [default: configs/paper.toml in the workspace]
         #[arg(long)]
         config: Option<PathBuf>,
-        #[arg(long, value_delimiter = ',', default_value = "1,3,10")]
+        #[arg(long, value_delimiter = ',', default_value = "1,3,10", value_parser = finite_f32)]
         l1: Vec<f32>,
-        #[arg(long, value_delimiter = ',', default_value = "100,300,1000,3000")]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "100,300,1000,3000",
+            value_parser = finite_f32
+        )]
         ne: Vec<f32>,
         /// Where the table is written [default: results/sweep.md in the workspace].
         #[arg(long)]
@@ -186,6 +196,20 @@ impl RunArgs {
     }
 }
 
+/// A number that is finite as an `f32`: `1e40` is refused as typed, rather than read as
+/// infinity and reported as such.
+fn finite_f32(text: &str) -> Result<f32, String> {
+    let value: f32 = text.trim().parse().map_err(|e| format!("{e}"))?;
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{text} is not a finite 32-bit number (at most about {:e} in size)",
+            f32::MAX
+        ))
+    }
+}
+
 fn log(line: &str) {
     eprintln!("{line}");
 }
@@ -215,10 +239,33 @@ fn config_or_default(path: Option<PathBuf>) -> anyhow::Result<Config> {
     ))?)
 }
 
-fn main() -> anyhow::Result<()> {
+/// Runs the task. An error is the user's to fix (a file, a config, a folder): it is printed with
+/// its causes and no backtrace, whatever `RUST_BACKTRACE` says; backtraces are for bugs, which
+/// panic.
+fn main() -> ExitCode {
     match run(Cli::parse().task) {
-        Err(error) if is_broken_pipe(&error) => Ok(()),
-        result => result,
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("Error: {error}");
+            // Many errors (ours and libraries') print their cause in their own message and also
+            // return it as their source: a cause already told is not told again.
+            let mut causes: Vec<String> = Vec::new();
+            let mut told = error.to_string();
+            for cause in error.chain().skip(1).map(|c| c.to_string()) {
+                if !told.contains(&cause) {
+                    causes.push(cause.clone());
+                }
+                told = cause;
+            }
+            if !causes.is_empty() {
+                eprintln!("\nCaused by:");
+                for (i, cause) in causes.iter().enumerate() {
+                    eprintln!("    {i}: {cause}");
+                }
+            }
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -289,15 +336,19 @@ fn run(task: Task) -> anyhow::Result<()> {
             no_explorer,
             export_activations,
             no_curve,
+            force,
         } => {
             let (config, seeds) = run.resolve()?;
+            let out = or_in_workspace(out, "results/reproduce");
+            say_what_is_kept_when_interrupted(&out)?;
             let options = ReproduceOptions {
                 seeds,
-                out: or_in_workspace(out, "results/reproduce"),
+                out,
                 resume,
                 explorer: !no_explorer,
                 export_activations,
                 curve: !no_curve,
+                force,
             };
             let done = ne_experiment::reproduce(&config, &options, &log)?;
             print(ne_experiment::report::tables(&done.metrics))?;
@@ -401,6 +452,21 @@ fn run(task: Task) -> anyhow::Result<()> {
             print(format_args!("explorer: {}", index.display()))
         }
     }
+}
+
+/// On Ctrl-C (SIGINT), says before exiting what a run into `out` keeps and how to go on: every
+/// model it finished is saved as soon as it is trained, and `--resume` reuses them.
+fn say_what_is_kept_when_interrupted(out: &Path) -> anyhow::Result<()> {
+    let out = out.display().to_string();
+    ctrlc::set_handler(move || {
+        eprintln!(
+            "\ninterrupted: the models finished so far are saved in {out}; run the same command \
+             with --resume to continue from them"
+        );
+        // The exit status of a process ended by SIGINT, as shells report it.
+        std::process::exit(130);
+    })
+    .context("cannot set up the Ctrl-C handler")
 }
 
 fn train_and_save_mlp(config: &Config, data: &ne_mnist::Mnist, path: &Path) -> anyhow::Result<Mlp> {

@@ -202,15 +202,17 @@ pub(crate) fn measure(
     )?)
 }
 
-/// The SAEs in `run/imported/` that were measured against the seed and config of `outcome`,
-/// measured again (in key order); those of other seeds or configs are left out with a log line.
+/// The SAEs in `<run>/imported/` that were measured against the seed of `outcome` and against
+/// `config`, the run's, measured again (in key order); those of other seeds or configs are left
+/// out with a log line.
 pub fn imported_saes(
-    run: &FinishedRun,
+    run: &Path,
+    config: &Config,
     data: &Mnist,
     outcome: &SeedOutcome,
     log: Log,
 ) -> anyhow::Result<Vec<ImportedSae>> {
-    let root = run.dir.join(IMPORTED_DIR);
+    let root = run.join(IMPORTED_DIR);
     let entries = match std::fs::read_dir(&root) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         entries => entries.with_context(|| format!("cannot list {}", root.display()))?,
@@ -219,16 +221,34 @@ pub fn imported_saes(
         .map(|entry| entry.map(|e| e.path()))
         .collect::<Result<Vec<_>, _>>()
         .with_context(|| format!("cannot list {}", root.display()))?;
-    folders.retain(|path| path.is_dir());
+    // Folders whose names start with a dot are `evaluate`'s unfinished ones.
+    folders.retain(|path| {
+        path.is_dir()
+            && !path
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with('.'))
+    });
     folders.sort();
-    let digest = run.metrics.config.digest();
+    let digest = config.digest();
     let mut imported = Vec::new();
     for folder in folders {
         let path = folder.join(EVALUATION_FILE);
-        let text =
-            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let record: ImportRecord = serde_json::from_slice(&text)
-            .with_context(|| format!("{} is not an evaluation record", path.display()))?;
+        let record = std::fs::read(&path)
+            .with_context(|| format!("cannot read {}", path.display()))
+            .and_then(|text| {
+                serde_json::from_slice::<ImportRecord>(&text)
+                    .with_context(|| format!("{} is not an evaluation record", path.display()))
+            });
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => {
+                log(&format!(
+                    "explorer: leaving out {}: not an SAE `evaluate` brought in ({error:#})",
+                    folder.display()
+                ));
+                continue;
+            }
+        };
         if record.seed != outcome.run.seed || record.config_digest != digest {
             let config = if record.config_digest == digest {
                 "this"
@@ -243,7 +263,7 @@ pub fn imported_saes(
             continue;
         }
         let sae = saelens::read(&folder)?.sae;
-        let evaluation = measure(data, outcome, run.metrics.config.eval.options(), &sae)?;
+        let evaluation = measure(data, outcome, config.eval.options(), &sae)?;
         imported.push(ImportedSae {
             key: record.key,
             title: record.title,
@@ -378,8 +398,36 @@ pub fn evaluate(options: &EvaluateOptions, log: Log) -> anyhow::Result<Evaluatio
     let data = run.data()?;
     let outcome = run.outcome(&data, seed, log)?;
     let evaluation = measure(&data, &outcome, config.eval.options(), &sae)?;
+    let m = &evaluation.metrics;
+    if [
+        m.mse,
+        m.l1,
+        m.l0_pct,
+        m.acc_loss_pct,
+        m.max_dist,
+        m.mean_dist,
+    ]
+    .iter()
+    .any(|x| !x.is_finite())
+    {
+        let largest = [&sae.w_enc, &sae.w_dec]
+            .into_iter()
+            .flat_map(|w| w.iter())
+            .chain(sae.b_enc.iter().chain(sae.b_dec.iter()))
+            .fold(0f32, |most, &w| most.max(w.abs()));
+        log(&format!(
+            "warning: {key}: some of its figures are not finite (n/a) and the others come from \
+             overflowing arithmetic: its weights reach {largest:e}, too large for 32-bit floats \
+             to multiply; check that {} holds the SAE you meant",
+            options.sae.display()
+        ));
+    }
     let saved = run.dir.join(IMPORTED_DIR).join(&key);
-    write_saelens(&saved, &sae, &loaded.metadata)?;
+    // Written in full in a folder of its own, then moved in place, so that an interrupted
+    // `evaluate` never leaves `imported/<key>/` without its record.
+    let staging = run.dir.join(IMPORTED_DIR).join(format!(".partial-{key}"));
+    remove_dir_if_present(&staging)?;
+    write_saelens(&staging, &sae, &loaded.metadata)?;
     let title = format!("{key} (imported)");
     let source = std::fs::canonicalize(&options.sae).unwrap_or_else(|_| options.sae.clone());
     let record = json!({
@@ -390,8 +438,9 @@ pub fn evaluate(options: &EvaluateOptions, log: Log) -> anyhow::Result<Evaluatio
         "config_digest": config.digest(),
         "metrics": evaluation.metrics,
     });
-    write_atomic(&saved.join(EVALUATION_FILE), &pretty(&record))?;
-    let explorer = explore::write_run(&run, &data, &outcome, log)?;
+    write_atomic(&staging.join(EVALUATION_FILE), &pretty(&record))?;
+    replace_dir(&staging, &saved)?;
+    let explorer = explore::write_run(&run.dir, &run.metrics, &data, &outcome, log)?;
     Ok(Evaluation {
         key,
         seed,
@@ -401,6 +450,29 @@ pub fn evaluate(options: &EvaluateOptions, log: Log) -> anyhow::Result<Evaluatio
         saved,
         explorer,
     })
+}
+
+fn remove_dir_if_present(dir: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        removed => removed.with_context(|| format!("cannot remove {}", dir.display())),
+    }
+}
+
+/// Moves the folder `new` to `target`, in place of the folder there if any. The old one is
+/// moved aside before, and removed after, so that `target` is at every moment either the whole
+/// old folder or the whole new one (or briefly absent).
+fn replace_dir(new: &Path, target: &Path) -> anyhow::Result<()> {
+    let name = target.file_name().expect("a folder with a name");
+    let old = target.with_file_name(format!(".old-{}", name.to_string_lossy()));
+    remove_dir_if_present(&old)?;
+    match std::fs::rename(target, &old) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        moved => moved.with_context(|| format!("cannot move {} aside", target.display()))?,
+    }
+    std::fs::rename(new, target)
+        .with_context(|| format!("cannot move {} to {}", new.display(), target.display()))?;
+    remove_dir_if_present(&old)
 }
 
 #[cfg(test)]

@@ -41,6 +41,16 @@ pub fn load_data(config: &DataConfig) -> anyhow::Result<Mnist> {
         (config.dir.clone(), Checksums::Skip)
     };
     let Mnist { train, test } = ne_mnist::load(&dir, checksums).map_err(with_checksum_advice)?;
+    // Every figure of the run is measured on the test images: without any, accuracy and the
+    // other metrics would be numbers of nothing.
+    if test.is_empty() {
+        let images = ne_mnist::SplitKind::Test.images_file();
+        anyhow::bail!(
+            "{}: the test images ({images}, .gz or plain) hold no image; every metric of the \
+             run is measured on them",
+            dir.display()
+        );
+    }
     let limit = |n: usize| if n == 0 { usize::MAX } else { n };
     Ok(Mnist {
         train: train.head(limit(config.train_limit)),
@@ -353,6 +363,43 @@ pub fn train_sae(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A folder whose test files hold no example is refused, naming the folder and the file.
+    #[test]
+    fn an_empty_test_set_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let shipped = ne_mnist::shipped_dir();
+        for entry in std::fs::read_dir(&shipped).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_name().to_string_lossy().starts_with("train-") {
+                std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+            }
+        }
+        let empty = |magic: u32, dims: usize| {
+            let mut bytes = magic.to_be_bytes().to_vec();
+            bytes.extend([0u32, 28, 28][..dims].iter().flat_map(|n| n.to_be_bytes()));
+            bytes
+        };
+        std::fs::write(
+            dir.path().join("t10k-images-idx3-ubyte"),
+            empty(ne_mnist::IMAGES_MAGIC, 3),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("t10k-labels-idx1-ubyte"),
+            empty(ne_mnist::LABELS_MAGIC, 1),
+        )
+        .unwrap();
+        let config = DataConfig {
+            dir: dir.path().to_owned(),
+            ..Config::paper().data
+        };
+        let error = format!("{:#}", load_data(&config).unwrap_err());
+        assert!(
+            error.contains("t10k-images-idx3-ubyte") && error.contains("hold no image"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn a_failed_checksum_says_how_to_load_other_files() {

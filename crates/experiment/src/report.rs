@@ -697,18 +697,21 @@ pub fn render(metrics: &MetricsFile, curve: Option<&CurveFile>) -> String {
     );
     let config = &metrics.config;
     let name = if config.name.is_empty() {
-        "unnamed"
+        "unnamed".to_owned()
     } else {
-        &config.name
+        markdown_text(&config.name)
     };
     let chosen = if config.lambda_ne_chosen_for.is_empty() {
         String::new()
     } else {
-        format!(", chosen to match {}", config.lambda_ne_chosen_for)
+        format!(
+            ", chosen to match {}",
+            markdown_text(&config.lambda_ne_chosen_for)
+        )
     };
     let _ = writeln!(
         out,
-        "Config: `{name}` (digest `{}`): λ_L1 = {}, λ_NE = {}{chosen}. Every definition is in \
+        "Config: {name} (digest `{}`): λ_L1 = {}, λ_NE = {}{chosen}. Every definition is in \
          the project's docs/method.md.\n",
         &config.digest()[..12],
         config.sae.lambda_l1,
@@ -722,6 +725,25 @@ pub fn render(metrics: &MetricsFile, curve: Option<&CurveFile>) -> String {
         curve_section(&mut out, curve);
     }
     definitions(&mut out, metrics);
+    out
+}
+
+/// `text` (a string from the config) as Markdown that shows it as it is, on one line: every
+/// character Markdown or HTML would act on is escaped with a backslash, and line breaks and
+/// other control characters become spaces, so that it can neither start a heading or list nor
+/// open a code span, link, emphasis or HTML tag.
+fn markdown_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.push(' ');
+        } else {
+            if "\\`*_[]<>!&~|#".contains(c) {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
     out
 }
 
@@ -861,8 +883,31 @@ mod tests {
             "| MLP hidden neurons (baseline) | 0.400 ± 0.000 | 0.400 ± 0.000 | 0.400 ± 0.000 | \
              300.00 ± 0.00 | 300.0 ± 0.0 |"
         ));
-        assert!(text.contains("Config: `paper` (digest `"));
+        assert!(text.contains("Config: paper (digest `"));
         assert!(text.contains("λ_NE = 1000, chosen to match the paper's cost"));
+    }
+
+    /// Strings from the config show as they are and cannot change the report's structure.
+    #[test]
+    fn config_strings_are_escaped_for_markdown() {
+        let mut config = Config::paper();
+        config.name = "x`\n# Injected heading\n<script>alert(1)</script> *bold*".to_owned();
+        config.lambda_ne_chosen_for = "[a link](javascript:x)\r\n- item".to_owned();
+        let text = render_plain(&MetricsFile::new(config, vec![run(0, 0.2)]));
+        assert!(
+            text.contains(
+                "Config: x\\` \\# Injected heading \\<script\\>alert(1)\\</script\\> \\*bold\\* \
+                 (digest `"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("chosen to match \\[a link\\](javascript:x)  - item. "));
+        assert!(!text.lines().any(|l| l.starts_with("# Injected")));
+        assert!(!text.contains("<script>"));
+        assert_eq!(
+            markdown_text("plain words, 1.5 & more"),
+            "plain words, 1.5 \\& more"
+        );
     }
 
     #[test]

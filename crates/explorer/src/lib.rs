@@ -69,7 +69,7 @@ pub fn write_explorer(dir: &Path, input: &ExplorerInput) -> anyhow::Result<PathB
 }
 
 /// Every file the explorer writes.
-fn file_names() -> impl Iterator<Item = &'static str> {
+pub fn file_names() -> impl Iterator<Item = &'static str> {
     ["pixels.js", "data.js"]
         .into_iter()
         .chain(STATIC_FILES.iter().map(|(name, _)| *name))

@@ -638,6 +638,10 @@ fn bad_input_is_refused_with_a_named_error_and_nothing_written() {
             "reserved for the start page",
         ),
         (
+            vec![sae("input", &fixture.ne)],
+            "reserved for the input view",
+        ),
+        (
             vec![sae("ne", &fixture.ne), sae("ne", &fixture.ne)],
             "used by two SAEs",
         ),
