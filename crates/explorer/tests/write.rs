@@ -52,6 +52,11 @@ fn writes_the_page_and_data_that_match_the_models() {
         file_names(&site),
         [
             "data.js",
+            "explorer-core.js",
+            "explorer-draw.js",
+            "explorer-input.js",
+            "explorer-start.js",
+            "explorer-unit.js",
             "explorer.css",
             "explorer.js",
             "index.html",
@@ -525,6 +530,11 @@ fn rewriting_replaces_the_files_in_place_and_removes_leftovers() {
         [
             ".notes.1.tmp",
             "data.js",
+            "explorer-core.js",
+            "explorer-draw.js",
+            "explorer-input.js",
+            "explorer-start.js",
+            "explorer-unit.js",
             "explorer.css",
             "explorer.js",
             "index.html",
