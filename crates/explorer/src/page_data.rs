@@ -12,8 +12,10 @@ use crate::prepare::{
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ndarray::{Array2, ArrayView2, ArrayViewD};
-use ne_embed::{cluster_separation, feature_clusters};
-use ne_metrics::{PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD, UnitProxies, neuron_stats};
+use ne_embed::{Cluster, cluster_separation, feature_clusters};
+use ne_metrics::{
+    NeuronStats, PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD, UnitProxies, neuron_stats,
+};
 use ne_mnist::IMAGE_PIXELS;
 use ne_models::Sae;
 use rayon::prelude::*;
@@ -402,101 +404,119 @@ fn quantised_map(embeddings: ArrayView2<f32>) -> (String, f32, [f32; 2]) {
     )
 }
 
+/// One layer's record: every neuron's, and the layer's pixel-space weights quantised.
 fn build_layer(
     source: &LayerSource,
     profiles: Vec<ActivationProfile>,
     links: Vec<Vec<LinkGroup>>,
     input: &ExplorerInput,
 ) -> LayerRecord {
-    let count = source.pixel_weights.nrows();
     let stats = neuron_stats(
         source.embedding_weights,
         source.embedding_inputs,
         source.activations.view(),
         input.distance_cap,
     );
-    let rounded = |values: &[f32]| -> Vec<f32> {
-        values
-            .iter()
-            .map(|&v| round_significant(v, DIGITS))
-            .collect()
-    };
     let neurons: Vec<NeuronRecord> = profiles
         .into_par_iter()
         .zip(links)
+        .zip(&stats)
         .enumerate()
-        .map(|(j, (mut profile, links))| {
-            profile.top.truncate(input.cluster_examples);
-            profile.top_activations.truncate(input.cluster_examples);
-            let embeddings = example_embeddings(
-                source.embedding_weights.row(j),
-                source.embedding_inputs,
-                &profile.top,
-            );
-            let clusters = feature_clusters(embeddings.view(), input.cluster_threshold);
-            let separation = cluster_separation(embeddings.view(), &clusters);
-            let (map, map_scale, map_explained) = quantised_map(embeddings.view());
-            let round = |d: Option<f32>| d.map(|d| round_significant(d, DIGITS));
-            let proxy = |p: Option<f64>| round(p.map(|p| p as f32));
-            let proxies = &source.proxies[j];
-            NeuronRecord {
-                size: stats[j].size,
-                max_dist: round(stats[j].max_dist),
-                mean_dist: round(stats[j].mean_dist),
-                train_firing: source.train_firing[j],
-                label_purity: proxy(proxies.label_purity),
-                top_label_purity: proxy(proxies.top_label_purity),
-                input_coherence: proxy(proxies.input_coherence),
-                encoder_participation: round_significant(
-                    proxies.encoder_participation as f32,
-                    DIGITS,
-                ),
-                logits: rounded(&source.logit_effects.row(j).to_vec()),
-                quantiles: rounded(&profile.quantiles),
-                top_activations: rounded(&profile.top_activations),
-                top: profile.top,
-                cluster_count: clusters.len(),
-                clusters: clusters
-                    .into_iter()
-                    .map(|c| {
-                        let paired =
-                            |d: f32| (c.members.len() > 1).then(|| round_significant(d, DIGITS));
-                        ClusterRecord {
-                            max_dist: paired(c.max_dist),
-                            mean_dist: paired(c.mean_dist),
-                            members: c.members,
-                            central: c.central,
-                        }
-                    })
-                    .collect(),
-                intra_dist: round(separation.intra),
-                inter_dist: round(separation.inter),
-                map,
-                map_scale,
-                map_explained,
-                links,
-            }
+        .map(|(j, ((profile, links), stats))| {
+            neuron_record(source, j, profile, links, stats, input)
         })
         .collect();
-
-    let quantised: Vec<_> = source
-        .pixel_weights
-        .rows()
-        .into_iter()
-        .map(quantise_i8)
-        .collect();
-    let bytes: Vec<u8> = quantised
-        .iter()
-        .flat_map(|q| q.values.iter().map(|&v| v as u8))
-        .collect();
-    debug_assert_eq!(bytes.len(), count * IMAGE_PIXELS);
+    let (weights, weight_scales) = quantised_weights(source.pixel_weights.view());
     LayerRecord {
         key: source.key.to_owned(),
         title: source.title.to_owned(),
         kind: source.kind,
-        weights: BASE64.encode(bytes),
-        weight_scales: quantised.iter().map(|q| q.scale).collect(),
+        weights,
+        weight_scales,
         sae: source.sae.map(SaeParameters::of),
         neurons,
     }
+}
+
+fn round(value: Option<f32>) -> Option<f32> {
+    value.map(|v| round_significant(v, DIGITS))
+}
+
+fn rounded(values: &[f32]) -> Vec<f32> {
+    values
+        .iter()
+        .map(|&v| round_significant(v, DIGITS))
+        .collect()
+}
+
+/// Neuron `j` of `source`: its measured figures, and the clusters and map of the embeddings of
+/// its top `cluster_examples` activating test examples.
+fn neuron_record(
+    source: &LayerSource,
+    j: usize,
+    mut profile: ActivationProfile,
+    links: Vec<LinkGroup>,
+    stats: &NeuronStats,
+    input: &ExplorerInput,
+) -> NeuronRecord {
+    profile.top.truncate(input.cluster_examples);
+    profile.top_activations.truncate(input.cluster_examples);
+    let embeddings = example_embeddings(
+        source.embedding_weights.row(j),
+        source.embedding_inputs,
+        &profile.top,
+    );
+    let clusters = feature_clusters(embeddings.view(), input.cluster_threshold);
+    let separation = cluster_separation(embeddings.view(), &clusters);
+    let (map, map_scale, map_explained) = quantised_map(embeddings.view());
+    let proxies = &source.proxies[j];
+    let proxy = |p: Option<f64>| round(p.map(|p| p as f32));
+    NeuronRecord {
+        size: stats.size,
+        max_dist: round(stats.max_dist),
+        mean_dist: round(stats.mean_dist),
+        train_firing: source.train_firing[j],
+        label_purity: proxy(proxies.label_purity),
+        top_label_purity: proxy(proxies.top_label_purity),
+        input_coherence: proxy(proxies.input_coherence),
+        encoder_participation: round_significant(proxies.encoder_participation as f32, DIGITS),
+        logits: rounded(&source.logit_effects.row(j).to_vec()),
+        quantiles: rounded(&profile.quantiles),
+        top_activations: rounded(&profile.top_activations),
+        top: profile.top,
+        cluster_count: clusters.len(),
+        clusters: clusters.into_iter().map(cluster_record).collect(),
+        intra_dist: round(separation.intra),
+        inter_dist: round(separation.inter),
+        map,
+        map_scale,
+        map_explained,
+        links,
+    }
+}
+
+/// A cluster as the page shows it; a lone example has no distances.
+fn cluster_record(cluster: Cluster) -> ClusterRecord {
+    let paired = |d: f32| (cluster.members.len() > 1).then(|| round_significant(d, DIGITS));
+    ClusterRecord {
+        max_dist: paired(cluster.max_dist),
+        mean_dist: paired(cluster.mean_dist),
+        members: cluster.members,
+        central: cluster.central,
+    }
+}
+
+/// Every neuron's pixel-space weights as signed bytes (784 per neuron, base64) and the scale
+/// of each neuron's bytes.
+fn quantised_weights(pixel_weights: ArrayView2<f32>) -> (String, Vec<f32>) {
+    let quantised: Vec<_> = pixel_weights.rows().into_iter().map(quantise_i8).collect();
+    let bytes: Vec<u8> = quantised
+        .iter()
+        .flat_map(|q| q.values.iter().map(|&v| v as u8))
+        .collect();
+    debug_assert_eq!(bytes.len(), pixel_weights.nrows() * IMAGE_PIXELS);
+    (
+        BASE64.encode(bytes),
+        quantised.iter().map(|q| q.scale).collect(),
+    )
 }
