@@ -18,7 +18,10 @@ mod page_data;
 mod prepare;
 
 pub use input::{ExplorerError, ExplorerInput, MLP_KEY, SaeInput, check_sae_key};
-pub use page_data::{CLUSTERS_SHOWN, NEAREST_LINKED, OVERLAP_EXAMPLES, WEIGHT_LINKED};
+pub use page_data::{
+    BAND_EXAMPLES, BANDS, CLUSTERS_SHOWN, HISTOGRAM_BINS, NEAREST_LINKED, OVERLAP_EXAMPLES,
+    WEIGHT_LINKED,
+};
 
 use page_data::build;
 

@@ -6,12 +6,12 @@ use crate::input::{ExplorerInput, MLP_KEY};
 use crate::links::{Linked, nearest_by_direction, nearest_by_overlap, strongest_entries};
 use crate::map::embedding_map;
 use crate::prepare::{
-    ActivationProfile, activation_profile, centred, example_embeddings, latent_logit_effects,
-    mlp_logit_effects, pixel_space_weights, quantise_i8, round_significant,
+    ActivationProfile, ProfileSizes, activation_profile, centred, example_embeddings,
+    latent_logit_effects, mlp_logit_effects, pixel_space_weights, quantise_i8, round_significant,
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use ndarray::{Array2, ArrayView2, ArrayViewD};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewD};
 use ne_embed::{Cluster, cluster_separation, feature_clusters};
 use ne_metrics::{
     NeuronStats, PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD, UnitProxies, neuron_stats,
@@ -33,6 +33,11 @@ pub const NEAREST_LINKED: usize = 3;
 /// Units linked across the MLP-SAE boundary: the neurons a latent reads or writes most, the
 /// latents that read or write a neuron most.
 pub const WEIGHT_LINKED: usize = 5;
+/// Bands of each neuron's activating test examples by rank, and examples shown from each.
+pub const BANDS: usize = 5;
+pub const BAND_EXAMPLES: usize = 8;
+/// Bins of each neuron's histogram of positive activations.
+pub const HISTOGRAM_BINS: usize = 24;
 /// Significant digits kept for the numbers the page prints or plots.
 const DIGITS: i32 = 4;
 
@@ -144,6 +149,15 @@ pub struct NeuronRecord {
     /// Quantiles of the positive test activations, ascending: `CDF_POINTS` of them, or every
     /// positive activation when there are no more than that.
     pub quantiles: Vec<f32>,
+    /// Bins of equal width from 0 to its largest test activation: how many positive test
+    /// activations fall in each (empty if no test example activates it).
+    pub histogram: Vec<u32>,
+    /// Test examples from every range of its activations: its activating examples cut by rank
+    /// into `BANDS` bands, strongest first, and `BAND_EXAMPLES` of each at evenly spaced ranks.
+    pub bands: Vec<BandRecord>,
+    /// The digit whose test images get the largest share of its summed activation (the one
+    /// its label purity measures); `None` if no test example activates it.
+    pub top_digit: Option<u8>,
     /// Top-activating test examples (at most `cluster_examples`), strongest first.
     pub top: Vec<usize>,
     /// Their activations, same order.
@@ -166,6 +180,14 @@ pub struct NeuronRecord {
 }
 
 #[derive(Debug, Serialize, PartialEq)]
+pub struct BandRecord {
+    /// Test examples, strongest first.
+    pub examples: Vec<usize>,
+    /// Their activations, same order.
+    pub activations: Vec<f32>,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
 pub struct ClusterRecord {
     /// Positions in the neuron's `top` list, ascending (so strongest first).
     pub members: Vec<usize>,
@@ -183,7 +205,8 @@ pub struct ClusterRecord {
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Relation {
-    /// Latents of another SAE whose decoder columns point most nearly the same way (cosine).
+    /// Latents of another SAE, or the other latents of its own, whose decoder columns point
+    /// most nearly the same way (cosine).
     DecoderCosine,
     /// Latents of another SAE sharing most of its top `OVERLAP_EXAMPLES` test examples (Jaccard).
     ExampleOverlap,
@@ -275,7 +298,13 @@ pub fn build<'a>(input: &ExplorerInput<'a>) -> PageData<'a> {
         });
     }
 
-    let ranked = input.cluster_examples.max(OVERLAP_EXAMPLES);
+    let sizes = ProfileSizes {
+        top: input.cluster_examples.max(OVERLAP_EXAMPLES),
+        quantiles: CDF_POINTS,
+        bands: BANDS,
+        per_band: BAND_EXAMPLES,
+        bins: HISTOGRAM_BINS,
+    };
     let profiles: Vec<Vec<ActivationProfile>> = sources
         .iter()
         .map(|source| {
@@ -283,7 +312,7 @@ pub fn build<'a>(input: &ExplorerInput<'a>) -> PageData<'a> {
             let by_neuron = source.activations.t().as_standard_layout().into_owned();
             (0..by_neuron.nrows())
                 .into_par_iter()
-                .map(|j| activation_profile(by_neuron.row(j), ranked, CDF_POINTS))
+                .map(|j| activation_profile(by_neuron.row(j), &sizes))
                 .collect()
         })
         .collect();
@@ -360,6 +389,17 @@ fn link_groups(
         for (b, other) in sources.iter().enumerate() {
             let Some(other_sae) = other.sae else { continue };
             if a == b {
+                // Its own nearest latent by direction is itself: ask for one more, drop it.
+                let direction =
+                    nearest_by_direction(sae.w_dec.view(), sae.w_dec.view(), NEAREST_LINKED + 1)
+                        .into_iter()
+                        .enumerate()
+                        .map(|(j, units)| {
+                            let others = units.into_iter().filter(|&(k, _)| k != j);
+                            others.take(NEAREST_LINKED).collect()
+                        })
+                        .collect();
+                add(a, Relation::DecoderCosine, other, direction);
                 continue;
             }
             let direction =
@@ -482,6 +522,19 @@ fn neuron_record(
         encoder_participation: round_significant(proxies.encoder_participation as f32, DIGITS),
         logits: rounded(&source.logit_effects.row(j).to_vec()),
         quantiles: rounded(&profile.quantiles),
+        histogram: profile.histogram,
+        bands: profile
+            .bands
+            .into_iter()
+            .map(|band| BandRecord {
+                examples: band.iter().map(|&(i, _)| i).collect(),
+                activations: band
+                    .iter()
+                    .map(|&(_, a)| round_significant(a, DIGITS))
+                    .collect(),
+            })
+            .collect(),
+        top_digit: top_digit(source.activations.column(j), &input.test.labels),
         top_activations: rounded(&profile.top_activations),
         top: profile.top,
         cluster_count: clusters.len(),
@@ -519,4 +572,21 @@ fn quantised_weights(pixel_weights: ArrayView2<f32>) -> (String, Vec<f32>) {
         BASE64.encode(bytes),
         quantised.iter().map(|q| q.scale).collect(),
     )
+}
+
+/// The label whose examples get the largest share of `activations`' positive sum (the lowest
+/// label on a tie); `None` when nothing is positive.
+fn top_digit(activations: ArrayView1<f32>, labels: &Array1<u8>) -> Option<u8> {
+    let mut sums = [0.0f64; 256];
+    for (&a, &label) in activations.iter().zip(labels) {
+        if a > 0.0 {
+            sums[usize::from(label)] += f64::from(a);
+        }
+    }
+    let (label, &sum) = sums
+        .iter()
+        .enumerate()
+        .rev()
+        .max_by(|a, b| a.1.total_cmp(b.1))?;
+    (sum > 0.0).then_some(label as u8)
 }
