@@ -163,6 +163,13 @@ neModule(function (NE) {
         bDec: tensor(layer.sae.b_dec, [hidden]),
         effects: new Float64Array(m * CLASSES), // effects[j * 10 + c] = (fc2 · decoder column j)[c]
       };
+      // The logits' part that no latent adds: fc2's bias + fc2 · b_dec.
+      sae.bias = new Float64Array(CLASSES);
+      for (let c = 0; c < CLASSES; c++) {
+        let sum = net.b2[c];
+        for (let k = 0; k < hidden; k++) sum += net.fc2[c * hidden + k] * sae.bDec[k];
+        sae.bias[c] = sum;
+      }
       for (let j = 0; j < m; j++) {
         for (let c = 0; c < CLASSES; c++) {
           let sum = 0;
@@ -199,7 +206,8 @@ neModule(function (NE) {
   }
 
   /** One input (784 normalised pixels) through the MLP and every SAE, as the Rust models do. */
-  function forward(x) {
+  /** The MLP's hidden activations for normalised pixels `x`. */
+  function hiddenOf(x) {
     const d = network.hidden;
     const h = new Float64Array(d);
     for (let k = 0; k < d; k++) {
@@ -208,6 +216,12 @@ neModule(function (NE) {
       for (let p = 0; p < PIXELS; p++) sum += network.fc1[row + p] * x[p];
       h[k] = Math.max(sum, 0);
     }
+    return h;
+  }
+
+  function forward(x) {
+    const d = network.hidden;
+    const h = hiddenOf(x);
     const logits = logitsOf(h);
     const saes = network.saes.map(function (sae) {
       const m = sae.m;
@@ -318,6 +332,92 @@ neModule(function (NE) {
     return layer.kind === "mlp" ? "neuron" : "latent";
   }
 
+  /** The `shown` strongest of a unit's `size` activating test images, in words: "top 100
+   *  activating test images", "all 24 …", "one activating test image", "no activating test
+   *  image". */
+  function strongestWords(shown, size) {
+    if (size === 0) return "no activating test image";
+    if (size === 1) return "one activating test image";
+    if (shown >= size) return "all " + count(size) + " activating test images";
+    return "top " + count(shown) + " activating test images";
+  }
+
+  /** The first `cap` of a unit's `size` activating test images (test-set order), in words. */
+  function firstWords(cap, size) {
+    if (size === 0) return "no activating test image";
+    if (size === 1) return "one activating test image";
+    if (cap >= size) return "all " + count(size) + " activating test images";
+    return "first " + count(cap) + " activating test images";
+  }
+
+  /** Unit j's neuron embedding of an input (raw pixels 0-255): its input weights ⊙ what it
+   *  receives (the normalised pixels for an MLP neuron; the hidden layer less the decoder bias
+   *  for a latent), as the Rust side forms them. */
+  function embeddingOf(layer, j, raw) {
+    const x = normalised(raw);
+    if (layer.kind === "mlp") {
+      const out = new Float64Array(PIXELS);
+      for (let p = 0; p < PIXELS; p++) out[p] = network.fc1[j * PIXELS + p] * x[p];
+      return out;
+    }
+    const sae = network.saes.find(function (s) { return s.layer === layer; });
+    const h = hiddenOf(x);
+    const d = network.hidden;
+    const out = new Float64Array(d);
+    for (let k = 0; k < d; k++) out[k] = sae.wEnc[j * d + k] * (h[k] - sae.bDec[k]);
+    return out;
+  }
+
+  // Hidden activations of test images, kept once computed (cluster lookups need many).
+  const hiddenCache = new Map();
+
+  /** Unit j's embedding of test image i. */
+  function testEmbeddingOf(layer, j, i) {
+    if (layer.kind === "mlp") return embeddingOf(layer, j, imageOf(i));
+    let h = hiddenCache.get(i);
+    if (!h) {
+      h = hiddenOf(normalised(imageOf(i)));
+      hiddenCache.set(i, h);
+    }
+    const sae = network.saes.find(function (s) { return s.layer === layer; });
+    const d = network.hidden;
+    const out = new Float64Array(d);
+    for (let k = 0; k < d; k++) out[k] = sae.wEnc[j * d + k] * (h[k] - sae.bDec[k]);
+    return out;
+  }
+
+  function cosine(a, b) {
+    let ab = 0;
+    let aa = 0;
+    let bb = 0;
+    for (let k = 0; k < a.length; k++) { ab += a[k] * b[k]; aa += a[k] * a[k]; bb += b[k] * b[k]; }
+    return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : 0;
+  }
+
+  /** Where an input (raw pixels) falls among unit j's feature clusters: clusters join
+   *  embeddings whose cosine similarity exceeds the threshold, so it joins the cluster of its
+   *  most similar top example if that similarity does, and stands alone otherwise. Returns
+   *  { rank (null: alone), similarity, example (test image) }, or null for a unit with no
+   *  clusters. */
+  function clusterOfInput(layer, j, raw) {
+    const neuron = layer.neurons[j];
+    if (!neuron.top.length) return null;
+    const own = embeddingOf(layer, j, raw);
+    const rankOf = new Array(neuron.top.length).fill(0);
+    neuron.clusters.forEach(function (cluster, rank) { cluster.members.forEach(function (position) { rankOf[position] = rank; }); });
+    let best = -1;
+    let bestSimilarity = -Infinity;
+    neuron.top.forEach(function (i, position) {
+      const similarity = cosine(own, testEmbeddingOf(layer, j, i));
+      if (similarity > bestSimilarity) { best = position; bestSimilarity = similarity; }
+    });
+    return {
+      rank: bestSimilarity > DATA.cluster_threshold ? rankOf[best] : null,
+      similarity: bestSimilarity,
+      example: neuron.top[best],
+    };
+  }
+
   /** Badges of a unit: dead (no training image activates it), or silent on the test set. */
   function badges(neuron) {
     if (neuron.train_firing === 0) return el("span", { className: "badge dead", title: "no training image activates it" }, "dead");
@@ -334,6 +434,7 @@ neModule(function (NE) {
     SIDE, PIXELS, CLASSES, DATA, decodeBase64, labels, testCount, norm, layers, layerByKey,
     mlpLayer, saeLayers, pixelsReady, pixelsLoaded, weightsOf, imageOf, averageImage, normalised,
     median, maxAbs, network, forward, el, fmt, sig, pct, count, plural, share, meanStd, fmtCount,
-    link, unitName, badges
+    link, unitName, badges,
+    strongestWords, firstWords, embeddingOf, clusterOfInput
   });
 });

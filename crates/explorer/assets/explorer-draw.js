@@ -2,7 +2,7 @@
 "use strict";
 
 neModule(function (NE) {
-  const { SIDE, PIXELS, CLASSES, labels, imageOf, maxAbs, el, sig, pct } = NE;
+  const { SIDE, PIXELS, CLASSES, labels, imageOf, maxAbs, el, sig, pct, plural } = NE;
 
   // ---------------------------------------------------------------- hover values
 
@@ -65,6 +65,8 @@ neModule(function (NE) {
     canvas.style.width = size + "px";
     canvas.style.height = size + "px";
     if (title) canvas.title = title;
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label", title || PICTURE_NAMES[kind] || kind.replace(/-/g, " "));
     const ctx = canvas.getContext("2d");
     const image = ctx.createImageData(SIDE, SIDE);
     const scale = limit > 0 ? 1 / limit : 0;
@@ -86,11 +88,18 @@ neModule(function (NE) {
     return canvas;
   }
 
+  // What an untitled picture shows, for screen readers.
+  const PICTURE_NAMES = {
+    digit: "test image", weights: "input weights, red positive, blue negative", "index-weights": "input weights",
+    "cluster-feature": "cluster feature", "unit-feature": "feature: this input ⊙ the input weights",
+  };
+
   /** A canvas sized in CSS pixels and scaled for the screen's pixel density; it shrinks with
-   *  a narrow window (CSS max-width) and keeps its aspect. */
-  function chartCanvas(width, height, kind) {
+   *  a narrow window (CSS max-width) and keeps its aspect. `label` names it for screen readers
+   *  (a chart's values are also printed beside it). */
+  function chartCanvas(width, height, kind, label) {
     const ratio = window.devicePixelRatio || 1;
-    const canvas = el("canvas", { className: "chart", width: Math.round(width * ratio), height: Math.round(height * ratio), "data-kind": kind });
+    const canvas = el("canvas", { className: "chart", width: Math.round(width * ratio), height: Math.round(height * ratio), "data-kind": kind, role: "img", "aria-label": label });
     canvas.style.width = width + "px";
     const ctx = canvas.getContext("2d");
     ctx.scale(ratio, ratio);
@@ -101,7 +110,7 @@ neModule(function (NE) {
   /** Horizontal colour bar for diverging pictures with limit ±limit, titled `what`. */
   function colourBar(limit, what) {
     const width = 200;
-    const chart = chartCanvas(width + 60, 44, "colour-bar");
+    const chart = chartCanvas(width + 60, 44, "colour-bar", "colour scale of " + what + ": blue −" + sig(limit, 2) + ", white 0, red +" + sig(limit, 2));
     const ctx = chart.ctx;
     for (let x = 0; x < width; x++) {
       ctx.fillStyle = rgb(diverging((2 * x) / (width - 1) - 1));
@@ -153,7 +162,7 @@ neModule(function (NE) {
     const right = 12;
     const top = 16;
     const bottom = 40;
-    const chart = chartCanvas(width, height, "logits");
+    const chart = chartCanvas(width, height, "logits", "bar chart of the change of each class logit per unit of activation; the values are printed below it");
     const ctx = chart.ctx;
     const limit = maxAbs(values) || 1;
     const step = niceStep(limit, 3);
@@ -204,7 +213,7 @@ neModule(function (NE) {
     const right = 16;
     const top = 30;
     const bottom = 40;
-    const chart = chartCanvas(width, height, "cdf");
+    const chart = chartCanvas(width, height, "cdf", "cumulative distribution of the positive activations; its quantiles are printed below it");
     const ctx = chart.ctx;
     const xMax = values.length ? values[values.length - 1] || 1 : 1;
     const xStep = niceStep(xMax, 4);
@@ -272,6 +281,66 @@ neModule(function (NE) {
     return chart.canvas;
   }
 
+  /** Histogram of the positive activations: `counts` in equal bins from 0 to `largest`. */
+  function histogramChart(counts, largest) {
+    const width = 420;
+    const height = 260;
+    const left = 64;
+    const right = 16;
+    const top = 16;
+    const bottom = 40;
+    const chart = chartCanvas(width, height, "histogram", "histogram of the positive activations in " + counts.length + " bins up to " + sig(largest, 3) + "; the busiest bins are printed below it");
+    const ctx = chart.ctx;
+    const most = Math.max.apply(null, counts.concat([1]));
+    const yStep = Math.max(1, niceStep(most, 4));
+    const yExtent = Math.ceil(most / yStep - 1e-9) * yStep;
+    const xStep = niceStep(largest || 1, 4);
+    const band = (width - left - right) / Math.max(counts.length, 1);
+    const y = function (n) { return top + (1 - n / yExtent) * (height - top - bottom); };
+    ctx.textBaseline = "middle";
+    ctx.textAlign = "right";
+    for (let n = 0; n <= yExtent + yStep / 2; n += yStep) {
+      ctx.strokeStyle = "#e3e3e3";
+      ctx.beginPath();
+      ctx.moveTo(left, Math.round(y(n)) + 0.5);
+      ctx.lineTo(width - right, Math.round(y(n)) + 0.5);
+      ctx.stroke();
+      ctx.fillStyle = "#555";
+      ctx.fillText(String(Math.round(n)), left - 6, y(n));
+    }
+    ctx.fillStyle = "#2166ac";
+    counts.forEach(function (n, b) {
+      if (n > 0) ctx.fillRect(left + b * band + 0.5, y(n), Math.max(band - 1, 1), y(0) - y(n));
+    });
+    ctx.fillStyle = "#555";
+    ctx.textAlign = "center";
+    ctx.textBaseline = "top";
+    const x = function (v) { return left + (largest > 0 ? v / largest : 0) * (width - left - right); };
+    for (let v = 0; v <= largest + 1e-9; v += xStep) ctx.fillText(tickLabel(v, xStep), x(v), height - bottom + 6);
+    ctx.fillText("activation", left + (width - left - right) / 2, height - 16);
+    yTitle(ctx, "test images", 4, top + (height - top - bottom) / 2);
+    hover(chart.canvas, function (event) {
+      const at = pointerOn(chart.canvas, event, width, height);
+      const b = Math.floor((at[0] - left) / band);
+      if (b < 0 || b >= counts.length) return null;
+      return plural(counts[b], "test image") + " with activation in (" + sig(b * largest / counts.length, 3) + ", " + sig((b + 1) * largest / counts.length, 3) + "]";
+    });
+    chart.canvas.setAttribute("data-drawn", "true");
+    return chart.canvas;
+  }
+
+  /** The ten class-logit effects as printed numbers, largest first in magnitude marked. */
+  function logitValues(values) {
+    const row = el("tr");
+    const head = el("tr");
+    values.forEach(function (v, c) {
+      head.append(el("th", { scope: "col" }, String(c)));
+      row.append(el("td", { className: "num" + (v >= 0 ? " up" : " down"), "data-class": c, "data-value": v }, (v >= 0 ? "+" : "") + sig(v, 3)));
+    });
+    return scrollX(el("table", { className: "logit-values", id: "logit-values" },
+      el("caption", {}, "logit change per unit of activation, by class"), el("thead", {}, head), el("tbody", {}, row)));
+  }
+
   /** Test image i as a thumbnail with its label (and activation, if given) underneath. */
   function digit(i, size, activation, extraClass) {
     const caption = "label " + labels[i] + (activation === undefined ? "" : " · " + sig(activation, 3));
@@ -313,6 +382,7 @@ neModule(function (NE) {
 
   Object.assign(NE, {
     hover, pointerOn, CLUSTER_COLOURS, OTHER_CLUSTERS, diverging, rgb, picture, chartCanvas,
-    colourBar, yTitle, logitChart, cdfChart, digit, labelMix, scrollX, panel, stat
+    colourBar, yTitle, logitChart, cdfChart, digit, labelMix, scrollX, panel, stat,
+    histogramChart, logitValues
   });
 });

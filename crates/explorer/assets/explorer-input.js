@@ -3,8 +3,9 @@
 "use strict";
 
 neModule(function (NE) {
-  const { SIDE, PIXELS, CLASSES, labels, testCount, mlpLayer, imageOf, normalised, maxAbs, network,
-    forward, el, sig, pct, share, link, unitName, pointerOn, diverging, rgb, picture, stat } = NE;
+  const { SIDE, PIXELS, CLASSES, DATA, labels, testCount, norm, mlpLayer, weightsOf, imageOf, normalised,
+    maxAbs, network, forward, el, sig, pct, plural, share, link, unitName, clusterOfInput, pointerOn,
+    diverging, rgb, picture, stat } = NE;
 
   // ---------------------------------------------------------------- input page
 
@@ -150,22 +151,52 @@ neModule(function (NE) {
     return rows;
   }
 
-  /** Top units of one layer by their contribution to class c's logit. */
-  function contributionList(layer, values, contribution, c, limit) {
-    const units = [];
-    for (let j = 0; j < values.length; j++) if (values[j] > 0) units.push(j);
-    units.sort(function (a, b) { return contribution(b) - contribution(a) || a - b; });
-    const shown = units.slice(0, limit);
+  /** One listed unit of the "why class" columns: its feature for this input (the input as the
+   *  MLP sees it, background subtracted, ⊙ its pixel-space weights), its contribution, and
+   *  the feature cluster of its top examples this input falls into. */
+  function contributionItem(layer, j, value, largest, raw, activation, c) {
+    const weights = weightsOf(layer, j);
+    const feature = new Float32Array(PIXELS);
+    for (let p = 0; p < PIXELS; p++) feature[p] = (raw[p] / 255 / norm.std) * weights[p];
+    const found = clusterOfInput(layer, j, raw);
+    const cluster = found === null ? "no clusters"
+      : found.rank === null ? "no cluster" : "cluster " + (found.rank + 1);
+    return el("li", { "data-unit": j, "data-contribution": value, "data-cluster": found === null || found.rank === null ? "none" : found.rank,
+      title: unitName(layer) + " " + j + ": activation " + sig(activation, 4) + " × effect on class " + c + " = " + sig(value, 4) +
+        (found === null ? "" : "; nearest top example: test image " + found.example + ", cosine similarity " + sig(found.similarity, 3)) },
+    picture(feature, "diverging", 28, "unit-feature", unitName(layer) + " " + j + "'s feature for this input", maxAbs(feature)),
+    el("a", { href: link(layer.key, j), className: "unit-link" }, "#" + j),
+    bar(value, largest, true), el("span", { className: "num" }, (value >= 0 ? "+" : "") + sig(value, 3)),
+    el("span", { className: "in-cluster" }, cluster));
+  }
+
+  /** The active units of one layer that raise class c's logit most and those that lower it
+   *  most, by size, each with its feature and cluster; then the bias and the logit they make. */
+  function contributionLists(layer, values, contribution, c, limit, bias, logit, raw) {
+    const raise = [];
+    const lower = [];
+    for (let j = 0; j < values.length; j++) {
+      if (!(values[j] > 0)) continue;
+      if (contribution(j) > 0) raise.push(j);
+      else if (contribution(j) < 0) lower.push(j);
+    }
+    const bySize = function (a, b) { return Math.abs(contribution(b)) - Math.abs(contribution(a)) || a - b; };
+    raise.sort(bySize);
+    lower.sort(bySize);
+    const shown = raise.slice(0, limit).concat(lower.slice(0, limit));
     const largest = shown.reduce(function (m, j) { return Math.max(m, Math.abs(contribution(j))); }, 0);
-    const list = el("ol", { className: "contributions", "data-layer": layer.key });
-    shown.forEach(function (j) {
-      const value = contribution(j);
-      list.append(el("li", { title: unitName(layer) + " " + j + ": activation " + sig(values[j], 4) + " × effect on class " + c + " = " + sig(value, 4) },
-        el("a", { href: link(layer.key, j), className: "unit-link" }, "#" + j),
-        bar(value, largest, true), el("span", { className: "num" }, (value >= 0 ? "+" : "") + sig(value, 3))));
-    });
-    if (!shown.length) list.append(el("li", { className: "empty" }, "no active " + unitName(layer)));
-    return list;
+    const list = function (units, direction, total) {
+      const node = el("ol", { className: "contributions", "data-layer": layer.key, "data-direction": direction });
+      units.slice(0, limit).forEach(function (j) { node.append(contributionItem(layer, j, contribution(j), largest, raw, values[j], c)); });
+      if (!units.length) node.append(el("li", { className: "empty" }, "no active " + unitName(layer) + " " + direction + "s it"));
+      return el("div", {}, el("h4", {}, direction === "raise" ? "raise it most" : "lower it most",
+        el("small", {}, " (" + (units.length > limit ? limit + " of " : "") + plural(units.length, unitName(layer)) + ", " + (direction === "raise" ? "+" : "") + sig(total, 3) + " in all)")), node);
+    };
+    const total = function (units) { return units.reduce(function (s, j) { return s + contribution(j); }, 0); };
+    return el("div", { className: "why-layer" },
+      list(raise, "raise", total(raise)), list(lower, "lower", total(lower)),
+      el("p", { className: "logit-terms", "data-layer": layer.key, "data-bias": bias, "data-logit": logit },
+        "bias " + (bias >= 0 ? "+" : "") + sig(bias, 3) + " · logit " + sig(logit, 4)));
   }
 
   function hiddenGrid(result) {
@@ -229,10 +260,12 @@ neModule(function (NE) {
     }
     const hiddenContribution = function (k) { return result.hidden[k] * network.fc2[c * network.hidden + k]; };
     const why = el("div", { className: "why-columns" },
-      el("div", {}, el("h3", {}, mlpLayer.title), contributionList(mlpLayer, result.hidden, hiddenContribution, c, 8)));
+      el("div", {}, el("h3", {}, mlpLayer.title),
+        contributionLists(mlpLayer, result.hidden, hiddenContribution, c, WHY_LISTED, network.b2[c], result.logits[c], raw)));
     result.saes.forEach(function (output) {
       const effect = function (j) { return output.latents[j] * output.sae.effects[j * CLASSES + c]; };
-      why.append(el("div", {}, el("h3", {}, output.sae.layer.title), contributionList(output.sae.layer, output.latents, effect, c, 8)));
+      why.append(el("div", {}, el("h3", {}, output.sae.layer.title),
+        contributionLists(output.sae.layer, output.latents, effect, c, WHY_LISTED, output.sae.bias[c], output.logits[c], raw)));
     });
     const prediction = el("div", { className: "prediction-row" },
       el("div", { className: "prediction" }, el("div", { className: "stat-label" }, "the MLP says"),
@@ -243,7 +276,10 @@ neModule(function (NE) {
       el("section", { className: "card why" },
         el("h2", {}, "Why class ", el("span", { id: "explained-class" }, String(c))),
         choose,
-        el("p", { className: "caption" }, "The units that raise class " + c + "'s logit most for this input: a hidden neuron's activation × its fc2 weight; a latent's activation × (fc2 · its decoder column). Biases add the rest of the logit (" + sig(result.logits[c], 4) + " for the MLP)."),
+        el("p", { className: "caption", id: "why-caption" }, "The active units that raise class " + c + "'s logit most for this input and those that lower it most, by size: a hidden neuron's activation × its fc2 weight; a latent's activation × (fc2 · its decoder column). " +
+          "Each shows its feature for this input (the input as the MLP sees it, background subtracted, ⊙ the unit's pixel-space weights: red pushes the unit up) and which of the unit's feature clusters the input falls into (the cluster of its most similar top example, if more similar than " + DATA.cluster_threshold + "). " +
+          "All the active units' contributions plus the bias make the logit: for the MLP the bias is fc2's (" + sig(network.b2[c], 3) + ") and the logit " + sig(result.logits[c], 4) +
+          "; for an SAE the bias is fc2's plus fc2 · b_dec, and the logit that of its reconstruction."),
         why),
       el("section", { className: "card" },
         el("h2", {}, "Hidden activations"),
@@ -258,8 +294,13 @@ neModule(function (NE) {
   let predictionHost = null;
   let analysisHost = null;
 
+  // The input the page shows now, for a unit page opened from it.
+  let lastInput = null;
+
   function showAnalysis(raw) {
     if (!analysisHost) return;
+    lastInput = raw ? { raw: raw, name: inputState.image === null || location.hash === "#input/draw" ? "your drawing" : "test image " + inputState.image,
+      href: location.hash === "#input/draw" ? "#input/draw" : "#input/" + inputState.image } : null;
     if (!raw) {
       predictionHost.replaceChildren(el("p", { className: "empty", id: "no-input" }, "Draw a digit to see what the network makes of it."));
       analysisHost.replaceChildren();
@@ -291,9 +332,9 @@ neModule(function (NE) {
         el("h1", {}, "Draw a digit"),
         el("div", { className: "draw-row" },
           el("div", {}, pad.canvas, el("div", { className: "draw-tools" }, pad.clear)),
-          el("figure", { className: "preview-figure" }, preview, el("figcaption", {}, "as the network sees it: the ink scaled to fit 20 × 20, centred by its centre of mass in 28 × 28")),
+          el("figure", { className: "preview-figure" }, preview, el("figcaption", {}, "as the network sees it")),
           predictionHost),
-        el("p", { className: "caption" }, "Mouse, finger or pen. The result updates as you draw."));
+        el("p", { className: "caption", id: "draw-caption" }, "Mouse, finger or pen. The result updates as you draw. The network sees your ink the MNIST way (the preview): scaled to fit 20 × 20 and centred by its centre of mass in 28 × 28."));
       showAnalysis(null);
     } else {
       const i = target.index;
@@ -320,6 +361,9 @@ neModule(function (NE) {
     return page;
   }
 
+  // Units listed per direction and layer in "why class".
+  const WHY_LISTED = 6;
+
   /** Forgets the input page's hosts when another page replaces it. */
   function leaveInputPage() {
     analysisHost = null;
@@ -327,6 +371,7 @@ neModule(function (NE) {
   }
 
   Object.assign(NE, {
-    inputState, inputPage, leaveInputPage
+    inputState, inputPage, leaveInputPage,
+    lastInput: function () { return lastInput; }
   });
 });

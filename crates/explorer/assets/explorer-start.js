@@ -82,12 +82,17 @@ neModule(function (NE) {
         el("a", { href: "#input/0" }, "test image 0"), " · ", el("a", { href: "#input/draw" }, "draw a digit"), "."));
   }
 
-  // Sort state of the neuron index, and its scroll position per layer, kept while the page is open.
-  const indexState = { key: "index", descending: false, hideDead: false };
+  // The neuron index's sort and filters, and its scroll position per layer, kept while the
+  // page is open.
+  const indexState = { key: "index", descending: false, hideDead: false, minSize: 0, digit: "", search: "", fewInputs: false };
   const indexScroll = {};
+  // Units that read at most this many inputs (encoder participation): the shortcut an NE loss
+  // can take, a latent that copies one or two MLP neurons has near-parallel embeddings.
+  const FEW_INPUTS = 3;
   const INDEX_COLUMNS = [
     ["index", "#", "its number"],
     ["size", "Size", "test images activating it"],
+    ["top_digit", "Digit", "the digit whose test images get the largest share of its summed activation"],
     ["cluster_count", "Clusters", "feature clusters among its top activating test images"],
     ["max_dist", "Max dist", "max pairwise cosine distance of its first activating test images' embeddings"],
     ["mean_dist", "Mean dist", "mean pairwise cosine distance of its first activating test images' embeddings"],
@@ -99,52 +104,72 @@ neModule(function (NE) {
     ["encoder_participation", "Participation", "how many inputs its encoder effectively reads, (Σ w²)² / Σ w⁴ (Table 4)"],
     ["train_firing", "Train firing", "training images activating it (0: dead)"],
   ];
+  // Figures measured on the unit's activating test images: flagged when there are few.
+  const SAMPLED = ["cluster_count", "max_dist", "mean_dist", "intra_dist", "inter_dist", "label_purity", "top_label_purity", "input_coherence"];
 
   function sortValue(neuron, j, key) {
     return key === "index" ? j : neuron[key];
   }
 
-  function neuronIndex(layer) {
-    const wrap = el("div", { className: "neuron-index" });
-    const dead = layer.neurons.filter(function (n) { return n.train_firing === 0; }).length;
-    const silent = layer.neurons.filter(function (n) { return n.train_firing > 0 && n.size === 0; }).length;
-    const tabs = el("nav", { className: "tabs" });
-    layers.forEach(function (other) {
-      tabs.append(el("a", { href: "#index/" + other.key, className: other === layer ? "tab active" : "tab" },
-        other.title + " (" + other.neurons.length + ")"));
-    });
-    const hideDead = el("input", { type: "checkbox", checked: indexState.hideDead, id: "hide-dead" });
-    hideDead.addEventListener("change", function () { indexState.hideDead = hideDead.checked; NE.safeRender(); });
-    const firing = layer.neurons.filter(function (n) { return n.size > 0; });
-    const column = function (key) { return firing.map(function (n) { return n[key]; }); };
-    const unit = unitName(layer);
-    wrap.append(tabs, el("p", { className: "layer-summary" },
-      plural(layer.neurons.length, unit) + ", " + dead + " dead (no training image activates them, " +
-      pct(dead / layer.neurons.length) + ")" + (silent ? ", " + silent + " firing on training images only" : "") +
-      ". Medians over those that fire on a test image: size " + fmtCount(median(column("size"))) +
-      ", max dist " + fmt(median(column("max_dist")), 3) + ", mean dist " + fmt(median(column("mean_dist")), 3) +
-      ", clusters " + fmtCount(median(column("cluster_count"))) + ". Click a column to sort, a row to open it. ",
-      el("label", {}, hideDead, " hide dead")));
+  /** A figure of the index; one from fewer than `DATA.min_figure_count` test images is flagged. */
+  function figureCell(neuron, key, text) {
+    const few = SAMPLED.includes(key) && neuron.size > 0 && neuron.size < DATA.min_figure_count;
+    return el("td", { className: "num" + (few ? " few" : ""), title: few ? "from only " + plural(neuron.size, "test image") : undefined },
+      text, few ? el("small", { className: "few-count" }, " n=" + neuron.size) : null);
+  }
 
-    const head = el("tr", {}, el("th", {}, "Weights"));
-    INDEX_COLUMNS.forEach(function (column) {
-      const active = indexState.key === column[0];
-      const th = el("th", { className: "sortable" + (active ? " sorted" : ""), "data-sort": column[0], title: "sort by " + column[2] },
-        column[1] + (active ? (indexState.descending ? " ▼" : " ▲") : ""));
-      th.addEventListener("click", function () {
-        if (indexState.key === column[0]) indexState.descending = !indexState.descending;
-        else {
-          indexState.key = column[0];
-          indexState.descending = column[0] !== "index";
-        }
-        NE.safeRender();
-      });
-      head.append(th);
-    });
-    head.append(el("th", {}, "Status"));
+  // Each layer's index rows, drawn once and reordered on every sort and filter.
+  const rowCache = {};
 
-    const order = layer.neurons.map(function (_, j) { return j; })
-      .filter(function (j) { return !indexState.hideDead || layer.neurons[j].train_firing > 0; });
+  function indexRow(layer, j) {
+    const n = layer.neurons[j];
+    const weights = weightsOf(layer, j);
+    const cells = {
+      index: el("a", { href: link(layer.key, j) }, String(j)),
+      size: String(n.size),
+      top_digit: n.top_digit === null ? "—" : String(n.top_digit),
+      cluster_count: String(n.cluster_count),
+      max_dist: fmt(n.max_dist, 3), mean_dist: fmt(n.mean_dist, 3), intra_dist: fmt(n.intra_dist, 3), inter_dist: fmt(n.inter_dist, 3),
+      label_purity: fmt(n.label_purity, 3), top_label_purity: fmt(n.top_label_purity, 3), input_coherence: fmt(n.input_coherence, 3),
+      encoder_participation: fmt(n.encoder_participation, 1),
+      train_firing: String(n.train_firing),
+    };
+    const row = el("tr", { className: n.train_firing === 0 ? "dead" : "", "data-neuron": j },
+      el("td", {}, picture(weights, "diverging", 42, "index-weights", unitName(layer) + " " + j + "'s input weights", maxAbs(weights))),
+      INDEX_COLUMNS.map(function (column) { return figureCell(n, column[0], cells[column[0]]); }),
+      el("td", {}, badges(n)));
+    row.addEventListener("click", function (event) {
+      if (event.target.closest("a")) return;
+      location.hash = link(layer.key, j);
+    });
+    return row;
+  }
+
+  /** What the search box asks for: a digit ("digit 7", "d7") or unit numbers ("17", "3, 40"). */
+  function parseSearch(text) {
+    const digit = /^\s*(?:d|digit)\s*(\d)\s*$/i.exec(text);
+    if (digit) return { digit: Number(digit[1]) };
+    const units = text.split(/[\s,]+/).filter(function (s) { return s !== ""; });
+    if (!units.length) return {};
+    if (units.every(function (s) { return /^\d+$/.test(s); })) return { units: units.map(Number) };
+    return { invalid: true };
+  }
+
+  /** The rows that pass the filters, in the chosen order. */
+  function indexOrder(layer) {
+    const search = parseSearch(indexState.search);
+    const digit = indexState.digit === "" ? null : Number(indexState.digit);
+    const order = layer.neurons.map(function (_, j) { return j; }).filter(function (j) {
+      const n = layer.neurons[j];
+      if (indexState.hideDead && n.train_firing === 0) return false;
+      if (n.size < indexState.minSize) return false;
+      if (digit !== null && n.top_digit !== digit) return false;
+      if (indexState.fewInputs && !(n.encoder_participation <= FEW_INPUTS)) return false;
+      if (search.invalid) return false;
+      if (search.digit !== undefined && n.top_digit !== search.digit) return false;
+      if (search.units && !search.units.includes(j)) return false;
+      return true;
+    });
     order.sort(function (a, b) {
       const va = sortValue(layer.neurons[a], a, indexState.key);
       const vb = sortValue(layer.neurons[b], b, indexState.key);
@@ -153,34 +178,108 @@ neModule(function (NE) {
       if (missingA || missingB) return missingA - missingB || a - b; // missing values last
       return (indexState.descending ? vb - va : va - vb) || a - b;
     });
-    const body = el("tbody");
-    order.forEach(function (j) {
-      const n = layer.neurons[j];
-      const weights = weightsOf(layer, j);
-      const row = el("tr", { className: n.train_firing === 0 ? "dead" : "", "data-neuron": j },
-        el("td", {}, picture(weights, "diverging", 42, "index-weights", "", maxAbs(weights))),
-        el("td", { className: "num" }, el("a", { href: link(layer.key, j) }, String(j))),
-        el("td", { className: "num" }, String(n.size)),
-        el("td", { className: "num" }, String(n.cluster_count)),
-        el("td", { className: "num" }, fmt(n.max_dist, 3)),
-        el("td", { className: "num" }, fmt(n.mean_dist, 3)),
-        el("td", { className: "num" }, fmt(n.intra_dist, 3)),
-        el("td", { className: "num" }, fmt(n.inter_dist, 3)),
-        el("td", { className: "num" }, fmt(n.label_purity, 3)),
-        el("td", { className: "num" }, fmt(n.top_label_purity, 3)),
-        el("td", { className: "num" }, fmt(n.input_coherence, 3)),
-        el("td", { className: "num" }, fmt(n.encoder_participation, 1)),
-        el("td", { className: "num" }, String(n.train_firing)),
-        el("td", {}, badges(n)));
-      row.addEventListener("click", function () { location.hash = link(layer.key, j); });
-      body.append(row);
+    return order;
+  }
+
+  /** "5 latents read ≤ 3 MLP neurons: median max dist 0.02, against 0.31 for the others." */
+  function fewInputsSummary(layer) {
+    const inputs = layer.kind === "mlp" ? "pixels" : "MLP neurons";
+    const few = layer.neurons.filter(function (n) { return n.size > 0 && n.encoder_participation <= FEW_INPUTS; });
+    const rest = layer.neurons.filter(function (n) { return n.size > 0 && !(n.encoder_participation <= FEW_INPUTS); });
+    const medianOf = function (units, key) { return fmt(median(units.map(function (n) { return n[key]; })), 3); };
+    const firing = plural(few.length, unitName(layer)) + " that fire on a test image read ≤ " + FEW_INPUTS + " " + inputs + " (encoder participation ≤ " + FEW_INPUTS + ")";
+    if (!few.length) return firing + ".";
+    return firing + ": median max dist " + medianOf(few, "max_dist") + ", mean dist " + medianOf(few, "mean_dist") +
+      ", against " + medianOf(rest, "max_dist") + " and " + medianOf(rest, "mean_dist") + " for the other " + plural(rest.length, unitName(layer)) + ".";
+  }
+
+  function neuronIndex(layer, at) {
+    const wrap = el("div", { className: "neuron-index" });
+    const dead = layer.neurons.filter(function (n) { return n.train_firing === 0; }).length;
+    const silent = layer.neurons.filter(function (n) { return n.train_firing > 0 && n.size === 0; }).length;
+    const tabs = el("nav", { className: "tabs", "aria-label": "layer" });
+    layers.forEach(function (other) {
+      tabs.append(el("a", { href: "#index/" + other.key, className: other === layer ? "tab active" : "tab", "aria-current": other === layer ? "page" : undefined },
+        other.title + " (" + other.neurons.length + ")"));
     });
+    const firing = layer.neurons.filter(function (n) { return n.size > 0; });
+    const column = function (key) { return firing.map(function (n) { return n[key]; }); };
+    const unit = unitName(layer);
+    wrap.append(tabs, el("p", { className: "layer-summary" },
+      plural(layer.neurons.length, unit) + ", " + dead + " dead (no training image activates them, " +
+      pct(dead / layer.neurons.length) + ")" + (silent ? ", " + silent + " firing on training images only" : "") +
+      ". Medians over those that fire on a test image: size " + fmtCount(median(column("size"))) +
+      ", max dist " + fmt(median(column("max_dist")), 3) + ", mean dist " + fmt(median(column("mean_dist")), 3) +
+      ", clusters " + fmtCount(median(column("cluster_count"))) + ". " + fewInputsSummary(layer) +
+      " Figures from fewer than " + DATA.min_figure_count + " test images are marked n=…. Click a column to sort, a row to open it."));
+
+    const body = el("tbody");
+    const shown = el("span", { className: "shown-count", id: "index-shown", "aria-live": "polite" });
+    const head = el("tr", {}, el("th", {}, "Weights"));
+    const headers = {};
+    const rows = rowCache[layer.key] || (rowCache[layer.key] = []);
+    const rowOf = function (j) { return rows[j] || (rows[j] = indexRow(layer, j)); };
+    // Sorting or filtering replaces the rows only, not the page.
+    const update = function () {
+      const order = indexOrder(layer);
+      body.replaceChildren.apply(body, order.map(rowOf));
+      shown.textContent = "showing " + count(order.length) + " of " + plural(layer.neurons.length, unit);
+      rows.forEach(function (row, j) { if (row) row.classList.toggle("here", j === at); });
+      INDEX_COLUMNS.forEach(function (column) {
+        const active = indexState.key === column[0];
+        headers[column[0]].th.setAttribute("aria-sort", active ? (indexState.descending ? "descending" : "ascending") : "none");
+        headers[column[0]].th.className = "sortable" + (active ? " sorted" : "");
+        headers[column[0]].mark.textContent = active ? (indexState.descending ? " ▼" : " ▲") : "";
+      });
+    };
+    INDEX_COLUMNS.forEach(function (column) {
+      const mark = el("span", { "aria-hidden": "true" });
+      const button = el("button", { type: "button", className: "sort", title: "sort by " + column[2] }, column[1], mark);
+      const th = el("th", { "data-sort": column[0] }, button);
+      button.addEventListener("click", function () {
+        if (indexState.key === column[0]) indexState.descending = !indexState.descending;
+        else {
+          indexState.key = column[0];
+          indexState.descending = column[0] !== "index";
+        }
+        update();
+      });
+      headers[column[0]] = { th: th, mark: mark };
+      head.append(th);
+    });
+    head.append(el("th", {}, "Status"));
+
+    const control = function (node, key, read) {
+      node.addEventListener(node.type === "checkbox" || node.tagName === "SELECT" ? "change" : "input", function () {
+        indexState[key] = read(node);
+        update();
+      });
+      return node;
+    };
+    const search = control(el("input", { type: "search", id: "index-search", value: indexState.search, placeholder: "17, 3 40 or digit 7", "aria-label": "find units by number, or by top digit (digit 7)" }),
+      "search", function (n) { return n.value; });
+    const digit = control(el("select", { id: "index-digit", "aria-label": "top digit" },
+      el("option", { value: "" }, "any"), Array.from({ length: 10 }, function (_, d) { return el("option", { value: String(d) }, String(d)); })),
+    "digit", function (n) { return n.value; });
+    digit.value = indexState.digit;
+    const minSize = control(el("input", { type: "number", id: "index-min-size", min: 0, value: indexState.minSize, className: "jump", "aria-label": "at least this many activating test images" }),
+      "minSize", function (n) { return Math.max(0, Number(n.value) || 0); });
+    const hideDead = control(el("input", { type: "checkbox", checked: indexState.hideDead, id: "hide-dead" }), "hideDead", function (n) { return n.checked; });
+    const fewInputs = control(el("input", { type: "checkbox", checked: indexState.fewInputs, id: "few-inputs" }), "fewInputs", function (n) { return n.checked; });
+    wrap.append(el("div", { className: "index-filters", role: "search" },
+      el("label", {}, "find ", search),
+      el("label", {}, "top digit ", digit),
+      el("label", {}, "at least ", minSize, " test images"),
+      el("label", {}, hideDead, " hide dead"),
+      el("label", { title: "encoder participation ≤ " + FEW_INPUTS }, fewInputs, " only those reading ≤ " + FEW_INPUTS + (layer.kind === "mlp" ? " pixels" : " MLP neurons")),
+      shown));
     wrap.append(scrollX(el("table", { className: "index", id: "neuron-index", "data-layer": layer.key },
       el("thead", {}, head), body)));
+    update();
     return wrap;
   }
 
-  function startPage(layer, problem) {
+  function startPage(layer, problem, at) {
     const config = (DATA.metrics || {}).config;
     return el("div", { className: "start" },
       problem ? el("p", { className: "notice", id: "route-problem" }, problem) : null,
@@ -190,12 +289,14 @@ neModule(function (NE) {
         el("div", { className: "tables" },
           el("div", {}, metricsTable("Table 2 · reconstruction and sparsity (test set)", METRIC_COLUMNS.table2)),
           el("div", {}, metricsTable("Table 3 · embedding distances, size, dead latents", METRIC_COLUMNS.table3))),
+        el("p", { className: "caption", id: "table3-terms" }, "Table 3: max and mean dist are medians over the latents of the max and mean pairwise cosine distance between the neuron embeddings of a latent's first " +
+          DATA.distance_cap + " activating test images; size is the median, over the latents that fire on a test image, of how many test images activate each (all of them, not capped); dead % is the share of latents that no training image activates."),
         table4(),
         config ? el("details", {}, el("summary", {}, "Run configuration"),
           el("pre", { className: "config" }, JSON.stringify(config, null, 2))) : null),
       el("section", { className: "card" },
         el("h1", {}, "Neurons"),
-        neuronIndex(layer)));
+        neuronIndex(layer, at)));
   }
 
   Object.assign(NE, {

@@ -2,10 +2,11 @@
 "use strict";
 
 neModule(function (NE) {
-  const { PIXELS, DATA, decodeBase64, labels, testCount, norm, layers, layerByKey, saeLayers,
-    weightsOf, imageOf, averageImage, maxAbs, el, fmt, sig, pct, count, plural, share, link,
-    unitName, badges, hover, pointerOn, CLUSTER_COLOURS, OTHER_CLUSTERS, picture, chartCanvas,
-    colourBar, yTitle, logitChart, cdfChart, digit, labelMix, panel, stat } = NE;
+  const { PIXELS, DATA, decodeBase64, labels, testCount, norm, layers, layerByKey, saeLayers, weightsOf,
+    imageOf, averageImage, normalised, maxAbs, forward, el, fmt, sig, pct, count, plural, share, link, unitName, badges,
+    strongestWords, firstWords, clusterOfInput, hover, pointerOn, CLUSTER_COLOURS, OTHER_CLUSTERS, picture,
+    chartCanvas, colourBar, yTitle, logitChart, cdfChart, histogramChart, logitValues, digit, labelMix, panel,
+    stat } = NE;
 
   /** The link groups of a neuron with this relation, in layer order. */
   function linksOf(neuron, relation) {
@@ -16,7 +17,7 @@ neModule(function (NE) {
    *  (nearest decoder direction), and the index of a layer with no matched unit. */
   function navigation(layer, j) {
     const bar = el("nav", { className: "neuron-nav" });
-    bar.append(el("a", { href: "#index/" + layer.key, className: "button" }, "← all " + unitName(layer) + "s"));
+    bar.append(el("a", { href: "#index/" + layer.key + "/" + j, className: "button", id: "back-to-index", title: "the index, at this " + unitName(layer) }, "← all " + unitName(layer) + "s"));
     const tabs = el("span", { className: "tabs" });
     const nearest = {};
     linksOf(layer.neurons[j], "decoder_cosine").forEach(function (group) { nearest[group.layer] = group.units[0]; });
@@ -78,6 +79,9 @@ neModule(function (NE) {
       rows.append(el("div", { className: "link-row" }, el("span", { className: "link-label" }, label), linkChips(group)));
     };
     if (layer.kind === "sae") {
+      linksOf(neuron, "decoder_cosine").filter(function (g) { return g.layer === layer.key; }).forEach(function (group) {
+        add("Nearest in this SAE by decoder direction (cosine)", group);
+      });
       saeLayers.forEach(function (other) {
         if (other === layer) return;
         ["decoder_cosine", "example_overlap"].forEach(function (relation) {
@@ -96,7 +100,7 @@ neModule(function (NE) {
       });
     }
     const caption = layer.kind === "sae"
-      ? "Nearest latents of each other SAE by the cosine of their decoder columns, and by the Jaccard overlap of their top " + DATA.overlap_examples +
+      ? "Nearest latents of this SAE and of each other SAE by the cosine of their decoder columns, and by the Jaccard overlap of their top " + DATA.overlap_examples +
         " activating test images (only latents sharing at least one); the MLP neurons with the largest |weight| in this latent's encoder row and decoder column."
       : "The latents of each SAE with the largest |weight| on this neuron in their encoder row (they read it) and decoder column (they write it).";
     return el("section", { className: "card related" }, el("h2", {}, "Related units"), rows, el("p", { className: "caption" }, caption));
@@ -108,16 +112,20 @@ neModule(function (NE) {
     const width = 420;
     const height = 320;
     const pad = 14;
-    const chart = chartCanvas(width, height, "embedding-map");
+    const chart = chartCanvas(width, height, "embedding-map", "map of the embeddings of " + neuron.top.length + " test images in " + plural(neuron.cluster_count, "feature cluster") + "; hover a dot for its image");
     const ctx = chart.ctx;
     const bytes = new Int8Array(decodeBase64(neuron.map).buffer);
     const n = neuron.top.length;
     const points = [];
     for (let i = 0; i < n; i++) points.push([bytes[2 * i] * neuron.map_scale, bytes[2 * i + 1] * neuron.map_scale]);
-    const extent = Math.max(maxAbs(bytes) * neuron.map_scale, 1e-9);
-    // One scale for both axes, so distances on the map are not stretched.
-    const scale = (Math.min(width, height) / 2 - pad) / extent;
-    const px = function (p) { return [width / 2 + p[0] * scale, height / 2 - p[1] * scale]; };
+    // One fixed scale for every unit and both axes (the embeddings have unit length, so the
+    // centred points lie within about ±1): a unit whose embeddings are nearly parallel draws
+    // a tight knot, one whose embeddings spread draws a wide cloud. Points beyond the scale
+    // are drawn on its edge.
+    const scale = (Math.min(width, height) / 2 - pad) / MAP_EXTENT;
+    const clamp = function (v) { return Math.max(-MAP_EXTENT, Math.min(MAP_EXTENT, v)); };
+    const px = function (p) { return [width / 2 + clamp(p[0]) * scale, height / 2 - clamp(p[1]) * scale]; };
+    chart.canvas.setAttribute("data-scale", String(scale));
     ctx.strokeStyle = "#e3e3e3";
     ctx.beginPath();
     ctx.moveTo(0, height / 2 + 0.5);
@@ -125,6 +133,15 @@ neModule(function (NE) {
     ctx.moveTo(width / 2 + 0.5, 0);
     ctx.lineTo(width / 2 + 0.5, height);
     ctx.stroke();
+    // Ticks at ±0.5 and ±1 on both axes.
+    ctx.fillStyle = "#999";
+    ctx.textAlign = "center";
+    ctx.textBaseline = "top";
+    [-1, -0.5, 0.5, 1].forEach(function (v) {
+      ctx.fillRect(width / 2 + v * scale, height / 2 - 3, 1, 7);
+      ctx.fillRect(width / 2 - 3, height / 2 - v * scale, 7, 1);
+      ctx.fillText(String(v), width / 2 + v * scale, height / 2 + 5);
+    });
     ctx.fillStyle = "#555";
     ctx.textAlign = "right";
     ctx.textBaseline = "bottom";
@@ -158,6 +175,9 @@ neModule(function (NE) {
     return chart.canvas;
   }
 
+  // Half the side of the embedding map, in the map's units (see mapChart).
+  const MAP_EXTENT = 1.05;
+
   /** The feature of a cluster: its average image as the MLP sees it, less the background
    *  (an all-black image), times the input weights. The background term would tint every
    *  pixel where the weights are large; without it only pixels with ink contribute. */
@@ -185,7 +205,7 @@ neModule(function (NE) {
       el("h3", {}, el("span", { className: "swatch", style: "background:" + colour }), "Cluster " + (rank + 1)),
       el("p", { className: "cluster-facts" },
         el("b", {}, plural(members.length, "example")),
-        " (" + pct(members.length / neuron.top.length) + " of the top " + neuron.top.length + ")" + distances + " · labels " + labelMix(members)),
+        " (" + pct(members.length / neuron.top.length) + " of " + (neuron.top.length === neuron.size ? "all " : "the top ") + neuron.top.length + ")" + distances + " · labels " + labelMix(members)),
       el("div", { className: "cluster-body" },
         el("figure", { className: "pair" }, picture(drawn.average, "gray", 112, "cluster-average", "cluster average", 0), el("figcaption", {}, "average")),
         el("figure", { className: "pair" }, picture(drawn.feature, "diverging", 112, "cluster-feature", "", limit),
@@ -193,7 +213,32 @@ neModule(function (NE) {
         examples));
   }
 
-  function clustersSection(neuron, weights, unit) {
+  /** Where the input the reader came from (an input page) falls among this unit's clusters. */
+  function arrivalNote(layer, j) {
+    const arrival = NE.arrival;
+    if (!arrival) return null;
+    const found = clusterOfInput(layer, j, arrival.raw);
+    if (!found) return null;
+    const activation = embeddingActivation(layer, j, arrival.raw);
+    const where = found.rank === null
+      ? "joins none of its clusters: its most similar top example, test image " + found.example + ", has cosine similarity " + sig(found.similarity, 3) +
+        ", not above " + DATA.cluster_threshold
+      : "falls into cluster " + (found.rank + 1) + ": cosine similarity " + sig(found.similarity, 3) + " with its member test image " + found.example;
+    return el("p", { className: "notice arrival", id: "arrival", "data-cluster": found.rank === null ? "none" : found.rank },
+      el("a", { href: arrival.href }, arrival.name), ", which you came from, " +
+      (activation > 0 ? "activates this " + unitName(layer) + " at " + sig(activation, 3) : "does not activate this " + unitName(layer)) + " and " + where + ".");
+  }
+
+  /** Unit j's activation for an input (raw pixels). */
+  function embeddingActivation(layer, j, raw) {
+    const result = forward(normalised(raw));
+    if (layer.kind === "mlp") return result.hidden[j];
+    return result.saes.find(function (output) { return output.sae.layer === layer; }).latents[j];
+  }
+
+  function clustersSection(layer, j, weights) {
+    const neuron = layer.neurons[j];
+    const unit = unitName(layer);
     const section = el("section", { className: "card clusters" }, el("h2", {}, "Feature clusters"));
     if (neuron.top.length === 0) {
       section.append(el("p", { className: "caption" }, "No test image activates this " + unit + ", so there is nothing to cluster."));
@@ -204,26 +249,62 @@ neModule(function (NE) {
     });
     // One colour scale for every feature of this neuron, so they compare at a glance.
     const limit = drawn.reduce(function (m, d) { return Math.max(m, maxAbs(d.feature)); }, 0) || 1;
+    const arrival = arrivalNote(layer, j);
+    if (arrival) section.append(arrival);
     section.append(el("p", { className: "caption" },
-      plural(neuron.cluster_count, "cluster") + " among the top " + plural(neuron.top.length, "activating test image") +
+      plural(neuron.cluster_count, "cluster") + " among its " + strongestWords(neuron.top.length, neuron.size) +
       ": two images join when the cosine similarity of their neuron embeddings exceeds " + DATA.cluster_threshold +
       ". Largest first. Each shows its average image, its feature (the average as the MLP sees it, background subtracted, ⊙ the input weights: red pixels push this " +
       unit + " up) and up to 12 examples with label and activation, the central one outlined. All features share the colour scale below."),
       colourBar(limit, "feature value"));
     const list = el("div", { className: "cluster-list" });
+    const arrivedIn = arrival ? Number(arrival.getAttribute("data-cluster")) : NaN;
+    const card = function (rank) {
+      const node = clusterCard(neuron, neuron.clusters[rank], rank, drawn[rank], limit);
+      if (rank === arrivedIn) node.classList.add("arrived");
+      return node;
+    };
     const shownFirst = Math.min(DATA.clusters_shown, neuron.clusters.length);
-    for (let rank = 0; rank < shownFirst; rank++) list.append(clusterCard(neuron, neuron.clusters[rank], rank, drawn[rank], limit));
+    for (let rank = 0; rank < shownFirst; rank++) list.append(card(rank));
     section.append(list);
     if (neuron.clusters.length > shownFirst) {
       const more = el("button", { type: "button", className: "button", id: "show-all-clusters" },
         "Show all " + neuron.clusters.length + " clusters (" + (neuron.clusters.length - shownFirst) + " more)");
       more.addEventListener("click", function () {
-        for (let rank = shownFirst; rank < neuron.clusters.length; rank++) list.append(clusterCard(neuron, neuron.clusters[rank], rank, drawn[rank], limit));
+        for (let rank = shownFirst; rank < neuron.clusters.length; rank++) list.append(card(rank));
         more.remove();
       });
       section.append(more);
     }
     return section;
+  }
+
+  /** Test images from every range of the unit's activations, strongest band first. */
+  function bandsPanel(neuron) {
+    const section = el("section", { className: "card bands", id: "activation-bands" }, el("h2", {}, "Examples across its activation range"));
+    const n = neuron.bands.length;
+    neuron.bands.forEach(function (band, b) {
+      const digits = el("div", { className: "digits" });
+      band.examples.forEach(function (i, k) { digits.append(digit(i, 40, band.activations[k])); });
+      const from = Math.round(100 * b / n);
+      const to = Math.round(100 * (b + 1) / n);
+      const range = band.activations.length ? sig(band.activations[band.activations.length - 1], 3) + "–" + sig(band.activations[0], 3) : "";
+      section.append(el("div", { className: "band", "data-band": b },
+        el("div", { className: "band-label" }, el("b", {}, b === 0 ? "strongest " + to + "%" : "ranks " + from + "–" + to + "%"), el("br"), "shown: " + range),
+        digits));
+    });
+    section.append(el("p", { className: "caption" }, "Its " + plural(neuron.size, "activating test image") + " ranked by activation and cut into " + n +
+      " bands of equal count, strongest first; from each, " + plural(neuron.bands[0].examples.length, "image") + " at evenly spaced ranks, with label and activation. The top examples above show only the strongest; these show what weaker activations respond to."));
+    return section;
+  }
+
+  /** "median 1.2 · 90% at or below 3.4 · largest 5.6" from the shipped quantiles. */
+  function quantileWords(quantiles) {
+    if (!quantiles.length) return "";
+    if (quantiles.length === 1) return "Its one activation: " + sig(quantiles[0], 3) + ".";
+    const at = function (p) { return quantiles[Math.round(p * (quantiles.length - 1))]; };
+    return "Smallest " + sig(quantiles[0], 3) + " · quarter at or below " + sig(at(0.25), 3) + " · median " + sig(at(0.5), 3) +
+      " · three quarters at or below " + sig(at(0.75), 3) + " · largest " + sig(quantiles[quantiles.length - 1], 3) + ".";
   }
 
   function neuronPage(layer, j) {
@@ -234,23 +315,34 @@ neModule(function (NE) {
       layer.title + " · " + unit + " ", el("span", { id: "neuron-number" }, String(j)), badges(neuron));
 
     const topCount = neuron.top.length;
+    const size = neuron.size;
+    const first = firstWords(DATA.distance_cap, size).replace(" test images", "").replace(" test image", "");
+    const strongest = strongestWords(topCount, size).replace(" test images", "").replace(" test image", "");
+    const tableTop = strongestWords(Math.min(DATA.table4_top, size), size).replace(" test images", "").replace(" test image", "");
+    // A figure measured on fewer test images than Table 4 counts says so.
+    const few = size > 0 && size < DATA.min_figure_count ? " (from " + plural(size, "image") + ")" : "";
     const stats = el("div", { className: "stats" },
-      stat("test images activating it", share(neuron.size, testCount), "neuron-size"),
+      stat("test images activating it", share(size, testCount), "neuron-size"),
       stat("training images activating it", count(neuron.train_firing)),
-      stat("max dist · first " + DATA.distance_cap + " activating", fmt(neuron.max_dist, 3)),
-      stat("mean dist · first " + DATA.distance_cap + " activating", fmt(neuron.mean_dist, 3)),
-      stat("feature clusters · top " + topCount, String(neuron.cluster_count), "cluster-count"),
-      stat("intra-cluster dist · top " + topCount, fmt(neuron.intra_dist, 3), "intra-dist"),
-      stat("inter-cluster dist · top " + topCount, fmt(neuron.inter_dist, 3), "inter-dist"),
-      stat("label purity", fmt(neuron.label_purity, 3), "label-purity"),
-      stat("top-100 label purity", fmt(neuron.top_label_purity, 3)),
-      stat("input coherence · top 100", fmt(neuron.input_coherence, 3)),
+      stat("max dist · " + first + few, fmt(neuron.max_dist, 3), "max-dist"),
+      stat("mean dist · " + first + few, fmt(neuron.mean_dist, 3)),
+      stat("feature clusters · " + strongest + few, String(neuron.cluster_count), "cluster-count"),
+      stat("intra-cluster dist · " + strongest, fmt(neuron.intra_dist, 3), "intra-dist"),
+      stat("inter-cluster dist · " + strongest, fmt(neuron.inter_dist, 3), "inter-dist"),
+      stat("label purity · " + (size > 1 ? "all " + count(size) + " activating" : size ? "one activating" : "no activating image") + few, fmt(neuron.label_purity, 3), "label-purity"),
+      stat("label purity · " + tableTop, fmt(neuron.top_label_purity, 3), "top-label-purity"),
+      stat("input coherence · " + tableTop, fmt(neuron.input_coherence, 3)),
+      stat("top digit", neuron.top_digit === null ? "—" : String(neuron.top_digit), "top-digit"),
       stat("encoder participation", fmt(neuron.encoder_participation, 1)));
-    const statsNote = el("p", { className: "caption" },
-      "Two sets of examples: max and mean dist (the paper's Table 3) use the first " + DATA.distance_cap +
-      " test images that activate this " + unit + ", in test-set order; the clusters, the intra- and inter-cluster distances and the map use its top " +
-      plural(topCount, "activating test image") + " by activation. Intra-cluster: mean cosine distance over pairs within a cluster; inter-cluster: mean cosine distance between the clusters' mean directions. " +
-      "Table 4's figures: label purity over all its activating test images, top-100 purity and input coherence over its 100 strongest, encoder participation from its input weights.");
+    const statsNote = size === 0
+      ? el("p", { className: "caption", id: "stats-note" }, "No test image activates this " + unit + ", so it has no distances, clusters, label purity or map; its encoder participation comes from its input weights.")
+      : el("p", { className: "caption", id: "stats-note" },
+      "Two sets of examples: max and mean dist (the paper's Table 3) use its " + firstWords(DATA.distance_cap, size) +
+      ", in test-set order; the clusters, the intra- and inter-cluster distances and the map use its " +
+      strongestWords(topCount, size) + " by activation. Intra-cluster: mean cosine distance over pairs within a cluster; inter-cluster: mean cosine distance between the clusters' mean directions. " +
+      "Table 4's figures: label purity over all its activating test images (its top digit is the one that gets the largest share), top purity and input coherence over its " +
+      DATA.table4_top + " strongest, encoder participation from its input weights (how many inputs it effectively reads)." +
+      (few ? " Fewer than " + DATA.min_figure_count + " test images activate it, so its figures come from a small sample (Table 4's medians leave it out)." : ""));
 
     const weightLimit = maxAbs(weights);
     const weightCaption = layer.kind === "mlp"
@@ -264,42 +356,51 @@ neModule(function (NE) {
     topShown.forEach(function (i, k) { topDigits.append(digit(i, 48, neuron.top_activations[k])); });
     const topPanel = topCount
       ? panel("Top activating test images",
-        "Left: the average of the top " + plural(topCount, "activating test image") + " (labels " + labelMix(neuron.top) +
-        "). Right: the strongest " + topShown.length + ", with label and activation; click one to run it through the network.",
+        "Left: the average of its " + strongestWords(topCount, size) + " (labels " + labelMix(neuron.top) +
+        "). Right: " + (topCount === 1 ? "the image" : topShown.length === topCount ? "all " + topShown.length : "the strongest " + topShown.length) + ", with label and activation; click one to run it through the network.",
         el("figure", { className: "pair" }, picture(averageImage(neuron.top), "gray", 160, "top-average", "average of the top images", 0),
-          el("figcaption", {}, "average of top " + topCount)),
+          el("figcaption", {}, topCount === 1 ? "its only image" : "average of " + topCount)),
         topDigits)
       : panel("Top activating test images", "No test image activates this " + unit + ".", el("p", { className: "empty" }, "—"));
 
     const logitCaption = layer.kind === "mlp"
-      ? "How one unit of activation moves each class logit: column " + j + " of the second layer's weights (fc2.weight). Hover a bar for its value."
-      : "How one unit of activation moves each class logit through the reconstruction: fc2.weight × decoder column " + j + ". Hover a bar for its value.";
-    const logitPanel = panel("Logit effects", logitCaption, logitChart(neuron.logits));
+      ? "How one unit of activation moves each class logit: column " + j + " of the second layer's weights (fc2.weight)."
+      : "How one unit of activation moves each class logit through the reconstruction: fc2.weight × decoder column " + j + ".";
+    const logitPanel = panel("Logit effects", logitCaption, logitChart(neuron.logits), logitValues(neuron.logits));
 
-    const exact = neuron.size > 0 && neuron.quantiles.length === neuron.size;
-    const cdfPanel = panel("Activation distribution", neuron.size === 0
+    const exact = size > 0 && neuron.quantiles.length === size;
+    const cdfPanel = panel("Activation distribution", size === 0
       ? "No test image activates this " + unit + ": all " + count(testCount) + " give exactly 0."
-      : "Cumulative distribution of the activation over the " + plural(neuron.size, "test image") + (neuron.size === 1 ? " that activates it (" : " that activate it (") +
-      pct(neuron.size / testCount) + " of " + count(testCount) + "): the share of them at or below each value" +
+      : "Cumulative distribution of the activation over the " + plural(size, "test image") + (size === 1 ? " that activates it (" : " that activate it (") +
+      pct(size / testCount) + " of " + count(testCount) + "): the share of them at or below each value" +
       (exact ? ", from every activation" : ", from " + neuron.quantiles.length + " quantiles") + ". The other " +
-      plural(testCount - neuron.size, "test image") + " give exactly 0.",
-      cdfChart((testCount - neuron.size) / testCount, neuron.quantiles, exact));
+      plural(testCount - size, "test image") + " give exactly 0.",
+      cdfChart((testCount - size) / testCount, neuron.quantiles, exact),
+      el("p", { className: "chart-values", id: "quantile-values" }, quantileWords(neuron.quantiles)));
+    const largest = neuron.quantiles.length ? neuron.quantiles[neuron.quantiles.length - 1] : 0;
+    const histogramPanel = size
+      ? panel("Activation histogram", "How many of its " + plural(size, "activating test image") + " fall in each of " + neuron.histogram.length +
+        " equal bins from 0 to its largest activation, " + sig(largest, 3) + ". Hover a bar for its count.",
+      histogramChart(neuron.histogram, largest))
+      : null;
 
     const clusterOf = new Array(topCount).fill(0);
     neuron.clusters.forEach(function (cluster, rank) { cluster.members.forEach(function (position) { clusterOf[position] = rank; }); });
     const mapPanel = topCount > 1
       ? panel("Map of its top embeddings",
-        "The neuron embeddings of its top " + plural(topCount, "activating test image") + ", scaled to unit length, on their first two principal components (" +
-        pct(neuron.map_explained[0] + neuron.map_explained[1]) + " of the variance). Coloured by feature cluster (1-" + CLUSTER_COLOURS.length +
-        " as in the list below, later ones grey). Hover a dot for its image.", mapChart(neuron, clusterOf))
+        "The neuron embeddings of its " + strongestWords(topCount, size) + ", scaled to unit length, on their first two principal components (" +
+        pct(neuron.map_explained[0] + neuron.map_explained[1]) + " of the variance), on the same scale for every unit, so a tight knot means nearly parallel embeddings" +
+        (neuron.max_dist === null ? "" : " (max dist " + fmt(neuron.max_dist, 3) + ", mean dist " + fmt(neuron.mean_dist, 3) + ")") +
+        ". Coloured by feature cluster (1-" + CLUSTER_COLOURS.length + " as in the list below, later ones grey). Hover a dot for its image.", mapChart(neuron, clusterOf))
       : panel("Map of its top embeddings", "A map needs at least two activating test images.", el("p", { className: "empty" }, "—"));
 
     return el("div", { className: "neuron" },
       navigation(layer, j),
       el("section", { className: "card" }, title, stats, statsNote),
-      el("div", { className: "panels" }, weightPanel, topPanel, logitPanel, cdfPanel, mapPanel),
+      el("div", { className: "panels" }, weightPanel, topPanel, logitPanel, cdfPanel, histogramPanel, mapPanel),
+      neuron.bands.length ? bandsPanel(neuron) : null,
       linksPanel(layer, neuron),
-      clustersSection(neuron, weights, unit));
+      clustersSection(layer, j, weights));
   }
 
   Object.assign(NE, {

@@ -14,7 +14,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewD};
 use ne_embed::{Cluster, cluster_separation, feature_clusters};
 use ne_metrics::{
-    NeuronStats, PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD, UnitProxies, neuron_stats,
+    MIN_ACTIVE_EXAMPLES, NeuronStats, PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD,
+    TOP_EXAMPLES, UnitProxies, neuron_stats,
 };
 use ne_mnist::IMAGE_PIXELS;
 use ne_models::Sae;
@@ -57,6 +58,11 @@ pub struct PageData<'a> {
     pub clusters_shown: usize,
     pub distance_cap: usize,
     pub overlap_examples: usize,
+    /// Fewest activating test examples for a figure the page does not flag as from a small
+    /// sample (Table 4's medians count only units with at least this many).
+    pub min_figure_count: usize,
+    /// Strongest examples that Table 4's top label purity and input coherence read.
+    pub table4_top: usize,
     pub test_count: usize,
     /// Test labels, one byte each, base64.
     pub labels: String,
@@ -325,6 +331,8 @@ pub fn build<'a>(input: &ExplorerInput<'a>) -> PageData<'a> {
         clusters_shown: CLUSTERS_SHOWN,
         distance_cap: input.distance_cap,
         overlap_examples: OVERLAP_EXAMPLES,
+        min_figure_count: MIN_ACTIVE_EXAMPLES,
+        table4_top: TOP_EXAMPLES,
         test_count: test.labels.len(),
         labels: BASE64.encode(test.labels.iter().copied().collect::<Vec<u8>>()),
         normalisation: json!({"mean": ne_mnist::PIXEL_MEAN, "std": ne_mnist::PIXEL_STD}),
