@@ -153,21 +153,45 @@ neModule(function (NE) {
 
   /** One listed unit of the "why class" columns: its feature for this input (the input as the
    *  MLP sees it, background subtracted, ⊙ its pixel-space weights), its contribution, and
-   *  the feature cluster of its top examples this input falls into. */
+   *  (filled in just after the page is drawn, see `findClusters`) the feature cluster of its
+   *  top examples this input falls into. */
   function contributionItem(layer, j, value, largest, raw, activation, c) {
     const weights = weightsOf(layer, j);
     const feature = new Float32Array(PIXELS);
     for (let p = 0; p < PIXELS; p++) feature[p] = (raw[p] / 255 / norm.std) * weights[p];
-    const found = clusterOfInput(layer, j, raw);
-    const cluster = found === null ? "no clusters"
-      : found.rank === null ? "no cluster" : "cluster " + (found.rank + 1);
-    return el("li", { "data-unit": j, "data-contribution": value, "data-cluster": found === null || found.rank === null ? "none" : found.rank,
-      title: unitName(layer) + " " + j + ": activation " + sig(activation, 4) + " × effect on class " + c + " = " + sig(value, 4) +
-        (found === null ? "" : "; nearest top example: test image " + found.example + ", cosine similarity " + sig(found.similarity, 3)) },
+    const cluster = el("span", { className: "in-cluster" }, "…");
+    const item = el("li", { "data-unit": j, "data-contribution": value,
+      title: unitName(layer) + " " + j + ": activation " + sig(activation, 4) + " × effect on class " + c + " = " + sig(value, 4) },
     picture(feature, "diverging", 28, "unit-feature", unitName(layer) + " " + j + "'s feature for this input", maxAbs(feature)),
     el("a", { href: link(layer.key, j), className: "unit-link" }, "#" + j),
     bar(value, largest, true), el("span", { className: "num" }, (value >= 0 ? "+" : "") + sig(value, 3)),
-    el("span", { className: "in-cluster" }, cluster));
+    cluster);
+    clusterJobs.push(function () {
+      const found = clusterOfInput(layer, j, raw);
+      cluster.textContent = found === null ? "no clusters" : found.rank === null ? "no cluster" : "cluster " + (found.rank + 1);
+      item.setAttribute("data-cluster", found === null || found.rank === null ? "none" : found.rank);
+      if (found !== null) item.title += "; nearest top example: test image " + found.example + ", cosine similarity " + sig(found.similarity, 3);
+    });
+    return item;
+  }
+
+  // Which cluster the input falls into, per listed unit: it compares the input's embedding with
+  // those of each unit's top examples (an SAE latent's need the MLP run on each), so it runs
+  // after the page is drawn, a few units at a time, and stops when another input replaces it.
+  let clusterJobs = [];
+  let clusterRun = 0;
+
+  function findClusters() {
+    const run = ++clusterRun;
+    const jobs = clusterJobs;
+    clusterJobs = [];
+    const step = function () {
+      if (run !== clusterRun) return;
+      jobs.splice(0, 3).forEach(function (job) { job(); });
+      if (jobs.length) setTimeout(step, 0);
+      else window.dispatchEvent(new CustomEvent("ne-input-clusters"));
+    };
+    setTimeout(step, 0);
   }
 
   /** The active units of one layer that raise class c's logit most and those that lower it
@@ -302,6 +326,7 @@ neModule(function (NE) {
     lastInput = raw ? { raw: raw, name: inputState.image === null || location.hash === "#input/draw" ? "your drawing" : "test image " + inputState.image,
       href: location.hash === "#input/draw" ? "#input/draw" : "#input/" + inputState.image } : null;
     if (!raw) {
+      clusterRun += 1;
       predictionHost.replaceChildren(el("p", { className: "empty", id: "no-input" }, "Draw a digit to see what the network makes of it."));
       analysisHost.replaceChildren();
       return;
@@ -309,6 +334,7 @@ neModule(function (NE) {
     const analysis = inputAnalysis(raw);
     predictionHost.replaceChildren(analysis.prediction);
     analysisHost.replaceChildren(analysis.details);
+    findClusters();
     window.dispatchEvent(new CustomEvent("ne-input-analysed"));
   }
 
@@ -366,6 +392,8 @@ neModule(function (NE) {
 
   /** Forgets the input page's hosts when another page replaces it. */
   function leaveInputPage() {
+    clusterRun += 1;
+    clusterJobs = [];
     analysisHost = null;
     predictionHost = null;
   }
