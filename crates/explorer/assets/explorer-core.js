@@ -352,8 +352,9 @@ neModule(function (NE) {
 
   /** Unit j's neuron embedding of an input (raw pixels 0-255): its input weights ⊙ what it
    *  receives (the normalised pixels for an MLP neuron; the hidden layer less the decoder bias
-   *  for a latent), as the Rust side forms them. */
-  function embeddingOf(layer, j, raw) {
+   *  for a latent), as the Rust side forms them. `hidden`, if given, is the MLP's hidden layer
+   *  for this input. */
+  function embeddingOf(layer, j, raw, hidden) {
     const x = normalised(raw);
     if (layer.kind === "mlp") {
       const out = new Float64Array(PIXELS);
@@ -361,7 +362,7 @@ neModule(function (NE) {
       return out;
     }
     const sae = network.saes.find(function (s) { return s.layer === layer; });
-    const h = hiddenOf(x);
+    const h = hidden || hiddenOf(x);
     const d = network.hidden;
     const out = new Float64Array(d);
     for (let k = 0; k < d; k++) out[k] = sae.wEnc[j * d + k] * (h[k] - sae.bDec[k]);
@@ -374,16 +375,8 @@ neModule(function (NE) {
   /** Unit j's embedding of test image i. */
   function testEmbeddingOf(layer, j, i) {
     if (layer.kind === "mlp") return embeddingOf(layer, j, imageOf(i));
-    let h = hiddenCache.get(i);
-    if (!h) {
-      h = hiddenOf(normalised(imageOf(i)));
-      hiddenCache.set(i, h);
-    }
-    const sae = network.saes.find(function (s) { return s.layer === layer; });
-    const d = network.hidden;
-    const out = new Float64Array(d);
-    for (let k = 0; k < d; k++) out[k] = sae.wEnc[j * d + k] * (h[k] - sae.bDec[k]);
-    return out;
+    if (!hiddenCache.has(i)) hiddenCache.set(i, hiddenOf(normalised(imageOf(i))));
+    return embeddingOf(layer, j, imageOf(i), hiddenCache.get(i));
   }
 
   function cosine(a, b) {

@@ -226,7 +226,7 @@ neModule(function (NE) {
       : "falls into cluster " + (found.rank + 1) + ": cosine similarity " + sig(found.similarity, 3) + " with its member test image " + found.example;
     return el("p", { className: "notice arrival", id: "arrival", "data-cluster": found.rank === null ? "none" : found.rank },
       el("a", { href: arrival.href }, arrival.name), ", which you came from, " +
-      (activation > 0 ? "activates this " + unitName(layer) + " at " + sig(activation, 3) : "does not activate this " + unitName(layer)) + " and " + where + ".");
+      (activation > 0 ? "activates this " + unitName(layer) + " at " + sig(activation, 3) : "does not activate this " + unitName(layer)) + " and its embedding " + where + ".");
   }
 
   /** Unit j's activation for an input (raw pixels). */

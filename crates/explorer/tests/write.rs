@@ -323,14 +323,19 @@ fn top_sets(acts: ArrayView2<f32>) -> Vec<Vec<usize>> {
         .collect()
 }
 
-#[test]
-fn parameters_links_and_maps_match_the_models() {
-    let fixture = Fixture::new();
+/// The page data of the fixture's explorer, written to a temporary folder.
+fn written_page_data(fixture: &Fixture) -> Value {
     let dir = tempfile::tempdir().unwrap();
     fixture
         .with_input(|input| write_explorer(dir.path(), input))
         .unwrap();
-    let data = read_page_data(dir.path());
+    read_page_data(dir.path())
+}
+
+#[test]
+fn parameters_links_and_maps_match_the_models() {
+    let fixture = Fixture::new();
+    let data = written_page_data(&fixture);
     let layers = data["layers"].as_array().unwrap();
 
     // Parameters travel bit for bit, for the page's own forward pass.
@@ -505,11 +510,7 @@ fn parameters_links_and_maps_match_the_models() {
 #[test]
 fn bands_histogram_and_top_digit_match_the_activations() {
     let fixture = Fixture::new();
-    let dir = tempfile::tempdir().unwrap();
-    fixture
-        .with_input(|input| write_explorer(dir.path(), input))
-        .unwrap();
-    let data = read_page_data(dir.path());
+    let data = written_page_data(&fixture);
     let hidden = fixture.mlp.hidden(fixture.test.images.view());
     let acts = fixture.standard.encode(hidden.view());
     let mut checked = 0;
