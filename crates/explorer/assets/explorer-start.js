@@ -113,7 +113,8 @@ neModule(function (NE) {
 
   /** A figure of the index; one from fewer than `DATA.min_figure_count` test images is flagged. */
   function figureCell(neuron, key, text) {
-    const few = SAMPLED.includes(key) && neuron.size > 0 && neuron.size < DATA.min_figure_count;
+    const measured = neuron[key] !== null && neuron[key] !== undefined;
+    const few = measured && SAMPLED.includes(key) && neuron.size > 0 && neuron.size < DATA.min_figure_count;
     return el("td", { className: "num" + (few ? " few" : ""), title: few ? "from only " + plural(neuron.size, "test image") : undefined },
       text, few ? el("small", { className: "few-count" }, " n=" + neuron.size) : null);
   }
