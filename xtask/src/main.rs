@@ -352,7 +352,10 @@ fn run(task: Task) -> anyhow::Result<()> {
             };
             let done = ne_experiment::reproduce(&config, &options, &log)?;
             print(ne_experiment::report::tables(&done.metrics))?;
-            print(ne_experiment::report::timing_table(&done))?;
+            print(ne_experiment::report::timing_table(
+                &done.metrics,
+                &done.timing_s,
+            ))?;
             print(format_args!("report: {}", done.report_path.display()))?;
             match done.explorer_path {
                 Some(path) => print(format_args!("explorer: {}", path.display())),

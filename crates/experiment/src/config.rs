@@ -1,7 +1,6 @@
 //! The experiment's TOML config: every hyperparameter and the seed, checked before any work.
-use crate::curve::CurveConfig;
-use ne_mnist::IMAGE_PIXELS;
-use ne_models::{CLASSES, MlpConfig, SaeConfig};
+use ne_mnist::{CLASSES, IMAGE_PIXELS};
+use ne_models::{MlpConfig, SaeConfig};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -233,6 +232,38 @@ fn mem_available(meminfo: &str) -> Option<u64> {
     let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kilobytes: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kilobytes * 1024)
+}
+
+/// `[curve]` in the config: the λ_NE values of the curve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurveConfig {
+    /// λ_NE values, each finite and >= 0, without repeats; 0 is the standard SAE.
+    pub lambda_ne: Vec<f32>,
+}
+
+impl Default for CurveConfig {
+    fn default() -> Self {
+        Self {
+            lambda_ne: vec![0.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0],
+        }
+    }
+}
+
+impl CurveConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        for (i, &lambda) in self.lambda_ne.iter().enumerate() {
+            if !(lambda.is_finite() && lambda >= 0.0) {
+                return Err(format!(
+                    "[curve] lambda_ne must be finite and >= 0, got {lambda}"
+                ));
+            }
+            if self.lambda_ne[..i].contains(&lambda) {
+                return Err(format!("[curve] lambda_ne lists {lambda} twice"));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

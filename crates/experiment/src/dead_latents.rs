@@ -3,8 +3,8 @@
 //! ways, to find for which initialisation, definition and λ_NE (if any) the NE loss lowers them.
 use crate::Config;
 use crate::curve::CurveFile;
+use crate::outputs::Log;
 use crate::outputs::write_atomic;
-use crate::pipeline::Log;
 use crate::{ReproduceOptions, reproduce};
 use ne_figures::{Panel, Reference, curve_figure};
 use ne_metrics::{MeanStd, PAPER_NE, PAPER_STANDARD, SaeMetrics};
@@ -29,14 +29,6 @@ const DEFINITIONS: [(&str, &str, Pick); 3] = [
     }),
 ];
 
-/// The config's name for an initialisation, as in `sae.init`.
-pub fn init_name(init: SaeInit) -> &'static str {
-    match init {
-        SaeInit::ScaledTranspose => "scaled_transpose",
-        SaeInit::PytorchDefault => "pytorch_default",
-    }
-}
-
 /// The study's result: one curve per initialisation.
 #[derive(Debug, Clone)]
 pub struct DeadLatentStudy {
@@ -57,13 +49,10 @@ pub fn study(
     for init in INITS {
         let mut config = config.clone();
         config.sae.init = init;
-        log(&format!(
-            "dead-latent study: sae.init = {}",
-            init_name(init)
-        ));
+        log(&format!("dead-latent study: sae.init = {}", init.name()));
         let options = ReproduceOptions {
             seeds: seeds.to_vec(),
-            out: out.join(init_name(init)),
+            out: out.join(init.name()),
             resume: false,
             explorer: false,
             curve: true,
@@ -93,7 +82,7 @@ fn figure(curves: &[(SaeInit, CurveFile)]) -> anyhow::Result<String> {
             y_label: "dead latents (%)".to_owned(),
             bands: curves
                 .iter()
-                .map(|(init, curve)| curve.band(key, init_name(*init)))
+                .map(|(init, curve)| curve.band(key, init.name()))
                 .collect(),
             references: if i == 0 {
                 vec![
@@ -162,7 +151,7 @@ pub fn markdown(curves: &[(SaeInit, CurveFile)]) -> String {
                     if compared > 0 && lowered == compared {
                         lowered_everywhere.push(format!(
                             "{}, {name}, λ_NE = {}",
-                            init_name(*init),
+                            init.name(),
                             point.lambda_ne
                         ));
                     }
@@ -172,7 +161,7 @@ pub fn markdown(curves: &[(SaeInit, CurveFile)]) -> String {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} |",
-                init_name(*init),
+                init.name(),
                 point.lambda_ne,
                 cells.join(" | ")
             );

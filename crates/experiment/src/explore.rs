@@ -1,8 +1,9 @@
 //! The neuron explorer for one seed of a run.
 use crate::MetricsFile;
 use crate::finished::FinishedRun;
-use crate::interop::{ImportedSae, imported_saes};
-use crate::pipeline::{Log, SeedOutcome};
+use crate::imported::{ImportedSae, imported_saes};
+use crate::outputs::Log;
+use crate::pipeline::SeedOutcome;
 use ne_explorer::{ExplorerInput, SaeInput, write_explorer};
 use ne_mnist::Mnist;
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@ pub mod curve;
 pub mod dead_latents;
 pub mod explore;
 pub mod finished;
+pub mod imported;
 pub mod interop;
 pub mod outputs;
 pub mod paper_models;
@@ -16,7 +17,7 @@ mod results;
 pub mod store;
 pub mod sweep;
 
-pub use config::{Config, ConfigError, DataConfig, EvalConfig, ExplorerConfig};
+pub use config::{Config, ConfigError, CurveConfig, DataConfig, EvalConfig, ExplorerConfig};
 pub use pipeline::run_seed;
 pub use reproduce::{ReproduceOptions, Reproduction, reproduce};
 pub use results::{MetricsFile, SeedRun, Summary};

@@ -106,6 +106,9 @@ pub fn record(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where progress lines go (the CLI prints them to stderr).
+pub type Log<'a> = &'a (dyn Fn(&str) + Sync);
+
 /// Start of the name of every temporary file `write_atomic` writes, so that the leftovers of an
 /// interrupted run can be told from anything else in the folder.
 const PARTIAL_PREFIX: &str = ".partial-";

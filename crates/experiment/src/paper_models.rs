@@ -6,8 +6,8 @@ use crate::pipeline::{Log, SeedModels, SeedOutcome, evaluate_seed, load_and_chec
 use crate::{Config, MetricsFile, SeedRun, report};
 use anyhow::{Context, bail};
 use ne_metrics::{PAPER_NE, PAPER_STANDARD, SaeEvaluation, median};
-use ne_mnist::{IMAGE_PIXELS, Mnist};
-use ne_models::{CLASSES, torch};
+use ne_mnist::{CLASSES, IMAGE_PIXELS, Mnist};
+use ne_models::torch;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;

@@ -16,8 +16,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Where progress lines go (the CLI prints them to stderr).
-pub type Log<'a> = &'a (dyn Fn(&str) + Sync);
+pub use crate::outputs::Log;
 
 /// The most seeds one run may have.
 pub const MAX_SEEDS: u64 = 1000;
@@ -319,6 +318,7 @@ pub fn seed_run(
 pub fn train_mlp(config: &Config, data: &Mnist, seed: u64, log: Log) -> anyhow::Result<Mlp> {
     let trained = ne_models::train_mlp(
         &config.mlp,
+        ne_mnist::CLASSES,
         seed,
         data.train.images.view(),
         data.train.labels.view(),

@@ -1,12 +1,13 @@
 //! `report.md`: Tables 2 and 3 beside the paper's, the definitions used, and what agrees.
+use crate::SeedRun;
 use crate::curve::CurveFile;
 use crate::paper_models::PaperModelsFile;
 use crate::results::MetricsFile;
-use crate::{Reproduction, SeedRun};
 use ne_metrics::{
     MIN_ACTIVE_EXAMPLES, MeanStd, PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD, SaeMetrics,
     TOP_EXAMPLES, Table4,
 };
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// Reads one figure from an SAE's metrics.
@@ -545,9 +546,9 @@ pub fn tables(metrics: &MetricsFile) -> String {
     out
 }
 
-/// Seconds per stage and seed, then the stages common to all seeds.
-pub fn timing_table(done: &Reproduction) -> String {
-    let runs = &done.metrics.runs;
+/// Seconds per stage and seed, then `whole_run`: the stages common to all seeds.
+pub fn timing_table(metrics: &MetricsFile, whole_run: &BTreeMap<String, f64>) -> String {
+    let runs = &metrics.runs;
     let mut stages: Vec<&String> = runs.iter().flat_map(|r| r.timing_s.keys()).collect();
     stages.sort();
     stages.dedup();
@@ -567,8 +568,7 @@ pub fn timing_table(done: &Reproduction) -> String {
         }
         out.push('\n');
     }
-    let overall: Vec<String> = done
-        .timing_s
+    let overall: Vec<String> = whole_run
         .iter()
         .map(|(k, v)| format!("{k} {v:.2}"))
         .collect();

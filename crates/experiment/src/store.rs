@@ -3,12 +3,11 @@
 //! ends). Every model file carries a stamp of what made it: the config's digest, the training
 //! data, the seed and the model's own name. A model is reused only when its stamp is exactly the
 //! current run's, and is checked against the data and the other models before anything uses it.
-use crate::outputs::{self, remove_partial_files, write_atomic};
-use crate::pipeline::Log;
+use crate::outputs::{self, Log, remove_partial_files, write_atomic};
 use crate::{Config, DataConfig};
 use anyhow::{Context, bail};
-use ne_mnist::{IMAGE_PIXELS, Mnist};
-use ne_models::{CLASSES, Mlp, ModelError, Sae};
+use ne_mnist::{CLASSES, IMAGE_PIXELS, Mnist};
+use ne_models::{Mlp, ModelError, Sae};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

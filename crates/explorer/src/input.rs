@@ -3,8 +3,8 @@ use ne_metrics::UnitProxies;
 use ne_models::{Mlp, Sae};
 use std::path::PathBuf;
 
+use ne_mnist::CLASSES;
 use ne_mnist::IMAGE_PIXELS;
-use ne_models::CLASSES;
 
 /// One SAE to show next to the MLP.
 pub struct SaeInput<'a> {

@@ -16,8 +16,9 @@ pub const MIN_ACTIVE_EXAMPLES: usize = 10;
 /// How many of a unit's highest-activating examples feed top-100 purity and input coherence.
 pub const TOP_EXAMPLES: usize = 100;
 
-/// Digits in MNIST.
-const CLASSES: usize = 10;
+/// Distinct label values (labels are bytes), so any class count up to 256 is counted without
+/// being told it.
+const LABEL_VALUES: usize = 256;
 
 /// The Table 4 figures of one unit (an MLP hidden neuron or an SAE latent).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -121,7 +122,7 @@ pub fn unit_proxies(
 
 /// max over digits of the activation-weighted share of that digit; `None` if the unit is silent.
 fn label_purity(acts: ArrayView1<f32>, labels: ArrayView1<u8>) -> Option<f64> {
-    let mut per_class = [0.0f64; CLASSES];
+    let mut per_class = [0.0f64; LABEL_VALUES];
     for (&a, &label) in acts.iter().zip(labels) {
         if a > 0.0 {
             per_class[usize::from(label)] += f64::from(a);
@@ -133,7 +134,7 @@ fn label_purity(acts: ArrayView1<f32>, labels: ArrayView1<u8>) -> Option<f64> {
 
 /// Share of the most common digit among `top`; `None` if it is empty.
 fn top_label_purity(top: &[usize], labels: ArrayView1<u8>) -> Option<f64> {
-    let mut counts = [0usize; CLASSES];
+    let mut counts = [0usize; LABEL_VALUES];
     for &i in top {
         counts[usize::from(labels[i])] += 1;
     }
@@ -187,7 +188,7 @@ mod tests {
 
     /// `n` examples, labels cycling 0..10, images with one bright pixel each (pixel i % 4).
     fn examples(n: usize) -> (Array1<u8>, Array2<u8>) {
-        let labels = Array1::from_shape_fn(n, |i| (i % CLASSES) as u8);
+        let labels = Array1::from_shape_fn(n, |i| (i % 10) as u8);
         let pixels = Array2::from_shape_fn((n, 4), |(i, p)| if i % 4 == p { 255 } else { 0 });
         (labels, pixels)
     }
@@ -197,7 +198,7 @@ mod tests {
         let (labels, pixels) = examples(200);
         // Unit 0 fires on digit 3 only, with varying strength; unit 1 fires on everything alike.
         let acts = Array2::from_shape_fn((200, 2), |(i, u)| match u {
-            0 => f32::from(u8::from(i % CLASSES == 3)) * (1.0 + i as f32),
+            0 => f32::from(u8::from(i % 10 == 3)) * (1.0 + i as f32),
             _ => 1.0,
         });
         let weights = array![[1.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]];

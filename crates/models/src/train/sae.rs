@@ -1,9 +1,10 @@
-//! Training the SAE, standard or with the NE loss: Adam, unit-norm decoder columns.
+//! Training the SAE, standard or with the NE loss: the config's loss terms, optimiser,
+//! initialisation and decoder constraint, composed from `Sae`'s gradient and update calls.
 use super::{EpochOrder, PROGRESS_EVERY, check_inputs, check_loss};
 use crate::error::TrainError;
-use crate::optim::Adam;
+use crate::loss_terms::weights_at;
 use crate::rng::{self, Stream};
-use crate::sae::{SaeLossWeights, SaeStepStats};
+use crate::sae::SaeStepStats;
 use crate::{Sae, SaeConfig, SaeVariant};
 use ndarray::{Array1, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
@@ -117,10 +118,11 @@ impl SaeEpoch {
 }
 
 /// Trains a fresh SAE on hidden activations `hidden` (n x d) with `config.latents` latents.
-/// Each step: the loss of a shuffled batch, the decoder gradient projected onto the tangent of
-/// the unit sphere column by column, an Adam update, then the decoder columns renormalised. The
-/// NE variant adds λ_NE times the NE loss from step `config.ne_start_step` (0-based over the
-/// run) on. Deterministic for a given seed whatever the rayon thread count: initialisation uses
+/// Each step: the loss terms of `config.loss_terms(variant)` on a shuffled batch, and one
+/// update by the config's optimiser (by default Adam, the decoder gradient projected onto the
+/// tangent of the unit sphere column by column and the columns renormalised after). The NE
+/// variant adds λ_NE times the NE loss from step `config.ne_start_step` (0-based over the run)
+/// on. Deterministic for a given seed whatever the rayon thread count: initialisation uses
 /// stream `SaeInit` and the shuffle stream `SaeShuffle`, so both variants trained with one seed
 /// start from the same weights and see the same batches.
 pub fn train_sae(
@@ -143,7 +145,8 @@ pub fn train_sae(
         &mut rng::stream_rng(seed, Stream::SaeInit),
     );
     let mut order = EpochOrder::new(seed, Stream::SaeShuffle, examples);
-    let mut adam = Adam::new(config.learning_rate);
+    let mut optimizer = config.optimizer.build(config.learning_rate);
+    let terms = config.loss_terms(variant);
     let steps_per_epoch = examples.div_ceil(config.batch_size);
     let steps_total = steps_per_epoch * config.epochs;
     let late_steps = steps_total.div_ceil(10);
@@ -156,13 +159,10 @@ pub fn train_sae(
         let mut window = Sums::new(config.latents);
         for rows in order.next_epoch().chunks(config.batch_size) {
             let h = hidden.select(Axis(0), rows);
-            let ne_on = variant == SaeVariant::Ne && step >= config.ne_start_step;
-            let weights = SaeLossWeights {
-                l1: config.lambda_l1,
-                ne: ne_on.then_some(config.lambda_ne),
-            };
+            let weights = weights_at(&terms, step);
+            let ne_on = weights.ne.is_some();
             let batch = sae
-                .train_step(&mut adam, h.view(), weights)
+                .train_step(&mut *optimizer, h.view(), weights, config.unit_norm_decoder)
                 .expect("batches are non-empty rows of checked data");
             check_loss(batch.total, epoch, step)?;
             let fired = batch.firing.mapv(u64::from);
