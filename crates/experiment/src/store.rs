@@ -755,29 +755,18 @@ mod tests {
         let mut data = tiny_mnist();
         let quiet = |_: &str| {};
         let accept = |_: &Sae, _: &Path| Ok(());
-        SeedStore::new(
-            dir.path().to_owned(),
-            &config,
-            &data,
-            0,
-            ModelSource::Train,
-            &quiet,
-        )
-        .model("sae-ne", accept, || Ok(sae(1.0)))
-        .unwrap();
+        let saved = |data: &Mnist, source| {
+            SeedStore::new(dir.path().to_owned(), &config, data, 0, source, &quiet).model(
+                "sae-ne",
+                accept,
+                || Ok(sae(1.0)),
+            )
+        };
+        saved(&data, ModelSource::Train).unwrap();
         let id = data_id(&config.data, &data);
         data.test.labels[3] = (data.test.labels[3] + 1) % 10;
         assert_ne!(data_id(&config.data, &data), id);
-        let error = SeedStore::new(
-            dir.path().to_owned(),
-            &config,
-            &data,
-            0,
-            ModelSource::Saved,
-            &quiet,
-        )
-        .model("sae-ne", accept, || Ok(sae(2.0)))
-        .unwrap_err();
+        let error = saved(&data, ModelSource::Saved).unwrap_err();
         assert!(
             format!("{error:#}").contains("not by this run's"),
             "{error:#}"
