@@ -9,7 +9,6 @@ use crate::{MIN_ACTIVE_EXAMPLES, median};
 use ndarray::{Array2, ArrayView1, ArrayView2};
 use pathfinding::kuhn_munkres::kuhn_munkres;
 use pathfinding::matrix::Matrix;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// A feature counts as recovered when some decoder direction has at least this cosine with it.
@@ -160,33 +159,39 @@ pub fn latent_matches(
         "one cosine row per feature"
     );
     assert_eq!(acts.nrows(), coefficients.nrows(), "one row per example");
-    (0..acts.ncols())
-        .into_par_iter()
-        .map(|j| {
-            let (feature, cosine) = best_feature(cosines.column(j));
-            let active = coefficients.column(feature);
-            let fired = acts.column(j);
-            let (mut mass, mut mass_on_feature) = (0.0f64, 0.0f64);
-            let (mut fires, mut occurrences, mut caught) = (0usize, 0usize, 0usize);
-            for (&a, &c) in fired.iter().zip(active) {
-                let on = c > 0.0;
-                occurrences += usize::from(on);
-                if a > 0.0 {
-                    fires += 1;
-                    caught += usize::from(on);
-                    mass += f64::from(a);
-                    if on {
-                        mass_on_feature += f64::from(a);
-                    }
+    let best: Vec<(usize, f64)> = cosines.columns().into_iter().map(best_feature).collect();
+    let latents = acts.ncols();
+    // One pass over the examples in order, row by row (contiguous memory, a fixed order of
+    // summation whatever the thread count).
+    let mut fires = vec![0usize; latents];
+    let mut caught = vec![0usize; latents];
+    let mut mass = vec![0.0f64; latents];
+    let mut mass_on_feature = vec![0.0f64; latents];
+    let mut occurrences = vec![0usize; coefficients.ncols()];
+    for (a_row, c_row) in acts.rows().into_iter().zip(coefficients.rows()) {
+        for (count, &c) in occurrences.iter_mut().zip(c_row) {
+            *count += usize::from(c > 0.0);
+        }
+        for (j, &a) in a_row.iter().enumerate() {
+            if a > 0.0 {
+                fires[j] += 1;
+                mass[j] += f64::from(a);
+                if c_row[best[j].0] > 0.0 {
+                    caught[j] += 1;
+                    mass_on_feature[j] += f64::from(a);
                 }
             }
-            LatentMatch {
-                feature,
-                cosine,
-                fires,
-                precision: (mass > 0.0).then(|| mass_on_feature / mass),
-                recall: (occurrences > 0).then(|| caught as f64 / occurrences as f64),
-            }
+        }
+    }
+    best.iter()
+        .enumerate()
+        .map(|(j, &(feature, cosine))| LatentMatch {
+            feature,
+            cosine,
+            fires: fires[j],
+            precision: (mass[j] > 0.0).then(|| mass_on_feature[j] / mass[j]),
+            recall: (occurrences[feature] > 0)
+                .then(|| caught[j] as f64 / occurrences[feature] as f64),
         })
         .collect()
 }
