@@ -160,7 +160,7 @@ struct SyntheticArgs {
     seeds: u64,
     #[arg(long, value_delimiter = ',', default_value = "0,10,30,100,300,1000")]
     lambda_ne: Vec<f32>,
-    /// λ_L1 candidates of the standard SAE (synthetic data) [default: 0.3,0.5,1,2]; with
+    /// λ_L1 candidates of the standard SAE (synthetic data) [default: 0.3,0.5,0.7,1,2]; with
     /// --activations, the one λ_L1 used [default: 3, the MNIST recipe's].
     #[arg(long, value_delimiter = ',')]
     lambda_l1: Option<Vec<f32>>,

@@ -50,7 +50,7 @@ impl Default for SyntheticConfig {
         Self {
             data: GeneratorConfig::default(),
             sae: SaeConfig::default(),
-            lambda_l1_grid: vec![0.3, 0.5, 1.0, 2.0],
+            lambda_l1_grid: vec![0.3, 0.5, 0.7, 1.0, 2.0],
             lambda_ne: vec![0.0, 10.0, 30.0, 100.0, 300.0, 1000.0],
             seeds: vec![0, 1, 2],
         }

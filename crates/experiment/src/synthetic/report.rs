@@ -261,44 +261,46 @@ fn verdict_text(choice: &L1Choice, findings: &[Finding], seeds: usize) -> String
             100.0 * best
         );
     }
+    if findings.iter().any(|f| f.raised) {
+        let _ = write!(
+            text,
+            "In part: the NE loss raises median latent precision or the share of features \
+             recovered on all {seeds} seeds somewhere (below); everywhere else it does not. "
+        );
+    } else {
+        let _ = write!(
+            text,
+            "No: at no λ_NE does the NE loss raise median latent precision or the share of \
+             features recovered on all {seeds} seeds, neither at the same λ_L1 nor at matched L0. "
+        );
+    }
     for metric in JUDGED {
-        for comparison in [Comparison::SameL1, Comparison::MatchedL0] {
+        let name = if metric == "recovered" {
+            "Share of features recovered"
+        } else {
+            "Median latent precision"
+        };
+        let at = |comparison: Comparison| {
             let raised: Vec<String> = findings
                 .iter()
                 .filter(|f| f.metric == metric && f.comparison == comparison && f.raised)
                 .map(|f| format!("{} ({:+.3})", f.lambda_ne, f.mean_difference))
                 .collect();
-            let name = if metric == "recovered" {
-                "the share of features recovered"
-            } else {
-                "median latent precision"
-            };
             if raised.is_empty() {
-                let _ = write!(
-                    text,
-                    "{} the NE loss raises {name} on all {seeds} seeds at no λ_NE. ",
-                    capitalise(comparison.describe())
-                );
+                format!("at no λ_NE {}", comparison.describe())
             } else {
-                let _ = write!(
-                    text,
-                    "{} the NE loss raises {name} on all {seeds} seeds at λ_NE = {} (mean \
-                     difference in brackets). ",
-                    capitalise(comparison.describe()),
-                    raised.join(", ")
-                );
+                format!("at λ_NE = {} {}", raised.join(", "), comparison.describe())
             }
-        }
+        };
+        let _ = write!(
+            text,
+            "{name}: higher on all {seeds} seeds {}; {}. ",
+            at(Comparison::SameL1),
+            at(Comparison::MatchedL0)
+        );
     }
+    let _ = write!(text, "(Mean NE-minus-standard difference in brackets.)");
     text.trim_end().to_owned()
-}
-
-fn capitalise(s: &str) -> String {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }
 
 /// Mean ± std over seeds of one metric at one λ_NE; `None` when no seed measured it.
@@ -619,8 +621,15 @@ mod tests {
         let at_l0 = find("precision", Comparison::MatchedL0);
         assert!(at_l0.raised && at_l0.seeds_higher == 2);
         assert!((at_l0.mean_difference - 0.075).abs() < 1e-12);
-        assert!(v.text.contains("At matched L0 the NE loss raises median latent precision on all 2 seeds at λ_NE = 10 (+0.075)"), "{}", v.text);
-        assert!(v.text.contains("At the same λ_L1 the NE loss raises median latent precision on all 2 seeds at no λ_NE"), "{}", v.text);
+        assert!(v.text.starts_with("In part:"), "{}", v.text);
+        assert!(
+            v.text.contains(
+                "Median latent precision: higher on all 2 seeds at no λ_NE at the same λ_L1; at \
+                 λ_NE = 10 (+0.075) at matched L0."
+            ),
+            "{}",
+            v.text
+        );
         // Recovery 0.8 against 0.7 at matched L0, against 0.9 at the same λ_L1.
         assert!(find("recovered", Comparison::MatchedL0).raised);
         assert!(!find("recovered", Comparison::SameL1).raised);
@@ -636,9 +645,21 @@ mod tests {
                 .all(|f| !f.raised)
         );
         assert!(
+            v.text.contains(
+                "Median latent precision: higher on all 2 seeds at no λ_NE at the same λ_L1; at \
+                 no λ_NE at matched L0."
+            ),
+            "{}",
             v.text
-                .contains("median latent precision on all 2 seeds at no λ_NE")
         );
+
+        // Lower everywhere, recovery included: the answer is no.
+        let (config, mut points, matched) = case([0.6, 0.6]);
+        for p in points.iter_mut().filter(|p| p.lambda_ne > 0.0) {
+            p.truth.recovered = 0.6;
+        }
+        let v = verdict(&config, &choice(true), &points, &matched);
+        assert!(v.text.starts_with("No: at no λ_NE"), "{}", v.text);
     }
 
     #[test]
