@@ -1,7 +1,7 @@
 //! The NE loss on a user's own activations (a `.npy` file, float32, n × d, any d): standard and
 //! NE SAEs trained on them and measured by what needs no ground truth (Tables 2-3 without
 //! accuracy loss: MSE, L1, L0, distances, size, dead latents), each saved as a SAELens folder.
-use super::report::{AtLambda, Metric, NE_BAND, band, metric_table, with_standard};
+use super::report::{AtLambda, Metric, NE_BAND, band, metric, metric_table, with_standard};
 use super::{check_lambdas, train, write_json};
 use crate::interop::write_saelens;
 use crate::outputs::write_atomic;
@@ -60,55 +60,35 @@ pub struct OwnFile {
     pub results: Vec<OwnResult>,
 }
 
+/// The figures reported: Tables 2-3 without accuracy loss.
 const METRICS: [Metric<OwnResult>; 8] = [
-    Metric {
-        key: "mse",
-        title: "MSE",
-        y_label: "per input dim",
-        get: |r| r.metrics.mse,
-    },
-    Metric {
-        key: "l1",
-        title: "L1",
-        y_label: "per example",
-        get: |r| r.metrics.l1,
-    },
-    Metric {
-        key: "l0_pct",
-        title: "L0",
-        y_label: "latents active (%)",
-        get: |r| r.metrics.l0_pct,
-    },
-    Metric {
-        key: "max_dist",
-        title: "Max embedding distance",
-        y_label: "median over latents",
-        get: |r| r.metrics.max_dist,
-    },
-    Metric {
-        key: "mean_dist",
-        title: "Mean embedding distance",
-        y_label: "median over latents",
-        get: |r| r.metrics.mean_dist,
-    },
-    Metric {
-        key: "size",
-        title: "Size",
-        y_label: "activating test examples",
-        get: |r| r.metrics.size,
-    },
-    Metric {
-        key: "dead_pct",
-        title: "Dead latents",
-        y_label: "no training example (%)",
-        get: |r| r.metrics.dead_pct,
-    },
-    Metric {
-        key: "dead_late_pct",
-        title: "Silent late in training",
-        y_label: "last tenth of steps (%)",
-        get: |r| r.metrics.dead_late_pct,
-    },
+    metric("mse", "MSE", "per input dim", |r| r.metrics.mse),
+    metric("l1", "L1", "per example", |r| r.metrics.l1),
+    metric("l0_pct", "L0", "latents active (%)", |r| r.metrics.l0_pct),
+    metric(
+        "max_dist",
+        "Max embedding distance",
+        "median over latents",
+        |r| r.metrics.max_dist,
+    ),
+    metric(
+        "mean_dist",
+        "Mean embedding distance",
+        "median over latents",
+        |r| r.metrics.mean_dist,
+    ),
+    metric("size", "Size", "activating test examples", |r| {
+        r.metrics.size
+    }),
+    metric("dead_pct", "Dead latents", "no training example (%)", |r| {
+        r.metrics.dead_pct
+    }),
+    metric(
+        "dead_late_pct",
+        "Silent late in training",
+        "last tenth of steps (%)",
+        |r| r.metrics.dead_late_pct,
+    ),
 ];
 
 /// Reads `path` as a float32 n × d array, naming the file in any error.

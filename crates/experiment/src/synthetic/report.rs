@@ -30,7 +30,7 @@ impl AtLambda for SaeResult {
     }
 }
 
-const fn metric<T>(
+pub(super) const fn metric<T>(
     key: &'static str,
     title: &'static str,
     y_label: &'static str,
