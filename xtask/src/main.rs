@@ -153,7 +153,7 @@ struct SyntheticArgs {
     out: Option<PathBuf>,
     /// Train on these activations instead (float32 .npy, examples × width): no ground truth,
     /// so Tables 2-3 without accuracy loss, and SAELens folders.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["features", "dim", "density", "magnitude", "zipf", "pairs", "train"])]
     activations: Option<PathBuf>,
     /// Run seeds 0..N.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=MAX_SEEDS))]

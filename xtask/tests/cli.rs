@@ -217,5 +217,10 @@ fn bad_synthetic_options_are_refused_before_anything_trains() {
         1,
         "one --lambda-l1",
     );
+    refused(
+        &["synthetic", "--activations", "x.npy", "--features", "8"],
+        2,
+        "cannot be used with",
+    );
     assert!(!dir.path().join("results").exists());
 }

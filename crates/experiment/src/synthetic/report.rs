@@ -245,6 +245,11 @@ pub(super) fn verdict(
 }
 
 fn verdict_text(choice: &L1Choice, findings: &[Finding], seeds: usize) -> String {
+    let every = if seeds == 1 {
+        "on the one seed".to_owned()
+    } else {
+        format!("on all {seeds} seeds")
+    };
     let mut text = String::new();
     if !choice.reaches_min_recovered {
         let best = choice
@@ -265,13 +270,13 @@ fn verdict_text(choice: &L1Choice, findings: &[Finding], seeds: usize) -> String
         let _ = write!(
             text,
             "In part: the NE loss raises median latent precision or the share of features \
-             recovered on all {seeds} seeds somewhere (below); everywhere else it does not. "
+             recovered {every} somewhere (below); everywhere else it does not. "
         );
     } else {
         let _ = write!(
             text,
             "No: at no λ_NE does the NE loss raise median latent precision or the share of \
-             features recovered on all {seeds} seeds, neither at the same λ_L1 nor at matched L0. "
+             features recovered {every}, neither at the same λ_L1 nor at matched L0. "
         );
     }
     for metric in JUDGED {
@@ -294,7 +299,7 @@ fn verdict_text(choice: &L1Choice, findings: &[Finding], seeds: usize) -> String
         };
         let _ = write!(
             text,
-            "{name}: higher on all {seeds} seeds {}; {}. ",
+            "{name}: higher {every} {}; {}. ",
             at(Comparison::SameL1),
             at(Comparison::MatchedL0)
         );
