@@ -213,9 +213,9 @@ pub fn run(config: &SyntheticConfig, out: &Path, log: Log) -> anyhow::Result<Syn
         .chain(ne)
         .collect();
     points.sort_by(|a, b| {
-        (a.seed, a.lambda_ne)
-            .partial_cmp(&(b.seed, b.lambda_ne))
-            .unwrap()
+        a.seed
+            .cmp(&b.seed)
+            .then(a.lambda_ne.total_cmp(&b.lambda_ne))
     });
     let matched_l0 = report::match_l0(&sweep, &points);
     let verdict = report::verdict(config, &choice, &points, &matched_l0);
