@@ -279,3 +279,46 @@ fn an_interrupted_run_says_what_it_kept_and_how_to_resume() {
         "{rest}"
     );
 }
+
+#[test]
+fn bad_synthetic_options_are_refused_before_anything_trains() {
+    let dir = tempfile::tempdir().unwrap();
+    let refused = |args: &[&str], code: i32, expected: &str| {
+        let output = xtask(dir.path(), args);
+        assert_eq!(output.status.code(), Some(code), "{args:?}");
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    };
+    refused(
+        &["synthetic", "--magnitude", "gamma:2"],
+        2,
+        "unknown law gamma",
+    );
+    refused(&["synthetic", "--pairs", "nested:8"], 2, "KIND:COUNT:PROB");
+    refused(
+        &["synthetic", "--pairs", "nested:100:0.5"],
+        1,
+        "200 features",
+    );
+    refused(&["synthetic", "--zipf", "4", "--density", "0.5"], 1, "> 1");
+    refused(&["synthetic", "--lambda-l1", "1,0.5"], 1, "increase");
+    refused(&["synthetic", "--activations", "none.npy"], 1, "none.npy");
+    refused(
+        &[
+            "synthetic",
+            "--activations",
+            "none.npy",
+            "--lambda-l1",
+            "1,2",
+        ],
+        1,
+        "one --lambda-l1",
+    );
+    refused(
+        &["synthetic", "--activations", "x.npy", "--features", "8"],
+        2,
+        "cannot be used with",
+    );
+    assert!(!dir.path().join("results").exists());
+}

@@ -62,7 +62,11 @@ fn pretty(value: &Value) -> Vec<u8> {
 }
 
 /// Writes `sae` as a SAELens folder `dir` with `metadata` in its `cfg.json`.
-fn write_saelens(dir: &Path, sae: &Sae, metadata: &Map<String, Value>) -> anyhow::Result<()> {
+pub(crate) fn write_saelens(
+    dir: &Path,
+    sae: &Sae,
+    metadata: &Map<String, Value>,
+) -> anyhow::Result<()> {
     let files = saelens::files(sae, metadata);
     write_atomic(&dir.join(saelens::WEIGHTS_FILE), &files.weights)?;
     write_atomic(&dir.join(saelens::CFG_FILE), &files.cfg_json)

@@ -16,6 +16,7 @@ mod reproduce;
 mod results;
 pub mod store;
 pub mod sweep;
+pub mod synthetic;
 
 pub use config::{Config, ConfigError, CurveConfig, DataConfig, EvalConfig, ExplorerConfig};
 pub use pipeline::run_seed;
