@@ -4,6 +4,7 @@ use crate::finished::FinishedRun;
 use crate::interop::{ImportedSae, imported_saes};
 use crate::pipeline::{Log, SeedOutcome};
 use ne_explorer::{ExplorerInput, SaeInput, write_explorer};
+use ne_metrics::firing_counts;
 use ne_mnist::Mnist;
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,7 @@ pub fn write(
     dir: &Path,
 ) -> anyhow::Result<PathBuf> {
     let eval = &outcome.evaluation;
+    let train_hidden = outcome.train_hidden.view();
     let firing = |counts: &ndarray::Array1<u64>| counts.to_vec();
     let own = [
         (
@@ -35,8 +37,8 @@ pub fn write(
                 .map(|i| (i.key.as_str(), i.title.as_str(), &i.sae, &i.evaluation)),
         )
         .map(|(key, title, sae, evaluation)| {
-            let train_firing = firing(&evaluation.train_firing);
-            (key, title, sae, train_firing, &evaluation.proxies)
+            let train_firing = firing_counts(train_hidden, sae.latents(), |h| sae.encode(h));
+            (key, title, sae, firing(&train_firing), &evaluation.proxies)
         })
         .collect();
     let saes: Vec<SaeInput> = shown

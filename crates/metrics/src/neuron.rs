@@ -1,6 +1,7 @@
 //! Per-neuron figures: how many examples activate a neuron and how far apart their embeddings lie.
 use ndarray::{Array1, ArrayView2, Axis, s};
 use ne_embed::{embeddings, pairwise_distance_stats};
+use ne_models::ops::{positive_positions, transposed};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -37,11 +38,13 @@ pub fn neuron_stats(
         inputs.ncols(),
         "weights and inputs share their width"
     );
-    (0..weights.nrows())
+    let by_neuron = transposed(acts);
+    by_neuron
+        .outer_iter()
         .into_par_iter()
-        .map(|j| {
-            let column = acts.column(j);
-            let active: Vec<usize> = (0..column.len()).filter(|&i| column[i] > 0.0).collect();
+        .enumerate()
+        .map(|(j, acts)| {
+            let active = active_examples(acts.as_slice().expect("standard layout"));
             let sample = &active[..active.len().min(cap)];
             let chosen = inputs.select(Axis(0), sample);
             let stats = pairwise_distance_stats(embeddings(weights.row(j), chosen.view()).view());
@@ -52,6 +55,13 @@ pub fn neuron_stats(
             }
         })
         .collect()
+}
+
+/// The examples (positions in `acts`) with a positive activation, ascending.
+pub(crate) fn active_examples(acts: &[f32]) -> Vec<usize> {
+    let mut active = Vec::new();
+    positive_positions(acts, &mut active);
+    active
 }
 
 /// For each neuron, on how many rows of `inputs` it fires, with activations computed chunk by
@@ -78,6 +88,54 @@ where
     partial
         .into_iter()
         .fold(Array1::zeros(neurons), |acc, c| acc + c)
+}
+
+/// Rows of `inputs` that `silent_neurons` scans per round before it drops the neurons that fired.
+const SCAN_ROUND_ROWS: usize = 2 * CHUNK_ROWS;
+
+/// For each neuron, whether it fires on no row of `inputs`. `pre_activations(rows, neurons)`
+/// gives the pre-activations (rows x those neurons) of some of the neurons, in the order given;
+/// a neuron fires where its pre-activation is positive. The rows are scanned in rounds, and a
+/// neuron that fired is left out of every later round, so most neurons cost a few thousand rows
+/// instead of the whole set.
+pub fn silent_neurons<F>(inputs: ArrayView2<f32>, neurons: usize, pre_activations: F) -> Vec<bool>
+where
+    F: Fn(ArrayView2<f32>, &[usize]) -> ndarray::Array2<f32> + Sync,
+{
+    let rows = inputs.nrows();
+    let mut silent = vec![true; neurons];
+    let mut candidates: Vec<usize> = (0..neurons).collect();
+    let mut round_start = 0;
+    while round_start < rows && !candidates.is_empty() {
+        let round_end = (round_start + SCAN_ROUND_ROWS).min(rows);
+        let starts: Vec<usize> = (round_start..round_end).step_by(CHUNK_ROWS).collect();
+        let fired: Vec<Vec<bool>> = starts
+            .par_iter()
+            .map(|&start| {
+                let end = (start + CHUNK_ROWS).min(round_end);
+                let pre = pre_activations(inputs.slice(s![start..end, ..]), &candidates);
+                let mut fired = vec![false; candidates.len()];
+                for row in pre.rows() {
+                    for (fired, &z) in fired.iter_mut().zip(row) {
+                        *fired |= z > 0.0;
+                    }
+                }
+                fired
+            })
+            .collect();
+        let fired_any = |k: usize| fired.iter().any(|chunk| chunk[k]);
+        let mut still = Vec::with_capacity(candidates.len());
+        for (k, &neuron) in candidates.iter().enumerate() {
+            if fired_any(k) {
+                silent[neuron] = false;
+            } else {
+                still.push(neuron);
+            }
+        }
+        candidates = still;
+        round_start = round_end;
+    }
+    silent
 }
 
 #[cfg(test)]
@@ -109,6 +167,43 @@ mod tests {
         // Only (1,0) and (0,1) are measured: distance 1.
         assert!((capped[0].max_dist.unwrap() - 1.0).abs() < 1e-6);
         assert!((capped[0].mean_dist.unwrap() - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn silent_neurons_are_those_that_never_fire() {
+        // Over several rounds: neuron 0 fires on the first row only, neuron 1 on the last row
+        // only, neuron 2 never (its pre-activation is 0 or negative), neuron 3 everywhere.
+        let n = SCAN_ROUND_ROWS * 2 + 5;
+        let inputs = ndarray::Array2::from_shape_fn((n, 1), |(i, _)| i as f32);
+        let asked = std::sync::Mutex::new(Vec::new());
+        let silent = silent_neurons(inputs.view(), 4, |x, neurons| {
+            asked
+                .lock()
+                .unwrap()
+                .push((x[[0, 0]] as usize, neurons.to_vec()));
+            ndarray::Array2::from_shape_fn((x.nrows(), neurons.len()), |(i, k)| {
+                let row = x[[i, 0]] as usize;
+                let fires = match neurons[k] {
+                    0 => row == 0,
+                    1 => row == n - 1,
+                    2 => false,
+                    _ => true,
+                };
+                if fires { 1.0 } else { -(row as f32) }
+            })
+        });
+        assert_eq!(silent, vec![false, false, true, false]);
+        // After the first round only neurons 1 and 2 are computed.
+        let asked = asked.into_inner().unwrap();
+        assert!(asked.iter().any(|(row, _)| *row >= SCAN_ROUND_ROWS));
+        for (row, neurons) in asked {
+            let expected: &[usize] = if row < SCAN_ROUND_ROWS {
+                &[0, 1, 2, 3]
+            } else {
+                &[1, 2]
+            };
+            assert_eq!(neurons, expected, "chunk starting at row {row}");
+        }
     }
 
     #[test]

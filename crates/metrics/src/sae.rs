@@ -1,6 +1,6 @@
 //! Tables 2, 3 and 4 for one trained SAE, and Table 4 for the MLP it reads.
-use crate::{NeuronStats, Table4, UnitProxies, firing_counts, median, neuron_stats, unit_proxies};
-use ndarray::{Array1, ArrayView1, ArrayView2, Zip};
+use crate::{NeuronStats, Table4, UnitProxies, median, neuron_stats, silent_neurons, unit_proxies};
+use ndarray::{ArrayView1, ArrayView2, Axis, Zip};
 use ne_models::{Mlp, ModelError, Sae, TrainingFiring};
 use serde::{Deserialize, Serialize};
 
@@ -61,8 +61,6 @@ pub struct SaeEvaluation {
     pub latents: Vec<NeuronStats>,
     /// Per latent, the Table 4 figures on the test set.
     pub proxies: Vec<UnitProxies>,
-    /// Per latent, on how many training examples it fires.
-    pub train_firing: Array1<u64>,
 }
 
 /// Evaluates `sae` on the MLP's hidden activations: `test` for everything but dead latents,
@@ -104,8 +102,13 @@ pub fn evaluate_sae(
         .map(|s| s.size as f64)
         .collect();
 
-    let train_firing = firing_counts(train_hidden, latents_n, |h| sae.encode(h));
-    let dead = train_firing.iter().filter(|&&c| c == 0).count();
+    let dead = silent_neurons(train_hidden, latents_n, |h, latents| {
+        let w_enc = sae.w_enc.select(Axis(0), latents);
+        (&h - &sae.b_dec).dot(&w_enc.t()) + &sae.b_enc.select(Axis(0), latents)
+    })
+    .into_iter()
+    .filter(|&silent| silent)
+    .count();
     let proxies = unit_proxies(sae.w_enc.view(), acts.view(), test_labels, test.pixels);
 
     Ok(SaeEvaluation {
@@ -124,7 +127,6 @@ pub fn evaluate_sae(
         },
         latents,
         proxies,
-        train_firing,
     })
 }
 
@@ -137,7 +139,7 @@ pub fn mlp_unit_proxies(mlp: &Mlp, test: EvalSet) -> Vec<UnitProxies> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{Array2, Axis, array};
+    use ndarray::{Array1, Array2, Axis, array};
     use ne_models::Linear;
 
     /// `hidden` with its labels and a blank 1-pixel image per example.
@@ -213,7 +215,6 @@ mod tests {
         assert!((m.dead_pct - 100.0 / 3.0).abs() < 1e-9);
         assert!((m.dead_training_pct - 200.0 / 3.0).abs() < 1e-9);
         assert!((m.dead_late_pct - 200.0 / 3.0).abs() < 1e-9);
-        assert_eq!(eval.train_firing.to_vec(), vec![2, 2, 0]);
     }
 
     #[test]

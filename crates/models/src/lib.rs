@@ -7,7 +7,7 @@ pub mod error;
 mod gradcheck;
 pub mod linear;
 pub mod mlp;
-mod ops;
+pub mod ops;
 pub mod optim;
 mod parallel;
 pub mod rng;

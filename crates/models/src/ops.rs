@@ -1,4 +1,5 @@
-//! Parameter-free pieces of the MLP: ReLU and softmax cross-entropy, forward and backward.
+//! Parameter-free pieces of the models: ReLU and softmax cross-entropy, forward and backward,
+//! and the small kernels the sparse loops share.
 use ndarray::{Array2, ArrayView1, ArrayView2, Axis, Zip};
 
 /// max(z, 0) element-wise, in place. NaN stays NaN (as in PyTorch) rather than becoming 0, as
@@ -75,6 +76,44 @@ pub(crate) fn argmax(row: ArrayView1<f32>) -> usize {
         .0
 }
 
+/// Appends to `out` the positions of the positive values of `values` (NaN is not positive),
+/// ascending. Each block of 32 values is first reduced to a bit mask by a branch-free loop that
+/// the compiler vectorises, so the cost is a few instructions per block plus one push per
+/// positive value, whatever the pattern (a branch per value mispredicts on sparse activations).
+pub fn positive_positions(values: &[f32], out: &mut Vec<usize>) {
+    for (block, chunk) in values.chunks(32).enumerate() {
+        let mut mask = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |mask, (k, &v)| mask | (u32::from(v > 0.0) << k));
+        while mask != 0 {
+            out.push(block * 32 + mask.trailing_zeros() as usize);
+            mask &= mask - 1;
+        }
+    }
+}
+
+/// The transpose of `a` in standard (row-major) layout, copied tile by tile so that both the
+/// reads and the writes stay within a few cache lines at a time (a plain copy of `a.t()` reads
+/// one cache line per element once `a` has more than a few rows).
+pub fn transposed(a: ArrayView2<f32>) -> Array2<f32> {
+    const TILE: usize = 32;
+    let (rows, cols) = a.dim();
+    let mut out = Array2::zeros((cols, rows));
+    for row_start in (0..rows).step_by(TILE) {
+        let tile_rows = row_start..(row_start + TILE).min(rows);
+        for col_start in (0..cols).step_by(TILE) {
+            let tile_cols = col_start..(col_start + TILE).min(cols);
+            for r in tile_rows.clone() {
+                for c in tile_cols.clone() {
+                    out[[c, r]] = a[[r, c]];
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +136,40 @@ mod tests {
             })
             .sum();
         total / mean_over as f64
+    }
+
+    #[test]
+    fn positive_positions_finds_every_positive_value_in_order() {
+        // 70 values (two full blocks and a tail): positive at multiples of 3 and 7, also across
+        // the block edges; zero, negative zero, NaN and negatives are not positive.
+        let values: Vec<f32> = (0..70)
+            .map(|i| match i {
+                _ if i % 3 == 0 || i % 7 == 0 => 0.5 + i as f32,
+                1 => 0.0,
+                2 => -0.0,
+                4 => f32::NAN,
+                _ => -1.0,
+            })
+            .collect();
+        let mut found = vec![99];
+        positive_positions(&values, &mut found);
+        let expected: Vec<usize> = std::iter::once(99)
+            .chain((0..70).filter(|i| i % 3 == 0 || i % 7 == 0))
+            .collect();
+        assert_eq!(found, expected, "appended after what was there");
+        found.clear();
+        positive_positions(&[], &mut found);
+        assert!(found.is_empty());
+    }
+
+    #[test]
+    fn transposed_matches_the_transposed_view() {
+        // Sizes that are not multiples of the tile, and a strided input.
+        let a = random_array(24, (45, 70), -1.0, 1.0);
+        assert_eq!(transposed(a.view()), a.t());
+        let strided = a.slice(ndarray::s![..;2, 1..]);
+        assert_eq!(transposed(strided), strided.t());
+        assert_eq!(transposed(Array2::zeros((0, 3)).view()).dim(), (3, 0));
     }
 
     #[test]
