@@ -1,6 +1,6 @@
 //! Parameter-free pieces of the models: ReLU and softmax cross-entropy, forward and backward,
 //! and the small kernels the sparse loops share.
-use ndarray::{Array2, ArrayView1, ArrayView2, Axis, Zip};
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis, Zip, s};
 
 /// max(z, 0) element-wise, in place. NaN stays NaN (as in PyTorch) rather than becoming 0, as
 /// `f32::max` would make it, so that bad values surface in the loss.
@@ -114,6 +114,23 @@ pub fn transposed(a: ArrayView2<f32>) -> Array2<f32> {
     out
 }
 
+/// The rows `rows` of `source`, in that order, copied into the first rows of `buffer` (which
+/// grows when it has too few; its width must be `source`'s): a batch gathered without a fresh
+/// allocation per step.
+pub(crate) fn gather_rows<'a>(
+    source: ArrayView2<f32>,
+    rows: &[usize],
+    buffer: &'a mut Array2<f32>,
+) -> ArrayView2<'a, f32> {
+    if buffer.nrows() < rows.len() || buffer.ncols() != source.ncols() {
+        *buffer = Array2::zeros((rows.len(), source.ncols()));
+    }
+    for (mut to, &from) in buffer.outer_iter_mut().zip(rows) {
+        to.assign(&source.row(from));
+    }
+    buffer.slice(s![..rows.len(), ..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +187,17 @@ mod tests {
         let strided = a.slice(ndarray::s![..;2, 1..]);
         assert_eq!(transposed(strided), strided.t());
         assert_eq!(transposed(Array2::zeros((0, 3)).view()).dim(), (3, 0));
+    }
+
+    #[test]
+    fn gathered_rows_match_select_and_reuse_the_buffer() {
+        let source = random_array(25, (9, 5), -1.0, 1.0);
+        let mut buffer = Array2::zeros((0, 5));
+        for rows in [&[3usize, 0, 8, 3][..], &[7, 1], &[]] {
+            let gathered = gather_rows(source.view(), rows, &mut buffer);
+            assert_eq!(gathered, source.select(Axis(0), rows));
+        }
+        assert_eq!(buffer.dim(), (4, 5), "grown once, then reused");
     }
 
     #[test]
