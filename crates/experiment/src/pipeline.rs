@@ -3,7 +3,7 @@
 use crate::curve::{CurveModel, curve_model, curve_model_stem};
 use crate::outputs::write_atomic;
 use crate::store::{ModelSource, SeedStore, check_mlp, check_sae};
-use crate::{Config, DataConfig, SeedRun};
+use crate::{Config, DataConfig, SeedRun, flops};
 use anyhow::Context;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use ne_metrics::{
@@ -14,6 +14,7 @@ use ne_models::{Mlp, Sae, SaeVariant, TrainingFiring};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// Where progress lines go (the CLI prints them to stderr).
@@ -100,11 +101,28 @@ pub fn seed_dir(out: &Path, seed: u64) -> PathBuf {
     out.join(format!("seed-{seed}"))
 }
 
-/// Stage timer that also logs what finished.
+/// The FLOPs the stage now running has done, added by the work as it happens (a training adds
+/// its count only when it trains, not when a saved model is reused).
+#[derive(Default)]
+struct Work(Mutex<f64>);
+
+impl Work {
+    fn add(&self, flops: f64) {
+        *self.0.lock().expect("no panic while counting") += flops;
+    }
+
+    fn take(&self) -> f64 {
+        std::mem::take(&mut *self.0.lock().expect("no panic while counting"))
+    }
+}
+
+/// Stage timer that also logs what finished and records the FLOPs counted in `work`.
 struct Stages<'a> {
     seed: u64,
     log: Log<'a>,
+    work: &'a Work,
     timing: BTreeMap<String, f64>,
+    flops: BTreeMap<String, f64>,
 }
 
 impl Stages<'_> {
@@ -113,10 +131,12 @@ impl Stages<'_> {
         name: &str,
         work: impl FnOnce() -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
+        self.work.take();
         let start = Instant::now();
         let value = work()?;
         let secs = start.elapsed().as_secs_f64();
         self.timing.insert(name.to_owned(), secs);
+        self.flops.insert(name.to_owned(), self.work.take());
         (self.log)(&format!("seed {}: {name} done in {secs:.2} s", self.seed));
         Ok(value)
     }
@@ -137,19 +157,28 @@ pub fn run_seed(
     let dir = seed_dir(out, seed);
     let store = SeedStore::new(dir.clone(), config, data, seed, source, log);
 
+    let work = Work::default();
     let mut stages = Stages {
         seed,
         log,
+        work: &work,
         timing: BTreeMap::new(),
+        flops: BTreeMap::new(),
     };
     let mlp = stages.run("mlp", || {
         store.model(
             "mlp",
             |mlp, path| check_mlp(config, mlp, path),
-            || train_mlp(config, data, seed, log),
+            || {
+                let (examples, inputs) = data.train.images.dim();
+                work.add(flops::mlp_training(&config.mlp, examples, inputs));
+                train_mlp(config, data, seed, log)
+            },
         )
     })?;
     let (train_hidden, test_hidden) = stages.run("hidden", || {
+        let examples = data.train.len() + data.test.len();
+        work.add(flops::hidden(examples, mlp.fc1.inputs(), mlp.fc1.outputs()));
         Ok((
             mlp.hidden(data.train.images.view()),
             mlp.hidden(data.test.images.view()),
@@ -163,7 +192,15 @@ pub fn run_seed(
         store.model_with_record(
             stem,
             |sae, path| check_sae(&config, hidden_units, sae, path),
-            || train_sae(&config, variant, seed, train_view, log),
+            || {
+                let trained = train_sae(&config, variant, seed, train_view, log)?;
+                let (examples, inputs) = train_view.dim();
+                let steps = trained.1.steps;
+                let counted =
+                    flops::sae_training(&config.sae, variant, inputs, examples, &trained.1, steps);
+                work.add(counted);
+                Ok(trained)
+            },
         )
     };
     let standard = stages.run("sae_standard", || {
@@ -181,7 +218,9 @@ pub fn run_seed(
     };
     let cap = config.eval.example_cap;
     let evaluate = |(sae, training): &(Sae, TrainingFiring)| {
-        evaluate_sae(&mlp, sae, test, train_view, Some(training), cap)
+        let evaluation = evaluate_sae(&mlp, sae, test, train_view, Some(training), cap)?;
+        work.add(evaluation.flops);
+        Ok::<_, anyhow::Error>(evaluation)
     };
     let evaluation = stages.run("eval", || {
         let (standard, ne) = rayon::join(|| evaluate(&standard), || evaluate(&ne));
@@ -234,6 +273,7 @@ pub fn run_seed(
         standard: evaluation.standard.metrics,
         ne: evaluation.ne.metrics,
         timing_s: stages.timing,
+        flops: stages.flops,
     };
     if source != ModelSource::Saved {
         write_atomic(&dir.join("run.json"), &serde_json::to_vec_pretty(&run)?)?;

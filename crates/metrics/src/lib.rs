@@ -11,7 +11,9 @@ mod proxies;
 mod sae;
 mod summary;
 
-pub use neuron::{DEFAULT_EXAMPLE_CAP, NeuronStats, firing_counts, neuron_stats, silent_neurons};
+pub use neuron::{
+    DEFAULT_EXAMPLE_CAP, NeuronStats, SilentScan, firing_counts, neuron_stats, silent_neurons,
+};
 pub use paper::{PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD};
 pub use proxies::{MIN_ACTIVE_EXAMPLES, TOP_EXAMPLES, Table4, UnitProxies, unit_proxies};
 pub use sae::{EvalSet, SaeEvaluation, SaeMetrics, evaluate_sae, mlp_unit_proxies};

@@ -93,21 +93,32 @@ where
 /// Rows of `inputs` that `silent_neurons` scans per round before it drops the neurons that fired.
 const SCAN_ROUND_ROWS: usize = 2 * CHUNK_ROWS;
 
+/// Which neurons fire on no row of a data set, and the work it took to find out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SilentScan {
+    /// Per neuron, whether it fired nowhere.
+    pub silent: Vec<bool>,
+    /// The (row, neuron) pre-activations computed.
+    pub computed: u64,
+}
+
 /// For each neuron, whether it fires on no row of `inputs`. `pre_activations(rows, neurons)`
 /// gives the pre-activations (rows x those neurons) of some of the neurons, in the order given;
 /// a neuron fires where its pre-activation is positive. The rows are scanned in rounds, and a
 /// neuron that fired is left out of every later round, so most neurons cost a few thousand rows
 /// instead of the whole set.
-pub fn silent_neurons<F>(inputs: ArrayView2<f32>, neurons: usize, pre_activations: F) -> Vec<bool>
+pub fn silent_neurons<F>(inputs: ArrayView2<f32>, neurons: usize, pre_activations: F) -> SilentScan
 where
     F: Fn(ArrayView2<f32>, &[usize]) -> ndarray::Array2<f32> + Sync,
 {
     let rows = inputs.nrows();
     let mut silent = vec![true; neurons];
     let mut candidates: Vec<usize> = (0..neurons).collect();
+    let mut computed = 0;
     let mut round_start = 0;
     while round_start < rows && !candidates.is_empty() {
         let round_end = (round_start + SCAN_ROUND_ROWS).min(rows);
+        computed += ((round_end - round_start) * candidates.len()) as u64;
         let starts: Vec<usize> = (round_start..round_end).step_by(CHUNK_ROWS).collect();
         let fired: Vec<Vec<bool>> = starts
             .par_iter()
@@ -135,7 +146,7 @@ where
         candidates = still;
         round_start = round_end;
     }
-    silent
+    SilentScan { silent, computed }
 }
 
 #[cfg(test)]
@@ -192,7 +203,11 @@ mod tests {
                 if fires { 1.0 } else { -(row as f32) }
             })
         });
-        assert_eq!(silent, vec![false, false, true, false]);
+        assert_eq!(silent.silent, vec![false, false, true, false]);
+        assert_eq!(
+            silent.computed,
+            (SCAN_ROUND_ROWS * 4 + (n - SCAN_ROUND_ROWS) * 2) as u64
+        );
         // After the first round only neurons 1 and 2 are computed.
         let asked = asked.into_inner().unwrap();
         assert!(asked.iter().any(|(row, _)| *row >= SCAN_ROUND_ROWS));

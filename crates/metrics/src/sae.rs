@@ -1,5 +1,8 @@
 //! Tables 2, 3 and 4 for one trained SAE, and Table 4 for the MLP it reads.
-use crate::{NeuronStats, Table4, UnitProxies, median, neuron_stats, silent_neurons, unit_proxies};
+use crate::{
+    NeuronStats, TOP_EXAMPLES, Table4, UnitProxies, median, neuron_stats, silent_neurons,
+    unit_proxies,
+};
 use ndarray::{ArrayView1, ArrayView2, Axis, Zip};
 use ne_models::{Mlp, ModelError, Sae, TrainingFiring};
 use serde::{Deserialize, Serialize};
@@ -61,6 +64,9 @@ pub struct SaeEvaluation {
     pub latents: Vec<NeuronStats>,
     /// Per latent, the Table 4 figures on the test set.
     pub proxies: Vec<UnitProxies>,
+    /// Floating-point operations of the evaluation's products and comparisons (2 per
+    /// multiply-add; element-wise work is left out, so a rate from it is a lower bound).
+    pub flops: f64,
 }
 
 /// Evaluates `sae` on the MLP's hidden activations: `test` for everything but dead latents,
@@ -102,14 +108,30 @@ pub fn evaluate_sae(
         .map(|s| s.size as f64)
         .collect();
 
-    let dead = silent_neurons(train_hidden, latents_n, |h, latents| {
+    let scan = silent_neurons(train_hidden, latents_n, |h, latents| {
         let w_enc = sae.w_enc.select(Axis(0), latents);
         (&h - &sae.b_dec).dot(&w_enc.t()) + &sae.b_enc.select(Axis(0), latents)
-    })
-    .into_iter()
-    .filter(|&silent| silent)
-    .count();
+    });
+    let dead = scan.silent.iter().filter(|&&silent| silent).count();
     let proxies = unit_proxies(sae.w_enc.view(), acts.view(), test_labels, test.pixels);
+
+    // Multiply-adds, each 2 FLOPs: encoding and decoding the test set, the MLP's last layer
+    // twice, the dead-latent scan, each latent's Gram matrix of up to `cap` embeddings, and the
+    // pixels of up to 100 top examples per latent (norm and sum).
+    let (inputs, classes) = (test_hidden.ncols() as f64, mlp.fc2.outputs() as f64);
+    let grams: f64 = latents
+        .iter()
+        .map(|s| (s.size.min(cap) as f64).powi(2) * inputs)
+        .sum();
+    let top_pixels: f64 = proxies
+        .iter()
+        .map(|p| (p.active.min(TOP_EXAMPLES) * test.pixels.ncols()) as f64 * 2.0)
+        .sum();
+    let multiply_adds = 2.0 * n * inputs * latents_n as f64
+        + 2.0 * n * inputs * classes
+        + scan.computed as f64 * inputs
+        + grams
+        + top_pixels;
 
     Ok(SaeEvaluation {
         metrics: SaeMetrics {
@@ -127,6 +149,7 @@ pub fn evaluate_sae(
         },
         latents,
         proxies,
+        flops: 2.0 * multiply_adds,
     })
 }
 
