@@ -82,10 +82,10 @@ pub(crate) fn argmax(row: ArrayView1<f32>) -> usize {
 /// positive value, whatever the pattern (a branch per value mispredicts on sparse activations).
 pub fn positive_positions(values: &[f32], out: &mut Vec<usize>) {
     for (block, chunk) in values.chunks(32).enumerate() {
-        let mut mask = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |mask, (k, &v)| mask | (u32::from(v > 0.0) << k));
+        // `k & 31` is k (a block has 32 values), and lets the shift compile without a check.
+        let mut mask = chunk.iter().enumerate().fold(0u32, |mask, (k, &v)| {
+            mask | (u32::from(v > 0.0) << (k & 31))
+        });
         while mask != 0 {
             out.push(block * 32 + mask.trailing_zeros() as usize);
             mask &= mask - 1;
@@ -98,20 +98,23 @@ pub fn positive_positions(values: &[f32], out: &mut Vec<usize>) {
 /// one cache line per element once `a` has more than a few rows).
 pub fn transposed(a: ArrayView2<f32>) -> Array2<f32> {
     const TILE: usize = 32;
+    let a = a.as_standard_layout();
     let (rows, cols) = a.dim();
-    let mut out = Array2::zeros((cols, rows));
+    let source = a.as_slice().expect("standard layout");
+    let mut out = vec![0.0; rows * cols];
     for row_start in (0..rows).step_by(TILE) {
-        let tile_rows = row_start..(row_start + TILE).min(rows);
+        let row_end = (row_start + TILE).min(rows);
         for col_start in (0..cols).step_by(TILE) {
-            let tile_cols = col_start..(col_start + TILE).min(cols);
-            for r in tile_rows.clone() {
-                for c in tile_cols.clone() {
-                    out[[c, r]] = a[[r, c]];
+            let col_end = (col_start + TILE).min(cols);
+            for r in row_start..row_end {
+                let from = &source[r * cols + col_start..r * cols + col_end];
+                for (c, &v) in (col_start..col_end).zip(from) {
+                    out[c * rows + r] = v;
                 }
             }
         }
     }
-    out
+    Array2::from_shape_vec((cols, rows), out).expect("cols x rows values")
 }
 
 /// The rows `rows` of `source`, in that order, copied into the first rows of `buffer` (which
@@ -129,6 +132,38 @@ pub(crate) fn gather_rows<'a>(
         to.assign(&source.row(from));
     }
     buffer.slice(s![..rows.len(), ..])
+}
+
+/// y += a x, element by element: each element gets exactly the scalar loop's result, however
+/// wide the vector instructions that compute it.
+#[inline(always)]
+pub fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
+    y.iter_mut().zip(x).for_each(|(y, &x)| *y += a * x);
+}
+
+/// x · y with eight running sums (lane k takes the elements at k mod 8, so the sums fill one
+/// vector register), combined in a fixed order: the same result at any vector width.
+#[inline(always)]
+pub fn dot(x: &[f32], y: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let (x_main, x_tail) = x.split_at(x.len() - x.len() % 8);
+    for (xs, ys) in x_main.chunks_exact(8).zip(y.chunks_exact(8)) {
+        for k in 0..8 {
+            lanes[k] += xs[k] * ys[k];
+        }
+    }
+    let tail: f32 = x_tail
+        .iter()
+        .zip(&y[x_main.len()..])
+        .map(|(a, b)| a * b)
+        .sum();
+    let halves = [
+        lanes[0] + lanes[4],
+        lanes[1] + lanes[5],
+        lanes[2] + lanes[6],
+        lanes[3] + lanes[7],
+    ];
+    (halves[0] + halves[2]) + (halves[1] + halves[3]) + tail
 }
 
 #[cfg(test)]
