@@ -1,5 +1,5 @@
-//! The small kernels of the sparse loops (`ne_models::ops`), at the SAE's sizes: d = 64 inputs,
-//! m = 512 latents, a 64-row chunk with about 50 active latents per row.
+//! The small kernels of the sparse loops and of evaluation (`ne_models::ops`), at the SAE's
+//! sizes: d = 64 inputs, m = 512 latents, 64-row chunks, a 10,000-example test set.
 use criterion::{Criterion, criterion_group, criterion_main};
 use ndarray::Array2;
 use ne_models::ops::{axpy, dot, positive_positions, transposed};
@@ -19,39 +19,6 @@ fn values(n: usize, seed: u32) -> Vec<f32> {
             (h % 2000) as f32 / 1000.0 - 1.0
         })
         .collect()
-}
-
-/// The SAE chunk's sparse passes: per active pair, the decoder row into the reconstruction's
-/// gradient row, the dot product with the decoder row, and the encoder gradient's row.
-#[inline(always)]
-fn sparse_passes(
-    pairs: &[(usize, usize, f32)],
-    decoder: &[f32],
-    g: &[f32],
-    x: &[f32],
-    grad_dec: &mut [f32],
-    grad_enc: &mut [f32],
-) {
-    for &(i, j, v) in pairs {
-        let latent = j * D..(j + 1) * D;
-        let (gi, xi) = (&g[i * D..(i + 1) * D], &x[i * D..(i + 1) * D]);
-        axpy(&mut grad_dec[latent.clone()], v, gi);
-        let grad_pre = dot(gi, &decoder[latent.clone()]);
-        axpy(&mut grad_enc[latent], grad_pre, xi);
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn sparse_passes_avx2(
-    pairs: &[(usize, usize, f32)],
-    decoder: &[f32],
-    g: &[f32],
-    x: &[f32],
-    grad_dec: &mut [f32],
-    grad_enc: &mut [f32],
-) {
-    sparse_passes(pairs, decoder, g, x, grad_dec, grad_enc)
 }
 
 fn kernels(c: &mut Criterion) {
@@ -74,28 +41,24 @@ fn kernels(c: &mut Criterion) {
         b.iter(|| transposed(black_box(big.view())))
     });
 
-    let mut pairs = Vec::new();
-    for (i, row) in acts.chunks(M).enumerate() {
-        let mut active = Vec::new();
-        positive_positions(row, &mut active);
-        pairs.extend(active.into_iter().map(|j| (i, j, row[j])));
-    }
-    let decoder = values(M * D, 3);
-    let (g, x) = (values(ROWS * D, 4), values(ROWS * D, 5));
-    let mut grad_dec = vec![0.0; M * D];
-    let mut grad_enc = vec![0.0; M * D];
-    c.bench_function("sparse_passes_chunk", |b| {
-        b.iter(|| sparse_passes(&pairs, &decoder, &g, &x, &mut grad_dec, &mut grad_enc))
+    // One row of the decoder per active pair: the sparse loops' unit of work, d long.
+    let (decoder, g, scales) = (values(M * D, 3), values(D, 4), values(M, 6));
+    let mut grad = vec![0.0; M * D];
+    c.bench_function("axpy_512_rows_of_64", |b| {
+        b.iter(|| {
+            for (row, &a) in grad.chunks_exact_mut(D).zip(&scales) {
+                axpy(row, black_box(a), &decoder[..D]);
+            }
+        })
     });
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        c.bench_function("sparse_passes_chunk_avx2", |b| {
-            b.iter(|| unsafe {
-                sparse_passes_avx2(&pairs, &decoder, &g, &x, &mut grad_dec, &mut grad_enc)
-            })
-        });
-    }
-    println!("{} pairs", pairs.len());
+    c.bench_function("dot_512_rows_of_64", |b| {
+        b.iter(|| {
+            decoder
+                .chunks_exact(D)
+                .map(|row| dot(black_box(row), &g))
+                .sum::<f32>()
+        })
+    });
 }
 
 criterion_group!(benches, kernels);
