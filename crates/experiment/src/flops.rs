@@ -5,7 +5,7 @@
 //! up nearly all of the work, from the sizes and what training recorded; element-wise work
 //! (ReLU, Adam, renormalising) is left out, so a rate computed from them is a lower bound.
 use ndarray::Array2;
-use ne_models::{CLASSES, MlpConfig, SaeConfig, SaeVariant, TrainingFiring};
+use ne_models::{CLASSES, MlpConfig, SaeConfig};
 use std::time::Instant;
 
 /// Training the MLP: per example and epoch, the forward pass through both layers, both layers'
@@ -31,32 +31,20 @@ const SAE_PAIR_PASSES: f64 = 4.0;
 /// running sum in one pass; the projection and two running sums in the next (`ne_embed::ne_loss`).
 const NE_PAIR_PASSES: f64 = 6.0;
 
-/// Training one SAE on `inputs`-wide activations for the steps `firing` records: per step the
-/// encoder's product over the batch, and per active pair the sparse passes (the NE loss's too on
-/// the NE variant's steps from `config.ne_start_step`, its share of the pairs taken as its share
-/// of the steps). `steps` are the steps this training ran itself (fewer than `firing.steps`
-/// when it started from another SAE's state).
+/// Steps of one SAE's training that saw `examples` examples of `inputs` dimensions with
+/// `pairs` active (example, latent) pairs, `ne_pairs` of them on steps with the NE loss on: per
+/// example the encoder's product, per active pair the sparse passes (and the NE loss's).
 pub fn sae_training(
     config: &SaeConfig,
-    variant: SaeVariant,
     inputs: usize,
-    examples_per_epoch: usize,
-    firing: &TrainingFiring,
-    steps: usize,
+    examples: usize,
+    pairs: u64,
+    ne_pairs: u64,
 ) -> f64 {
-    let total_steps = firing.steps.max(1) as f64;
-    let share = steps as f64 / total_steps;
-    let examples = (examples_per_epoch * config.epochs) as f64 * share;
-    let pairs = firing.whole_run.iter().sum::<u64>() as f64 * share;
-    let ne_steps = match variant {
-        SaeVariant::Ne => firing.steps.saturating_sub(config.ne_start_step).min(steps),
-        SaeVariant::Standard => 0,
-    };
-    let ne_pairs = pairs * ne_steps as f64 / steps.max(1) as f64;
     let d = inputs as f64;
-    let multiply_adds = examples * d * config.latents as f64
-        + pairs * SAE_PAIR_PASSES * d
-        + ne_pairs * NE_PAIR_PASSES * d;
+    let multiply_adds = examples as f64 * d * config.latents as f64
+        + pairs as f64 * SAE_PAIR_PASSES * d
+        + ne_pairs as f64 * NE_PAIR_PASSES * d;
     2.0 * multiply_adds
 }
 
@@ -92,15 +80,6 @@ pub fn measured_peak_per_core() -> f64 {
 mod tests {
     use super::*;
 
-    fn firing(steps: usize, pairs_per_latent: u64, latents: usize) -> TrainingFiring {
-        TrainingFiring {
-            steps,
-            late_steps: steps.div_ceil(10),
-            whole_run: vec![pairs_per_latent; latents],
-            last_tenth: vec![0; latents],
-        }
-    }
-
     #[test]
     fn mlp_counts_follow_the_layer_sizes() {
         let config = MlpConfig {
@@ -115,25 +94,22 @@ mod tests {
     }
 
     #[test]
-    fn sae_counts_add_the_sparse_pairs_and_the_ne_steps() {
+    fn sae_counts_add_the_sparse_pairs_and_the_ne_pairs() {
         let config = SaeConfig {
             latents: 8,
-            epochs: 1,
-            batch_size: 10,
-            ne_start_step: 6,
             ..SaeConfig::default()
         };
-        // 100 examples in 10 steps; 8 latents × 25 = 200 active pairs; d = 4.
-        let record = firing(10, 25, 8);
+        // 100 examples of d = 4 into 8 latents; 200 active pairs, 80 with the NE loss on.
         let dense = 100.0 * 4.0 * 8.0;
         let sparse = 200.0 * 4.0 * 4.0;
-        let standard = sae_training(&config, SaeVariant::Standard, 4, 100, &record, 10);
-        assert_eq!(standard, 2.0 * (dense + sparse));
-        // The NE loss is on for 4 of the 10 steps: 80 of the pairs.
-        let ne = sae_training(&config, SaeVariant::Ne, 4, 100, &record, 10);
-        assert_eq!(ne, standard + 2.0 * 80.0 * 6.0 * 4.0);
-        // Started at step 6 from another SAE: 4 steps of it, all with the NE loss.
-        let forked = sae_training(&config, SaeVariant::Ne, 4, 100, &record, 4);
-        assert!((forked - 2.0 * 0.4 * (dense + sparse + 200.0 * 6.0 * 4.0)).abs() < 1e-6);
+        assert_eq!(
+            sae_training(&config, 4, 100, 200, 0),
+            2.0 * (dense + sparse)
+        );
+        let ne = 80.0 * 6.0 * 4.0;
+        assert_eq!(
+            sae_training(&config, 4, 100, 200, 80),
+            2.0 * (dense + sparse + ne)
+        );
     }
 }

@@ -10,11 +10,11 @@ use ne_metrics::{
     EvalSet, SaeEvaluation, SaeMetrics, Table4, UnitProxies, evaluate_sae, mlp_unit_proxies,
 };
 use ne_mnist::{Checksums, Mnist, MnistError};
-use ne_models::{Mlp, Sae, SaeVariant, TrainingFiring};
+use ne_models::{Mlp, Sae, SaeTraining, SaeVariant, TrainingFiring};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 /// Where progress lines go (the CLI prints them to stderr).
@@ -186,6 +186,24 @@ pub fn run_seed(
     })?;
     let train_view = train_hidden.view();
     let hidden_units = mlp.fc1.outputs();
+    // The standard SAE and every NE SAE of this seed agree on their first `ne_start_step` steps
+    // (same init, same batches, no NE loss yet): those are trained once, when the first SAE
+    // that is not reused from disk needs them, and each SAE continues from a copy.
+    let shared_start: OnceLock<Result<SaeTraining, String>> = OnceLock::new();
+    let start = || {
+        let shared = shared_start.get_or_init(|| {
+            let mut training =
+                SaeTraining::new(&config.sae, seed, train_view).map_err(|e| format!("{e:#}"))?;
+            training
+                .run_until(config.sae.ne_start_step, train_view, &mut |_| {})
+                .map_err(|e| format!("{e:#}"))?;
+            work.add(sae_flops(&config.sae, &training, None, false));
+            Ok(training)
+        });
+        shared
+            .clone()
+            .map_err(|e| anyhow::anyhow!("seed {seed}: training the SAEs' shared steps: {e}"))
+    };
     let trained_sae = |stem: &str, variant: SaeVariant, lambda_ne: f32| {
         let mut config = config.clone();
         config.sae.lambda_ne = lambda_ne;
@@ -193,13 +211,11 @@ pub fn run_seed(
             stem,
             |sae, path| check_sae(&config, hidden_units, sae, path),
             || {
-                let trained = train_sae(&config, variant, seed, train_view, log)?;
-                let (examples, inputs) = train_view.dim();
-                let steps = trained.1.steps;
-                let counted =
-                    flops::sae_training(&config.sae, variant, inputs, examples, &trained.1, steps);
-                work.add(counted);
-                Ok(trained)
+                let from = start()?;
+                let training = continue_sae(&config, variant, seed, from.clone(), train_view, log)?;
+                let ne = variant == SaeVariant::Ne;
+                work.add(sae_flops(&config.sae, &training.0, Some(&from), ne));
+                Ok((training.1, training.2))
             },
         )
     };
@@ -318,9 +334,33 @@ pub fn train_sae(
     hidden: ArrayView2<f32>,
     log: Log,
 ) -> anyhow::Result<(Sae, TrainingFiring)> {
+    let fresh = SaeTraining::new(&config.sae, seed, hidden)
+        .with_context(|| format!("seed {seed}: training the {} SAE", variant.name()))?;
+    let (_, sae, firing) = continue_sae(config, variant, seed, fresh, hidden, log)?;
+    Ok((sae, firing))
+}
+
+/// `train_sae` from a run already started (`from`, with no NE step missed); also returns the
+/// run at its end, before it became the SAE, for the FLOP count.
+fn continue_sae(
+    config: &Config,
+    variant: SaeVariant,
+    seed: u64,
+    from: SaeTraining,
+    hidden: ArrayView2<f32>,
+    log: Log,
+) -> anyhow::Result<(SaeTraining, Sae, TrainingFiring)> {
     let name = variant.name();
-    let (sae, history) = ne_models::train_sae(&config.sae, variant, seed, hidden, &mut |_| {})
-        .with_context(|| format!("seed {seed}: training the {name} SAE"))?;
+    let context = || format!("seed {seed}: training the {name} SAE");
+    let mut training = from
+        .continue_as(variant, hidden)
+        .with_context(context)?
+        .with_lambda_ne(config.sae.lambda_ne);
+    training
+        .run_until(usize::MAX, hidden, &mut |_| {})
+        .with_context(context)?;
+    let ended = training.clone();
+    let (sae, history) = training.finish().with_context(context)?;
     if let Some(epoch) = history.epochs.last() {
         let lambda = config.sae.lambda_ne;
         let at = if variant == SaeVariant::Ne {
@@ -330,7 +370,29 @@ pub fn train_sae(
         };
         log(&format!("seed {seed}: sae {name}{at}: {epoch}"));
     }
-    Ok((sae, history.firing))
+    Ok((ended, sae, history.firing))
+}
+
+/// FLOPs of the steps of `training` after those of `from` (all of them without), every one
+/// with the NE loss on when `ne`.
+fn sae_flops(
+    config: &ne_models::SaeConfig,
+    training: &SaeTraining,
+    from: Option<&SaeTraining>,
+    ne: bool,
+) -> f64 {
+    let pairs = |t: &SaeTraining| t.firing().whole_run.iter().sum::<u64>();
+    let (examples_before, pairs_before) = from.map_or((0, 0), |f| (f.examples_seen(), pairs(f)));
+    let examples = training.examples_seen() - examples_before;
+    let new_pairs = pairs(training) - pairs_before;
+    let inputs = training.inputs();
+    flops::sae_training(
+        config,
+        inputs,
+        examples,
+        new_pairs,
+        if ne { new_pairs } else { 0 },
+    )
 }
 
 #[cfg(test)]

@@ -23,4 +23,6 @@ pub use mlp::{Mlp, MlpStepStats};
 pub use optim::{Adam, Sgd};
 pub use sae::{Sae, SaeLossWeights, SaeStepStats};
 pub use train::mlp::{CLASSES, MlpEpoch, MlpHistory, MlpProgress, train_mlp};
-pub use train::sae::{SaeEpoch, SaeHistory, SaeLossParts, SaeProgress, TrainingFiring, train_sae};
+pub use train::sae::{
+    SaeEpoch, SaeHistory, SaeLossParts, SaeProgress, SaeTraining, TrainingFiring, train_sae,
+};
