@@ -1,7 +1,7 @@
 //! Per-neuron figures: how many examples activate a neuron and how far apart their embeddings lie.
 use ndarray::{Array1, ArrayView2, Axis, s};
 use ne_embed::{embeddings, pairwise_distance_stats};
-use ne_models::ops::{positive_positions, transposed};
+use ne_models::ops::{positive_positions, transposed_cow};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -38,7 +38,7 @@ pub fn neuron_stats(
         inputs.ncols(),
         "weights and inputs share their width"
     );
-    let by_neuron = transposed(acts);
+    let by_neuron = transposed_cow(acts);
     by_neuron
         .outer_iter()
         .into_par_iter()

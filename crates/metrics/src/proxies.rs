@@ -8,7 +8,7 @@
 use crate::median;
 use crate::neuron::active_examples;
 use ndarray::{ArrayView1, ArrayView2};
-use ne_models::ops::transposed;
+use ne_models::ops::transposed_cow;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -101,7 +101,7 @@ pub fn unit_proxies(
     assert_eq!(weights.nrows(), acts.ncols(), "one weight row per unit");
     assert_eq!(acts.nrows(), labels.len(), "one label per example");
     assert_eq!(acts.nrows(), pixels.nrows(), "one image per example");
-    let by_unit = transposed(acts);
+    let by_unit = transposed_cow(acts);
     by_unit
         .outer_iter()
         .into_par_iter()

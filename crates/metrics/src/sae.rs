@@ -3,7 +3,8 @@ use crate::{
     NeuronStats, TOP_EXAMPLES, Table4, UnitProxies, median, neuron_stats, silent_neurons,
     unit_proxies,
 };
-use ndarray::{ArrayView1, ArrayView2, Axis, Zip};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis, ShapeBuilder, Zip};
 use ne_models::{Mlp, ModelError, Sae, TrainingFiring};
 use serde::{Deserialize, Serialize};
 
@@ -83,7 +84,7 @@ pub fn evaluate_sae(
 ) -> Result<SaeEvaluation, ModelError> {
     let (test_hidden, test_labels) = (test.hidden, test.labels);
     let latents_n = sae.w_enc.nrows();
-    let acts = sae.encode(test_hidden);
+    let acts = encode_by_column(sae, test_hidden);
     let recon = sae.decode(acts.view());
     let n = test_hidden.nrows() as f64;
 
@@ -157,6 +158,19 @@ pub fn evaluate_sae(
 /// input weights are the rows of the first layer, reading pixels.
 pub fn mlp_unit_proxies(mlp: &Mlp, test: EvalSet) -> Vec<UnitProxies> {
     unit_proxies(mlp.fc1.weight.view(), test.hidden, test.labels, test.pixels)
+}
+
+/// `sae.encode(h)`, stored column by column so that each latent's activations lie in one
+/// contiguous row of the transpose (what the per-latent figures read). The same numbers: the
+/// matrix product's kernel packs its inputs and computes each element the same way wherever the
+/// result is stored.
+fn encode_by_column(sae: &Sae, h: ArrayView2<f32>) -> Array2<f32> {
+    let centered = &h - &sae.b_dec;
+    let mut pre = Array2::zeros((h.nrows(), sae.latents()).f());
+    general_mat_mul(1.0, &centered, &sae.w_enc.t(), 0.0, &mut pre);
+    pre += &sae.b_enc;
+    pre.mapv_inplace(|v| if v < 0.0 { 0.0 } else { v });
+    pre
 }
 
 #[cfg(test)]
@@ -238,6 +252,22 @@ mod tests {
         assert!((m.dead_pct - 100.0 / 3.0).abs() < 1e-9);
         assert!((m.dead_training_pct - 200.0 / 3.0).abs() < 1e-9);
         assert!((m.dead_late_pct - 200.0 / 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn latents_stored_by_column_are_the_encoded_ones_bit_for_bit() {
+        let sae = Sae::init(
+            8,
+            40,
+            &mut ne_models::rng::stream_rng(3, ne_models::rng::Stream::SaeInit),
+        );
+        let h = Array2::from_shape_fn((300, 8), |(i, k)| ((i * 7 + k * 3) % 11) as f32 / 5.0 - 0.7);
+        let by_column = encode_by_column(&sae, h.view());
+        assert!(by_column.t().is_standard_layout());
+        let encoded = sae.encode(h.view());
+        assert!(encoded.iter().any(|&v| v > 0.0) && encoded.iter().any(|&v| v == 0.0));
+        let bits = |a: &Array2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&by_column), bits(&encoded));
     }
 
     #[test]
