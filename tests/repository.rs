@@ -45,6 +45,8 @@ fn the_method_defines_every_model_loss_and_reported_figure() {
         "**mean dist**",
         "**size**",
         "**dead %**",
+        "**dead ≤ τ %**",
+        "## The paper's released models",
         "**label purity**",
         "**top-100 label purity**",
         "**input coherence**",

@@ -20,6 +20,7 @@ fn run(config: &Config, out: &Path, resume: bool, explorer: bool) -> (Value, Vec
         explorer,
         export_activations: false,
         curve: true,
+        force: false,
     };
     reproduce(config, &options, &log).expect("the pipeline runs");
     let text = std::fs::read_to_string(out.join("metrics.json")).expect("metrics.json is written");
@@ -29,7 +30,7 @@ fn run(config: &Config, out: &Path, resume: bool, explorer: bool) -> (Value, Vec
     )
 }
 
-const METRICS: [&str; 10] = [
+const METRICS: [&str; 11] = [
     "mse",
     "l1",
     "l0_pct",
@@ -38,6 +39,7 @@ const METRICS: [&str; 10] = [
     "mean_dist",
     "size",
     "dead_pct",
+    "dead_threshold_pct",
     "dead_training_pct",
     "dead_late_pct",
 ];
@@ -193,7 +195,7 @@ fn assert_in_range(key: &str, value: f64) {
     assert!(value.is_finite(), "{key} = {value}");
     let ok = match key {
         "mse" | "l1" | "size" => value >= 0.0,
-        "l0_pct" | "dead_pct" => (0.0..=100.0).contains(&value),
+        "l0_pct" | "dead_pct" | "dead_threshold_pct" => (0.0..=100.0).contains(&value),
         "acc_loss_pct" => (-100.0..=100.0).contains(&value),
         "max_dist" | "mean_dist" => (0.0..=2.0).contains(&value),
         "label_purity" | "top_label_purity" => (0.1..=1.0).contains(&value),
@@ -254,6 +256,15 @@ fn reproduce_writes_complete_consistent_results_and_reruns_identically() {
         assert_in_range(key, s["mean"].as_f64().unwrap());
         assert!(s["std"].as_f64().unwrap() >= 0.0);
     }
+    // The paper's released models, measured on the same data: every figure but those only a
+    // training record can tell.
+    for (variant, key) in blocks() {
+        let value = &metrics["paper_models"][variant][key];
+        match key {
+            "dead_training_pct" | "dead_late_pct" => assert!(value.is_null(), "{variant}.{key}"),
+            _ => assert_in_range(key, value.as_f64().unwrap()),
+        }
+    }
     table4_is_recomputable_from_the_saved_models(&config, &first, &metrics);
     the_curve_reuses_both_saes_and_measures_every_lambda(&config, &first, &metrics);
 
@@ -263,6 +274,8 @@ fn reproduce_writes_complete_consistent_results_and_reruns_identically() {
         "Table 3",
         "standard (paper, 1 run)",
         "+ NE loss (ours, 2 seeds)",
+        "+ NE loss (paper's models, measured here)",
+        "Measurement or training? Column by column",
     ] {
         assert!(report.contains(needle), "report.md lacks {needle:?}");
     }
@@ -326,7 +339,8 @@ fn reproduce_writes_complete_consistent_results_and_reruns_identically() {
     // and trains nothing when a seed or a model is missing.
     let run_json = first.join("seed-1/run.json");
     let before = std::fs::read(&run_json).unwrap();
-    std::fs::remove_dir_all(first.join("explorer")).unwrap();
+    // The resumed run wrote no explorer, so the first run's (with its tables) is gone.
+    assert!(!first.join("explorer").exists());
     let quiet = |_: &str| {};
     let index = explore_from(&first, Some(1), &quiet).expect("explores a finished run");
     assert_eq!(index, first.join("explorer/index.html"));
@@ -357,6 +371,7 @@ fn three_seeds_without_extras(config: &Config) -> Reproduction {
         explorer: false,
         export_activations: false,
         curve: false,
+        force: false,
     };
     reproduce(config, &options, &|_: &str| {}).expect("the pipeline runs")
 }

@@ -10,4 +10,4 @@ pub use clusters::{Cluster, ClusterSeparation, cluster_separation, feature_clust
 pub use distance::{
     DistanceStats, cosine_distance, cosine_similarity_matrix, embeddings, pairwise_distance_stats,
 };
-pub use ne_loss::{NeLoss, ne_loss};
+pub use ne_loss::{NeLoss, NeLossInputs, ne_loss, ne_loss_with_input_grads};

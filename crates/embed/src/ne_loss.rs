@@ -119,6 +119,84 @@ pub fn ne_loss(w_enc: ArrayView2<f32>, centered: ArrayView2<f32>, acts: ArrayVie
     }
 }
 
+/// The NE loss with its gradient for each input row: what a model that is not our SAE needs to
+/// put the loss behind any transform before its encoder.
+#[derive(Debug, Clone)]
+pub struct NeLossInputs {
+    /// As `NeLoss::value`.
+    pub value: f32,
+    /// As `NeLoss::latents_counted`.
+    pub latents_counted: usize,
+    /// d value / d W_enc (m x d).
+    pub grad_w_enc: Array2<f32>,
+    /// d value / d inputs (n x d): row i gathers the pull of every latent i is active for.
+    pub grad_inputs: Array2<f32>,
+}
+
+/// The NE loss of encoder weights `w_enc` (m x d) on `inputs` (n x d, whatever the encoder
+/// reads: centred, normalised or raw) with activations `acts` (n x m), and its gradients for the
+/// weights and for the inputs. The value and `grad_w_enc` are `ne_loss`'s; each input row's
+/// gradient is Σ_j w_j ⊙ de_ij / (latents counted), with de_ij as `latent_term` derives it,
+/// added latent by latent in a fixed order (deterministic, serial over latents).
+///
+/// # Panics
+/// As `ne_loss`, when the shapes disagree.
+pub fn ne_loss_with_input_grads(
+    inputs: ArrayView2<f32>,
+    w_enc: ArrayView2<f32>,
+    acts: ArrayView2<f32>,
+) -> NeLossInputs {
+    let loss = ne_loss(w_enc, inputs, acts);
+    let mut grad_inputs = Array2::<f32>::zeros(inputs.raw_dim());
+    if loss.latents_counted > 0 {
+        let inv_counted = 1.0 / loss.latents_counted as f32;
+        for (weights, latent_acts) in w_enc.rows().into_iter().zip(acts.columns()) {
+            let active: Vec<usize> = (0..latent_acts.len())
+                .filter(|&i| latent_acts[i] > 0.0)
+                .collect();
+            add_input_grads(weights, inputs, &active, inv_counted, &mut grad_inputs);
+        }
+    }
+    NeLossInputs {
+        value: loss.value,
+        latents_counted: loss.latents_counted,
+        grad_w_enc: loss.grad_w_enc,
+        grad_inputs,
+    }
+}
+
+/// Adds `scale` × one latent's d loss / d x_i to row i of `grad` for each of its `active`
+/// examples: with e_i = w ⊙ x_i, u_i = e_i / ||e_i||, s = Σ_i u_i and c = -2 / (n (n - 1)),
+/// d loss / d e_i = c (s - (u_i · s) u_i) / ||e_i||, and d loss / d x_i = w ⊙ that. Zero
+/// embeddings pass nothing, as in `ne_loss`.
+fn add_input_grads(
+    weights: ArrayView1<f32>,
+    inputs: ArrayView2<f32>,
+    active: &[usize],
+    scale: f32,
+    grad: &mut Array2<f32>,
+) {
+    let count = active.len();
+    if count < 2 {
+        return;
+    }
+    let units: Vec<(usize, Array1<f32>, f32)> = active
+        .iter()
+        .filter_map(|&i| {
+            let e = &weights * &inputs.row(i);
+            let norm = e.dot(&e).sqrt();
+            (norm > 0.0).then(|| (i, e / norm, norm))
+        })
+        .collect();
+    let mut unit_sum = Array1::<f32>::zeros(weights.len());
+    units.iter().for_each(|(_, u, _)| unit_sum += u);
+    let coef = -2.0 / (count * (count - 1)) as f32;
+    for (i, u, norm) in &units {
+        let de = (&unit_sum - &(u * u.dot(&unit_sum))) * (coef / norm);
+        grad.row_mut(*i).scaled_add(scale, &(&de * &weights));
+    }
+}
+
 /// Latents handled together by one task. Their activations for one example share a cache line
 /// (16 f32), so their active sets are found by reading `acts` row by row, rather than one latent's
 /// column at a time, whose elements lie m floats apart and land in the same few L1 cache sets.

@@ -1,6 +1,6 @@
 //! NE loss: hand-worked values, a dense O(n²) reference, finite differences and determinism.
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, array};
-use ne_embed::{NeLoss, ne_loss};
+use ne_embed::{NeLoss, ne_loss, ne_loss_with_input_grads};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -244,6 +244,31 @@ fn gradients_match_finite_differences_with_h_and_b_dec() {
         b_error < 1e-4 * b_scale,
         "b_dec: error {b_error}, scale {b_scale}"
     );
+}
+
+/// The loss on any inputs: the input gradient against finite differences of the dense
+/// reference, and summed over rows it is minus `ne_loss`'s b_dec gradient.
+#[test]
+fn input_gradients_match_finite_differences() {
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    let (batch, dim, latents) = (12, 5, 8);
+    let w_enc = uniform(&mut rng, (latents, dim));
+    let inputs = uniform(&mut rng, (batch, dim));
+    let acts = mixed_acts(&mut rng, batch, latents);
+    let loss = ne_loss_with_input_grads(to_f32(&inputs).view(), to_f32(&w_enc).view(), acts.view());
+    let plain = ne_loss(to_f32(&w_enc).view(), to_f32(&inputs).view(), acts.view());
+    assert_eq!(loss.value, plain.value);
+    assert_eq!(loss.grad_w_enc, plain.grad_w_enc);
+
+    let (error, scale) = finite_difference_error(&inputs, loss.grad_inputs.view(), |x| {
+        dense_loss(&w_enc, x, acts.view()).0
+    });
+    assert!(scale > 1e-2, "input gradient is trivially small: {scale}");
+    assert!(error < 1e-4 * scale, "inputs: error {error}, scale {scale}");
+    let summed = loss.grad_inputs.sum_axis(Axis(0));
+    for (s, b) in summed.iter().zip(&plain.grad_b_dec) {
+        assert!((s + b).abs() < 1e-5, "{s} vs -{b}");
+    }
 }
 
 #[test]

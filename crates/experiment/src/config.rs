@@ -1,7 +1,6 @@
 //! The experiment's TOML config: every hyperparameter and the seed, checked before any work.
-use crate::curve::CurveConfig;
-use ne_mnist::IMAGE_PIXELS;
-use ne_models::{CLASSES, MlpConfig, SaeConfig};
+use ne_mnist::{CLASSES, IMAGE_PIXELS};
+use ne_models::{MlpConfig, SaeConfig};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -44,6 +43,21 @@ pub struct DataConfig {
 pub struct EvalConfig {
     /// Activating test examples per latent that feed the distance metrics.
     pub example_cap: usize,
+    /// τ of `dead_threshold_pct`: a latent whose largest activation over the training set is at
+    /// most τ counts as dead by threshold (τ = 0 gives the strict count). Absent in older
+    /// configs, which read as 0.
+    #[serde(default)]
+    pub dead_threshold: f32,
+}
+
+impl EvalConfig {
+    /// How `evaluate_sae` measures under this config.
+    pub fn options(&self) -> ne_metrics::EvalOptions {
+        ne_metrics::EvalOptions {
+            example_cap: self.example_cap,
+            dead_threshold: self.dead_threshold,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -119,6 +133,12 @@ impl Config {
         self.sae.validate().map_err(|e| format!("[sae] {e}"))?;
         if self.eval.example_cap < 2 {
             return Err("[eval] example_cap must be at least 2 to measure distances".into());
+        }
+        if !(self.eval.dead_threshold.is_finite() && self.eval.dead_threshold >= 0.0) {
+            return Err(format!(
+                "[eval] dead_threshold must be a finite number of at least 0, got {}",
+                self.eval.dead_threshold
+            ));
         }
         let t = self.explorer.cluster_threshold;
         if !(t.is_finite() && (-1.0..=1.0).contains(&t)) {
@@ -212,6 +232,38 @@ fn mem_available(meminfo: &str) -> Option<u64> {
     let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kilobytes: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kilobytes * 1024)
+}
+
+/// `[curve]` in the config: the λ_NE values of the curve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurveConfig {
+    /// λ_NE values, each finite and >= 0, without repeats; 0 is the standard SAE.
+    pub lambda_ne: Vec<f32>,
+}
+
+impl Default for CurveConfig {
+    fn default() -> Self {
+        Self {
+            lambda_ne: vec![0.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0],
+        }
+    }
+}
+
+impl CurveConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        for (i, &lambda) in self.lambda_ne.iter().enumerate() {
+            if !(lambda.is_finite() && lambda >= 0.0) {
+                return Err(format!(
+                    "[curve] lambda_ne must be finite and >= 0, got {lambda}"
+                ));
+            }
+            if self.lambda_ne[..i].contains(&lambda) {
+                return Err(format!("[curve] lambda_ne lists {lambda} twice"));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -12,38 +12,6 @@ use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 use std::path::Path;
 
-/// `[curve]` in the config: the λ_NE values of the curve.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CurveConfig {
-    /// λ_NE values, each finite and >= 0, without repeats; 0 is the standard SAE.
-    pub lambda_ne: Vec<f32>,
-}
-
-impl Default for CurveConfig {
-    fn default() -> Self {
-        Self {
-            lambda_ne: vec![0.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0],
-        }
-    }
-}
-
-impl CurveConfig {
-    pub fn validate(&self) -> Result<(), String> {
-        for (i, &lambda) in self.lambda_ne.iter().enumerate() {
-            if !(lambda.is_finite() && lambda >= 0.0) {
-                return Err(format!(
-                    "[curve] lambda_ne must be finite and >= 0, got {lambda}"
-                ));
-            }
-            if self.lambda_ne[..i].contains(&lambda) {
-                return Err(format!("[curve] lambda_ne lists {lambda} twice"));
-            }
-        }
-        Ok(())
-    }
-}
-
 /// Which model a point of the curve measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CurveModel {
@@ -380,6 +348,7 @@ mod tests {
             mean_dist,
             size: 500.0,
             dead_pct: 25.0,
+            dead_threshold_pct: 25.0,
             dead_training_pct: 1.0,
             dead_late_pct: 2.0,
             table4: Table4::UNMEASURED,
@@ -444,6 +413,7 @@ mod tests {
 
     #[test]
     fn bad_lambdas_are_refused() {
+        use crate::config::CurveConfig;
         let bad = |lambda_ne: Vec<f32>| CurveConfig { lambda_ne }.validate().unwrap_err();
         assert!(bad(vec![0.0, -1.0]).contains("[curve]"));
         assert!(bad(vec![f32::NAN]).contains("finite"));

@@ -3,8 +3,8 @@
 //! ways, to find for which initialisation, definition and λ_NE (if any) the NE loss lowers them.
 use crate::Config;
 use crate::curve::CurveFile;
+use crate::outputs::Log;
 use crate::outputs::write_atomic;
-use crate::pipeline::Log;
 use crate::{ReproduceOptions, reproduce};
 use ne_figures::{Panel, Reference, curve_figure};
 use ne_metrics::{MeanStd, PAPER_NE, PAPER_STANDARD, SaeMetrics};
@@ -29,14 +29,6 @@ const DEFINITIONS: [(&str, &str, Pick); 3] = [
     }),
 ];
 
-/// The config's name for an initialisation, as in `sae.init`.
-pub fn init_name(init: SaeInit) -> &'static str {
-    match init {
-        SaeInit::ScaledTranspose => "scaled_transpose",
-        SaeInit::PytorchDefault => "pytorch_default",
-    }
-}
-
 /// The study's result: one curve per initialisation.
 #[derive(Debug, Clone)]
 pub struct DeadLatentStudy {
@@ -57,17 +49,15 @@ pub fn study(
     for init in INITS {
         let mut config = config.clone();
         config.sae.init = init;
-        log(&format!(
-            "dead-latent study: sae.init = {}",
-            init_name(init)
-        ));
+        log(&format!("dead-latent study: sae.init = {}", init.name()));
         let options = ReproduceOptions {
             seeds: seeds.to_vec(),
-            out: out.join(init_name(init)),
+            out: out.join(init.name()),
             resume: false,
             explorer: false,
             curve: true,
             export_activations: false,
+            force: false,
         };
         let done = reproduce(&config, &options, log)?;
         let curve = done
@@ -92,7 +82,7 @@ fn figure(curves: &[(SaeInit, CurveFile)]) -> anyhow::Result<String> {
             y_label: "dead latents (%)".to_owned(),
             bands: curves
                 .iter()
-                .map(|(init, curve)| curve.band(key, init_name(*init)))
+                .map(|(init, curve)| curve.band(key, init.name()))
                 .collect(),
             references: if i == 0 {
                 vec![
@@ -161,7 +151,7 @@ pub fn markdown(curves: &[(SaeInit, CurveFile)]) -> String {
                     if compared > 0 && lowered == compared {
                         lowered_everywhere.push(format!(
                             "{}, {name}, λ_NE = {}",
-                            init_name(*init),
+                            init.name(),
                             point.lambda_ne
                         ));
                     }
@@ -171,7 +161,7 @@ pub fn markdown(curves: &[(SaeInit, CurveFile)]) -> String {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} |",
-                init_name(*init),
+                init.name(),
                 point.lambda_ne,
                 cells.join(" | ")
             );
@@ -210,6 +200,7 @@ mod tests {
             mean_dist: 0.4,
             size: 500.0,
             dead_pct: dead,
+            dead_threshold_pct: dead,
             dead_training_pct: dead / 10.0,
             dead_late_pct: f64::NAN,
             table4: Table4::UNMEASURED,

@@ -1,33 +1,36 @@
 //! The neuron explorer for one seed of a run.
 use crate::MetricsFile;
 use crate::finished::FinishedRun;
-use crate::interop::{ImportedSae, imported_saes};
-use crate::pipeline::{Log, SeedOutcome};
+use crate::imported::{ImportedSae, imported_saes};
+use crate::outputs::Log;
+use crate::pipeline::SeedOutcome;
 use ne_explorer::{ExplorerInput, SaeInput, write_explorer};
-use ne_metrics::firing_counts;
 use ne_mnist::Mnist;
 use std::path::{Path, PathBuf};
 
-/// Writes the explorer for `outcome`, with its two SAEs and then `imported`, into `dir`;
-/// returns the path of its `index.html`.
+/// The explorer's titles of a run's own two SAEs.
+pub const OWN_TITLES: [&str; 2] = ["Standard SAE", "SAE + NE loss"];
+
+/// Writes the explorer for `outcome`, with its two SAEs (titled `titles`: standard, NE) and then
+/// `imported`, into `dir`; returns the path of its `index.html`.
 pub fn write(
     data: &Mnist,
     outcome: &SeedOutcome,
     metrics: &MetricsFile,
+    titles: [&str; 2],
     imported: &[ImportedSae],
     dir: &Path,
 ) -> anyhow::Result<PathBuf> {
     let eval = &outcome.evaluation;
-    let train_hidden = outcome.train_hidden.view();
     let firing = |counts: &ndarray::Array1<u64>| counts.to_vec();
     let own = [
         (
             "standard",
-            "Standard SAE",
+            titles[0],
             &outcome.models.standard,
             &eval.standard,
         ),
-        ("ne", "SAE + NE loss", &outcome.models.ne, &eval.ne),
+        ("ne", titles[1], &outcome.models.ne, &eval.ne),
     ];
     let shown: Vec<_> = own
         .into_iter()
@@ -37,8 +40,8 @@ pub fn write(
                 .map(|i| (i.key.as_str(), i.title.as_str(), &i.sae, &i.evaluation)),
         )
         .map(|(key, title, sae, evaluation)| {
-            let train_firing = firing_counts(train_hidden, sae.latents(), |h| sae.encode(h));
-            (key, title, sae, firing(&train_firing), &evaluation.proxies)
+            let train_firing = firing(&evaluation.train_firing);
+            (key, title, sae, train_firing, &evaluation.proxies)
         })
         .collect();
     let saes: Vec<SaeInput> = shown
@@ -56,7 +59,7 @@ pub fn write(
     // would print 0.02 as 0.019999999552965164. The text holds each number's shortest form.
     let metrics_json: serde_json::Value = serde_json::from_str(&serde_json::to_string(metrics)?)?;
     let explorer = &metrics.config.explorer;
-    write_explorer(
+    let index = write_explorer(
         dir,
         &ExplorerInput {
             test: &data.test,
@@ -70,24 +73,30 @@ pub fn write(
             cluster_examples: explorer.cluster_examples,
             distance_cap: metrics.config.eval.example_cap,
         },
-    )
+    )?;
+    for name in ne_explorer::file_names() {
+        crate::outputs::record(&dir.join(name))?;
+    }
+    Ok(index)
 }
 
-/// Writes the explorer of a finished run's seed into the run's `explorer/`, with the SAEs
-/// `evaluate` brought in for that seed.
+/// Writes the explorer of the seed of `outcome` into the run's `explorer/`, with the SAEs
+/// `evaluate` brought into the run (`dir`) for that seed.
 pub fn write_run(
-    run: &FinishedRun,
+    dir: &Path,
+    metrics: &MetricsFile,
     data: &Mnist,
     outcome: &SeedOutcome,
     log: Log,
 ) -> anyhow::Result<PathBuf> {
-    let imported = imported_saes(run, data, outcome, log)?;
+    let imported = imported_saes(dir, &metrics.config, data, outcome, log)?;
     write(
         data,
         outcome,
-        &run.metrics,
+        metrics,
+        OWN_TITLES,
         &imported,
-        &run.dir.join("explorer"),
+        &dir.join("explorer"),
     )
 }
 
@@ -99,5 +108,5 @@ pub fn explore_from(results: &Path, seed: Option<u64>, log: Log) -> anyhow::Resu
     let seed = run.seed(seed)?;
     let data = run.data()?;
     let outcome = run.outcome(&data, seed, log)?;
-    write_run(&run, &data, &outcome, log)
+    write_run(&run.dir, &run.metrics, &data, &outcome, log)
 }

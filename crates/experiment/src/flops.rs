@@ -5,14 +5,15 @@
 //! up nearly all of the work, from the sizes and what training recorded; element-wise work
 //! (ReLU, Adam, renormalising) is left out, so a rate computed from them is a lower bound.
 use ndarray::Array2;
-use ne_models::{CLASSES, MlpConfig, SaeConfig};
+use ne_metrics::{SaeEvaluation, TOP_EXAMPLES};
+use ne_models::{MlpConfig, SaeConfig};
 use std::time::Instant;
 
 /// Training the MLP: per example and epoch, the forward pass through both layers, both layers'
 /// weight gradients and the gradient reaching the hidden layer.
-pub fn mlp_training(config: &MlpConfig, examples: usize, inputs: usize) -> f64 {
-    let layers = (inputs * config.hidden + config.hidden * CLASSES) as f64;
-    let hidden_gradient = (config.hidden * CLASSES) as f64;
+pub fn mlp_training(config: &MlpConfig, examples: usize, inputs: usize, classes: usize) -> f64 {
+    let layers = (inputs * config.hidden + config.hidden * classes) as f64;
+    let hidden_gradient = (config.hidden * classes) as f64;
     let per_example = 2.0 * layers + hidden_gradient;
     2.0 * (config.epochs * examples) as f64 * per_example
 }
@@ -45,6 +46,45 @@ pub fn sae_training(
     let multiply_adds = examples as f64 * d * config.latents as f64
         + pairs as f64 * SAE_PAIR_PASSES * d
         + ne_pairs as f64 * NE_PAIR_PASSES * d;
+    2.0 * multiply_adds
+}
+
+/// The sizes an SAE's evaluation works on.
+#[derive(Debug, Clone, Copy)]
+pub struct EvalSizes {
+    /// Test and training examples.
+    pub test: usize,
+    pub train: usize,
+    /// Width of the activations the SAE reads, and the MLP's classes that read them back.
+    pub inputs: usize,
+    pub classes: usize,
+    /// Pixels per image.
+    pub pixels: usize,
+    /// Activating examples per latent behind its distances.
+    pub cap: usize,
+}
+
+/// Evaluating one SAE (`ne_metrics::evaluate_sae`): encoding and decoding the test set, the
+/// MLP's last layer on both, encoding the training set (its dead latents), each latent's Gram
+/// matrix of up to `cap` embeddings, and the pixels of up to 100 top examples per latent.
+pub fn sae_evaluation(sizes: &EvalSizes, evaluation: &SaeEvaluation) -> f64 {
+    let latents = evaluation.latents.len() as f64;
+    let d = sizes.inputs as f64;
+    let grams: f64 = evaluation
+        .latents
+        .iter()
+        .map(|s| (s.size.min(sizes.cap) as f64).powi(2) * d)
+        .sum();
+    let top_pixels: f64 = evaluation
+        .proxies
+        .iter()
+        .map(|p| (p.active.min(TOP_EXAMPLES) * sizes.pixels) as f64 * 2.0)
+        .sum();
+    let multiply_adds = 2.0 * sizes.test as f64 * d * latents
+        + 2.0 * (sizes.test * sizes.inputs * sizes.classes) as f64
+        + sizes.train as f64 * d * latents
+        + grams
+        + top_pixels;
     2.0 * multiply_adds
 }
 
@@ -89,7 +129,7 @@ mod tests {
             learning_rate: 0.1,
         };
         // Per example: 2 × (5·2 + 2·10) + 2·10 = 80 multiply-adds; 3 epochs of 4 examples.
-        assert_eq!(mlp_training(&config, 4, 5), 2.0 * 3.0 * 4.0 * 80.0);
+        assert_eq!(mlp_training(&config, 4, 5, 10), 2.0 * 3.0 * 4.0 * 80.0);
         assert_eq!(hidden(10, 784, 64), 2.0 * 10.0 * 784.0 * 64.0);
     }
 

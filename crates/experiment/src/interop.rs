@@ -4,16 +4,17 @@
 //! Python; and `evaluate` measures an SAE in SAELens's layout against a run's MLP (the figures
 //! of `evaluate_sae`) and shows it in the run's explorer beside ours.
 use crate::finished::FinishedRun;
+use crate::imported::measure;
+pub use crate::imported::{EVALUATION_FILE, IMPORTED_DIR};
 use crate::outputs::write_atomic;
 use crate::pipeline::{Log, SeedOutcome, seed_dir};
 use crate::{Config, explore};
 use anyhow::{Context, bail};
 use ndarray::{ArrayView, Dimension};
 use ndarray_npy::WriteNpyExt;
-use ne_metrics::{EvalSet, SaeEvaluation, SaeMetrics, evaluate_sae};
+use ne_metrics::SaeMetrics;
 use ne_mnist::Mnist;
 use ne_models::{Sae, SaeVariant, saelens};
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
 
@@ -23,10 +24,6 @@ pub const SAELENS_DIR: &str = "saelens";
 pub const ACTIVATIONS_DIR: &str = "activations";
 /// Our own record of where the files beside it came from.
 pub const PROVENANCE_FILE: &str = "provenance.json";
-/// Folder of a run holding the SAEs `evaluate` brought in, one folder per key.
-pub const IMPORTED_DIR: &str = "imported";
-/// What `evaluate` measured for an imported SAE, in that SAE's folder.
-pub const EVALUATION_FILE: &str = "evaluation.json";
 /// `cfg.json` `metadata` key holding the same record as `provenance.json`.
 pub const PROVENANCE_KEY: &str = "neuron_embeddings";
 /// SAELens's `metadata.model_name` of our exports.
@@ -65,7 +62,11 @@ fn pretty(value: &Value) -> Vec<u8> {
 }
 
 /// Writes `sae` as a SAELens folder `dir` with `metadata` in its `cfg.json`.
-fn write_saelens(dir: &Path, sae: &Sae, metadata: &Map<String, Value>) -> anyhow::Result<()> {
+pub(crate) fn write_saelens(
+    dir: &Path,
+    sae: &Sae,
+    metadata: &Map<String, Value>,
+) -> anyhow::Result<()> {
     let files = saelens::files(sae, metadata);
     write_atomic(&dir.join(saelens::WEIGHTS_FILE), &files.weights)?;
     write_atomic(&dir.join(saelens::CFG_FILE), &files.cfg_json)
@@ -160,98 +161,6 @@ pub fn export_from(results: &Path, activations: bool, log: Log) -> anyhow::Resul
         )?);
     }
     Ok(written)
-}
-
-/// An SAE brought in by `evaluate`, measured against the MLP of the seed shown.
-pub struct ImportedSae {
-    pub key: String,
-    pub title: String,
-    pub sae: Sae,
-    pub evaluation: SaeEvaluation,
-}
-
-/// The part of `evaluation.json` needed to show an imported SAE again.
-#[derive(Deserialize)]
-struct ImportRecord {
-    key: String,
-    title: String,
-    seed: u64,
-    config_digest: String,
-}
-
-/// Measures `sae` as the run measured its own SAEs, on the outcome's MLP and the run's data;
-/// it has no training record, so the dead counts during training are left unmeasured.
-fn measure(
-    data: &Mnist,
-    outcome: &SeedOutcome,
-    cap: usize,
-    sae: &Sae,
-) -> anyhow::Result<SaeEvaluation> {
-    let test = EvalSet {
-        hidden: outcome.test_hidden.view(),
-        labels: data.test.labels.view(),
-        pixels: data.test.pixels.view(),
-    };
-    Ok(evaluate_sae(
-        &outcome.models.mlp,
-        sae,
-        test,
-        outcome.train_hidden.view(),
-        None,
-        cap,
-    )?)
-}
-
-/// The SAEs in `run/imported/` that were measured against the seed and config of `outcome`,
-/// measured again (in key order); those of other seeds or configs are left out with a log line.
-pub fn imported_saes(
-    run: &FinishedRun,
-    data: &Mnist,
-    outcome: &SeedOutcome,
-    log: Log,
-) -> anyhow::Result<Vec<ImportedSae>> {
-    let root = run.dir.join(IMPORTED_DIR);
-    let entries = match std::fs::read_dir(&root) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        entries => entries.with_context(|| format!("cannot list {}", root.display()))?,
-    };
-    let mut folders = entries
-        .map(|entry| entry.map(|e| e.path()))
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("cannot list {}", root.display()))?;
-    folders.retain(|path| path.is_dir());
-    folders.sort();
-    let digest = run.metrics.config.digest();
-    let mut imported = Vec::new();
-    for folder in folders {
-        let path = folder.join(EVALUATION_FILE);
-        let text =
-            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let record: ImportRecord = serde_json::from_slice(&text)
-            .with_context(|| format!("{} is not an evaluation record", path.display()))?;
-        if record.seed != outcome.run.seed || record.config_digest != digest {
-            let config = if record.config_digest == digest {
-                "this"
-            } else {
-                "another"
-            };
-            log(&format!(
-                "explorer: leaving out {}: it was measured against seed {} of {config} config",
-                folder.display(),
-                record.seed
-            ));
-            continue;
-        }
-        let sae = saelens::read(&folder)?.sae;
-        let evaluation = measure(data, outcome, run.metrics.config.eval.example_cap, &sae)?;
-        imported.push(ImportedSae {
-            key: record.key,
-            title: record.title,
-            sae,
-            evaluation,
-        });
-    }
-    Ok(imported)
 }
 
 /// What `evaluate` was asked to do.
@@ -377,9 +286,37 @@ pub fn evaluate(options: &EvaluateOptions, log: Log) -> anyhow::Result<Evaluatio
 
     let data = run.data()?;
     let outcome = run.outcome(&data, seed, log)?;
-    let evaluation = measure(&data, &outcome, config.eval.example_cap, &sae)?;
+    let evaluation = measure(&data, &outcome, config.eval.options(), &sae)?;
+    let m = &evaluation.metrics;
+    if [
+        m.mse,
+        m.l1,
+        m.l0_pct,
+        m.acc_loss_pct,
+        m.max_dist,
+        m.mean_dist,
+    ]
+    .iter()
+    .any(|x| !x.is_finite())
+    {
+        let largest = [&sae.w_enc, &sae.w_dec]
+            .into_iter()
+            .flat_map(|w| w.iter())
+            .chain(sae.b_enc.iter().chain(sae.b_dec.iter()))
+            .fold(0f32, |most, &w| most.max(w.abs()));
+        log(&format!(
+            "warning: {key}: some of its figures are not finite (n/a) and the others come from \
+             overflowing arithmetic: its weights reach {largest:e}, too large for 32-bit floats \
+             to multiply; check that {} holds the SAE you meant",
+            options.sae.display()
+        ));
+    }
     let saved = run.dir.join(IMPORTED_DIR).join(&key);
-    write_saelens(&saved, &sae, &loaded.metadata)?;
+    // Written in full in a folder of its own, then moved in place, so that an interrupted
+    // `evaluate` never leaves `imported/<key>/` without its record.
+    let staging = run.dir.join(IMPORTED_DIR).join(format!(".partial-{key}"));
+    remove_dir_if_present(&staging)?;
+    write_saelens(&staging, &sae, &loaded.metadata)?;
     let title = format!("{key} (imported)");
     let source = std::fs::canonicalize(&options.sae).unwrap_or_else(|_| options.sae.clone());
     let record = json!({
@@ -390,8 +327,9 @@ pub fn evaluate(options: &EvaluateOptions, log: Log) -> anyhow::Result<Evaluatio
         "config_digest": config.digest(),
         "metrics": evaluation.metrics,
     });
-    write_atomic(&saved.join(EVALUATION_FILE), &pretty(&record))?;
-    let explorer = explore::write_run(&run, &data, &outcome, log)?;
+    write_atomic(&staging.join(EVALUATION_FILE), &pretty(&record))?;
+    replace_dir(&staging, &saved)?;
+    let explorer = explore::write_run(&run.dir, &run.metrics, &data, &outcome, log)?;
     Ok(Evaluation {
         key,
         seed,
@@ -401,6 +339,29 @@ pub fn evaluate(options: &EvaluateOptions, log: Log) -> anyhow::Result<Evaluatio
         saved,
         explorer,
     })
+}
+
+fn remove_dir_if_present(dir: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        removed => removed.with_context(|| format!("cannot remove {}", dir.display())),
+    }
+}
+
+/// Moves the folder `new` to `target`, in place of the folder there if any. The old one is
+/// moved aside before, and removed after, so that `target` is at every moment either the whole
+/// old folder or the whole new one (or briefly absent).
+fn replace_dir(new: &Path, target: &Path) -> anyhow::Result<()> {
+    let name = target.file_name().expect("a folder with a name");
+    let old = target.with_file_name(format!(".old-{}", name.to_string_lossy()));
+    remove_dir_if_present(&old)?;
+    match std::fs::rename(target, &old) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        moved => moved.with_context(|| format!("cannot move {} aside", target.display()))?,
+    }
+    std::fs::rename(new, target)
+        .with_context(|| format!("cannot move {} to {}", new.display(), target.display()))?;
+    remove_dir_if_present(&old)
 }
 
 #[cfg(test)]

@@ -14,11 +14,10 @@ use ne_models::{Mlp, Sae, SaeTraining, SaeVariant, TrainingFiring};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::Instant;
 
-/// Where progress lines go (the CLI prints them to stderr).
-pub type Log<'a> = &'a (dyn Fn(&str) + Sync);
+pub use crate::outputs::Log;
 
 /// The most seeds one run may have.
 pub const MAX_SEEDS: u64 = 1000;
@@ -42,6 +41,16 @@ pub fn load_data(config: &DataConfig) -> anyhow::Result<Mnist> {
         (config.dir.clone(), Checksums::Skip)
     };
     let Mnist { train, test } = ne_mnist::load(&dir, checksums).map_err(with_checksum_advice)?;
+    // Every figure of the run is measured on the test images: without any, accuracy and the
+    // other metrics would be numbers of nothing.
+    if test.is_empty() {
+        let images = ne_mnist::SplitKind::Test.images_file();
+        anyhow::bail!(
+            "{}: the test images ({images}, .gz or plain) hold no image; every metric of the \
+             run is measured on them",
+            dir.display()
+        );
+    }
     let limit = |n: usize| if n == 0 { usize::MAX } else { n };
     Ok(Mnist {
         train: train.head(limit(config.train_limit)),
@@ -171,7 +180,8 @@ pub fn run_seed(
             |mlp, path| check_mlp(config, mlp, path),
             || {
                 let (examples, inputs) = data.train.images.dim();
-                work.add(flops::mlp_training(&config.mlp, examples, inputs));
+                let classes = ne_mnist::CLASSES;
+                work.add(flops::mlp_training(&config.mlp, examples, inputs, classes));
                 train_mlp(config, data, seed, log)
             },
         )
@@ -189,9 +199,10 @@ pub fn run_seed(
     // The standard SAE and every NE SAE of this seed agree on their first `ne_start_step` steps
     // (same init, same batches, no NE loss yet): those are trained once, when the first SAE
     // that is not reused from disk needs them, and each SAE continues from a copy.
-    let shared_start: OnceLock<Result<SaeTraining, String>> = OnceLock::new();
+    let shared_start: Mutex<Option<Result<SaeTraining, String>>> = Mutex::new(None);
     let start = || {
-        let shared = shared_start.get_or_init(|| {
+        let mut shared = shared_start.lock().expect("no panic while training");
+        let shared = shared.get_or_insert_with(|| {
             let mut training =
                 SaeTraining::new(&config.sae, seed, train_view).map_err(|e| format!("{e:#}"))?;
             training
@@ -219,6 +230,19 @@ pub fn run_seed(
             },
         )
     };
+    let classes = mlp.fc2.outputs();
+    let eval_flops = |evaluation: &SaeEvaluation| {
+        let (test_n, inputs) = test_hidden.dim();
+        let sizes = flops::EvalSizes {
+            test: test_n,
+            train: train_view.nrows(),
+            inputs,
+            classes,
+            pixels: data.test.pixels.ncols(),
+            cap: config.eval.example_cap,
+        };
+        work.add(flops::sae_evaluation(&sizes, evaluation));
+    };
     let standard = stages.run("sae_standard", || {
         trained_sae("sae-standard", SaeVariant::Standard, config.sae.lambda_ne)
     })?;
@@ -226,29 +250,24 @@ pub fn run_seed(
         trained_sae("sae-ne", SaeVariant::Ne, config.sae.lambda_ne)
     })?;
 
-    let labels = data.test.labels.view();
-    let test = EvalSet {
-        hidden: test_hidden.view(),
-        labels,
-        pixels: data.test.pixels.view(),
+    let models = SeedModels {
+        mlp,
+        standard: standard.0,
+        ne: ne.0,
     };
-    let cap = config.eval.example_cap;
-    let evaluate = |(sae, training): &(Sae, TrainingFiring)| {
-        let evaluation = evaluate_sae(&mlp, sae, test, train_view, Some(training), cap)?;
-        work.add(evaluation.flops);
-        Ok::<_, anyhow::Error>(evaluation)
-    };
+    let trainings = [Some(&standard.1), Some(&ne.1)];
     let evaluation = stages.run("eval", || {
-        let (standard, ne) = rayon::join(|| evaluate(&standard), || evaluate(&ne));
-        let (standard, ne) = (standard?, ne?);
-        let mlp_train_firing =
-            train_hidden.map_axis(Axis(0), |c| c.iter().filter(|&&a| a > 0.0).count() as u64);
-        Ok(SeedEvaluation {
-            mlp_train_firing,
-            mlp_proxies: mlp_unit_proxies(&mlp, test),
-            standard,
-            ne,
-        })
+        let evaluation = evaluate_seed(
+            config,
+            data,
+            &models,
+            train_view,
+            test_hidden.view(),
+            trainings,
+        )?;
+        eval_flops(&evaluation.standard);
+        eval_flops(&evaluation.ne);
+        Ok(evaluation)
     })?;
     let curve = if curve {
         stages.run("curve", || {
@@ -262,8 +281,19 @@ pub fn run_seed(
                         CurveModel::Ne => evaluation.ne.metrics,
                         CurveModel::Extra => {
                             let stem = format!("curve/{}", curve_model_stem(lambda));
-                            let model = trained_sae(&stem, SaeVariant::Ne, lambda)?;
-                            evaluate(&model)?.metrics
+                            let (sae, training) = trained_sae(&stem, SaeVariant::Ne, lambda)?;
+                            let test = test_set(data, test_hidden.view());
+                            let options = config.eval.options();
+                            let evaluation = evaluate_sae(
+                                &models.mlp,
+                                &sae,
+                                test,
+                                train_view,
+                                Some(&training),
+                                options,
+                            )?;
+                            eval_flops(&evaluation);
+                            evaluation.metrics
                         }
                     };
                     Ok((lambda, metrics))
@@ -273,23 +303,17 @@ pub fn run_seed(
     } else {
         Vec::new()
     };
-    let models = SeedModels {
-        mlp,
-        standard: standard.0,
-        ne: ne.0,
-    };
-    let run = SeedRun {
+    let run = seed_run(
         seed,
-        mlp_test_accuracy: f64::from(
-            models
-                .mlp
-                .accuracy_from_hidden(test_hidden.view(), labels)?,
-        ),
-        mlp: Table4::of(&evaluation.mlp_proxies),
-        standard: evaluation.standard.metrics,
-        ne: evaluation.ne.metrics,
-        timing_s: stages.timing,
+        &models,
+        &evaluation,
+        data,
+        test_hidden.view(),
+        stages.timing,
+    )?;
+    let run = SeedRun {
         flops: stages.flops,
+        ..run
     };
     if source != ModelSource::Saved {
         write_atomic(&dir.join("run.json"), &serde_json::to_vec_pretty(&run)?)?;
@@ -304,10 +328,74 @@ pub fn run_seed(
     })
 }
 
+/// The test split as `evaluate_sae` reads it, with the MLP's hidden activations `test_hidden`.
+fn test_set<'a>(data: &'a Mnist, test_hidden: ArrayView2<'a, f32>) -> EvalSet<'a> {
+    EvalSet {
+        hidden: test_hidden,
+        labels: data.test.labels.view(),
+        pixels: data.test.pixels.view(),
+    }
+}
+
+/// Measures a seed's models as the config says: both SAEs (with what their training recorded
+/// of which latents fired, when it is known: `trainings` = [standard, NE]) and the MLP's
+/// neurons. Every SAE a run shows, ours or another's, is measured here or by `evaluate_sae`
+/// with the same options.
+pub fn evaluate_seed(
+    config: &Config,
+    data: &Mnist,
+    models: &SeedModels,
+    train_hidden: ArrayView2<f32>,
+    test_hidden: ArrayView2<f32>,
+    trainings: [Option<&TrainingFiring>; 2],
+) -> anyhow::Result<SeedEvaluation> {
+    let test = test_set(data, test_hidden);
+    let options = config.eval.options();
+    let evaluate = |sae: &Sae, training: Option<&TrainingFiring>| {
+        evaluate_sae(&models.mlp, sae, test, train_hidden, training, options)
+    };
+    let (standard, ne) = rayon::join(
+        || evaluate(&models.standard, trainings[0]),
+        || evaluate(&models.ne, trainings[1]),
+    );
+    let mlp_train_firing =
+        train_hidden.map_axis(Axis(0), |c| c.iter().filter(|&&a| a > 0.0).count() as u64);
+    Ok(SeedEvaluation {
+        mlp_train_firing,
+        mlp_proxies: mlp_unit_proxies(&models.mlp, test),
+        standard: standard?,
+        ne: ne?,
+    })
+}
+
+/// The figures of `metrics.json` for one seed's measured models.
+pub fn seed_run(
+    seed: u64,
+    models: &SeedModels,
+    evaluation: &SeedEvaluation,
+    data: &Mnist,
+    test_hidden: ArrayView2<f32>,
+    timing_s: BTreeMap<String, f64>,
+) -> anyhow::Result<SeedRun> {
+    let accuracy = models
+        .mlp
+        .accuracy_from_hidden(test_hidden, data.test.labels.view())?;
+    Ok(SeedRun {
+        seed,
+        mlp_test_accuracy: f64::from(accuracy),
+        mlp: Table4::of(&evaluation.mlp_proxies),
+        standard: evaluation.standard.metrics,
+        ne: evaluation.ne.metrics,
+        timing_s,
+        flops: BTreeMap::new(),
+    })
+}
+
 /// Trains the MLP of `seed`, logging one line per epoch.
 pub fn train_mlp(config: &Config, data: &Mnist, seed: u64, log: Log) -> anyhow::Result<Mlp> {
     let trained = ne_models::train_mlp(
         &config.mlp,
+        ne_mnist::CLASSES,
         seed,
         data.train.images.view(),
         data.train.labels.view(),
@@ -398,6 +486,43 @@ fn sae_flops(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A folder whose test files hold no example is refused, naming the folder and the file.
+    #[test]
+    fn an_empty_test_set_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let shipped = ne_mnist::shipped_dir();
+        for entry in std::fs::read_dir(&shipped).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_name().to_string_lossy().starts_with("train-") {
+                std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+            }
+        }
+        let empty = |magic: u32, dims: usize| {
+            let mut bytes = magic.to_be_bytes().to_vec();
+            bytes.extend([0u32, 28, 28][..dims].iter().flat_map(|n| n.to_be_bytes()));
+            bytes
+        };
+        std::fs::write(
+            dir.path().join("t10k-images-idx3-ubyte"),
+            empty(ne_mnist::IMAGES_MAGIC, 3),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("t10k-labels-idx1-ubyte"),
+            empty(ne_mnist::LABELS_MAGIC, 1),
+        )
+        .unwrap();
+        let config = DataConfig {
+            dir: dir.path().to_owned(),
+            ..Config::paper().data
+        };
+        let error = format!("{:#}", load_data(&config).unwrap_err());
+        assert!(
+            error.contains("t10k-images-idx3-ubyte") && error.contains("hold no image"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn a_failed_checksum_says_how_to_load_other_files() {

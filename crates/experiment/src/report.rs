@@ -1,7 +1,8 @@
 //! `report.md`: Tables 2 and 3 beside the paper's, the definitions used, and what agrees.
 use crate::curve::CurveFile;
+use crate::paper_models::PaperModelsFile;
 use crate::results::MetricsFile;
-use crate::{Peak, Reproduction, SeedRun};
+use crate::{Peak, SeedRun};
 use ne_metrics::{
     MIN_ACTIVE_EXAMPLES, MeanStd, PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD, SaeMetrics,
     TOP_EXAMPLES, Table4,
@@ -45,12 +46,25 @@ const TABLE_2: [Column; 4] = [
     column("acc. loss / %", |m| m.acc_loss_pct, 2),
 ];
 
-const TABLE_3: [Column; 4] = [
+const TABLE_3: [Column; 5] = [
     column("max dist", |m| m.max_dist, 3),
     column("mean dist", |m| m.mean_dist, 3),
     column("size", |m| m.size, 1),
     column("dead / %", |m| m.dead_pct, 1),
+    column("dead ≤ τ / %", |m| m.dead_threshold_pct, 1),
 ];
+
+/// The row of the paper's released models, measured here.
+const RELEASED: &str = "paper's models, measured here";
+
+/// A printed figure: NaN (not printed) shows as n/a.
+fn printed(value: f64) -> String {
+    if value.is_nan() {
+        "n/a".into()
+    } else {
+        format!("{value}")
+    }
+}
 
 /// Mean ± std over seeds of one figure.
 fn over_seeds(metrics: &MetricsFile, variant: Variant, pick: Pick) -> Option<MeanStd> {
@@ -73,15 +87,22 @@ fn table(out: &mut String, metrics: &MetricsFile, title: &str, columns: &[Column
         ("standard", &PAPER_STANDARD, STANDARD),
         ("+ NE loss", &PAPER_NE, NE),
     ] {
-        let paper_cells: Vec<String> = columns
-            .iter()
-            .map(|c| format!("{}", (c.pick)(paper)))
-            .collect();
+        let paper_cells: Vec<String> = columns.iter().map(|c| printed((c.pick)(paper))).collect();
         let _ = writeln!(
             out,
             "| {name} (paper, 1 run) | {} |",
             paper_cells.join(" | ")
         );
+        if let Some(released) = &metrics.paper_models {
+            let cells: Vec<String> = columns
+                .iter()
+                .map(|c| format!("{:.*}", c.decimals + 1, (c.pick)(&variant(released))))
+                .collect();
+            let _ = writeln!(out, "| {name} ({RELEASED}) | {} |", cells.join(" | "));
+        }
+        if seeds == 0 {
+            continue;
+        }
         let ours: Vec<String> = columns
             .iter()
             .map(|c| match over_seeds(metrics, variant, c.pick) {
@@ -294,14 +315,24 @@ fn table4(out: &mut String, metrics: &MetricsFile) {
     ];
     let decimals = [3, 3, 3, 2, 1];
     for (name, model) in MODELS {
-        let cells: Vec<String> = picks
-            .iter()
-            .zip(decimals)
-            .map(|(&pick, d)| {
-                table4_over_seeds(metrics, model, pick).map_or("n/a".into(), |s| s.format(d))
-            })
-            .collect();
-        let _ = writeln!(out, "| {name} | {} |", cells.join(" | "));
+        if seeds > 0 {
+            let cells: Vec<String> = picks
+                .iter()
+                .zip(decimals)
+                .map(|(&pick, d)| {
+                    table4_over_seeds(metrics, model, pick).map_or("n/a".into(), |s| s.format(d))
+                })
+                .collect();
+            let _ = writeln!(out, "| {name} | {} |", cells.join(" | "));
+        }
+        if let Some(released) = &metrics.paper_models {
+            let cells: Vec<String> = picks
+                .iter()
+                .zip(decimals)
+                .map(|(&pick, d)| format!("{:.*}", d, pick(&model(released))))
+                .collect();
+            let _ = writeln!(out, "| {name} ({RELEASED}) | {} |", cells.join(" | "));
+        }
     }
     let _ = writeln!(
         out,
@@ -433,6 +464,69 @@ fn against_baseline(out: &mut String, metrics: &MetricsFile) {
     out.push('\n');
 }
 
+/// Whether `value` reads as the printed `paper` figure: equal once rounded to the printed
+/// precision (its decimals; for a whole number, its last non-zero digit, so 2600 is to the
+/// hundred).
+fn reads_as_printed(value: f64, paper: f64) -> bool {
+    let text = format!("{paper}");
+    let unit = match text.split_once('.') {
+        Some((_, decimals)) => 10f64.powi(-(decimals.len() as i32)),
+        None => 10f64.powi(text.len() as i32 - text.trim_end_matches('0').len() as i32),
+    };
+    (value - paper).abs() <= unit / 2.0 + 1e-12
+}
+
+/// Column by column, whether a difference from the printed table comes from measurement (the
+/// released models measured here do not give the printed figure) or from training (they do,
+/// but our SAEs differ from them). The rule and every verdict are computed, not written by hand.
+pub(crate) fn attribution(out: &mut String, metrics: &MetricsFile) {
+    let Some(released) = &metrics.paper_models else {
+        return;
+    };
+    let seeds = metrics.runs.len();
+    let _ = writeln!(
+        out,
+        "## Measurement or training? Column by column\n\nA figure *reads as printed* when it \
+         equals the paper's once rounded to the precision the paper prints (2600 to the \
+         hundred, 0.33 to the hundredth). Where the paper's own released models, measured \
+         here, read as printed, our measurement agrees with the paper's, and a difference of \
+         ours comes from training. Where they do not, the measurement differs (or the released \
+         files are not the models behind the table).\n"
+    );
+    let columns = TABLE_2.iter().chain(TABLE_3.iter().take(4));
+    for c in columns {
+        let mut cells = Vec::new();
+        for (name, paper, variant) in [
+            ("standard", &PAPER_STANDARD, STANDARD),
+            ("NE", &PAPER_NE, NE),
+        ] {
+            let p = (c.pick)(paper);
+            let r = (c.pick)(&variant(released));
+            let measured = reads_as_printed(r, p);
+            let ours = over_seeds(metrics, variant, c.pick).map(|s| s.mean);
+            let verdict = match (measured, ours) {
+                (true, None) => "measurement agrees".to_owned(),
+                (false, None) => "measurement differs".to_owned(),
+                (true, Some(o)) if reads_as_printed(o, p) => "agrees".to_owned(),
+                (true, Some(_)) => "**training** (measurement agrees)".to_owned(),
+                (false, Some(o)) if reads_as_printed(o, r) => {
+                    "**measurement** (ours read as the released models)".to_owned()
+                }
+                (false, Some(_)) => "**measurement and training**".to_owned(),
+            };
+            let ours = ours.map_or(String::new(), |o| {
+                format!(", ours {o:.*} ({seeds} seeds)", c.decimals + 1)
+            });
+            cells.push(format!(
+                "{name}: printed {p}, released measured {r:.*}{ours}: {verdict}",
+                c.decimals + 1
+            ));
+        }
+        let _ = writeln!(out, "- {}: {}.", c.heading, cells.join("; "));
+    }
+    out.push('\n');
+}
+
 /// Tables 2 and 3, paper and ours, as Markdown.
 pub fn tables(metrics: &MetricsFile) -> String {
     let mut out = String::new();
@@ -452,10 +546,9 @@ pub fn tables(metrics: &MetricsFile) -> String {
     out
 }
 
-/// Seconds per stage and seed, then the stages common to all seeds, then the arithmetic done
-/// against the machine's peak (`flops_table`).
-pub fn timing_table(done: &Reproduction) -> String {
-    let runs = &done.metrics.runs;
+/// Seconds per stage and seed, then `whole_run`: the stages common to all seeds.
+pub fn timing_table(metrics: &MetricsFile, whole_run: &BTreeMap<String, f64>) -> String {
+    let runs = &metrics.runs;
     let mut stages: Vec<&String> = runs.iter().flat_map(|r| r.timing_s.keys()).collect();
     stages.sort();
     stages.dedup();
@@ -475,8 +568,7 @@ pub fn timing_table(done: &Reproduction) -> String {
         }
         out.push('\n');
     }
-    let overall: Vec<String> = done
-        .timing_s
+    let overall: Vec<String> = whole_run
         .iter()
         .map(|(k, v)| format!("{k} {v:.2}"))
         .collect();
@@ -485,9 +577,6 @@ pub fn timing_table(done: &Reproduction) -> String {
         "\nwhole run (seeds in parallel): {}",
         overall.join(", ")
     );
-    let total = done.timing_s.get("total").copied().unwrap_or(f64::NAN);
-    out.push('\n');
-    out.push_str(&flops_table(runs, total, done.peak));
     out
 }
 
@@ -542,6 +631,110 @@ pub fn flops_table(runs: &[SeedRun], total_s: f64, peak: Peak) -> String {
     out
 }
 
+/// `report.md` of `paper-models`: the paper's printed tables, its released models measured
+/// here and, when given, our reproduction, side by side; then what agrees, the τ that gives
+/// the printed dead %, and the few-neuron shortcut.
+pub fn paper_models(file: &PaperModelsFile, reproduction: Option<&MetricsFile>) -> String {
+    let released = SeedRun {
+        seed: 0,
+        mlp_test_accuracy: file.mlp_test_accuracy,
+        mlp: file.mlp,
+        standard: file.standard,
+        ne: file.ne,
+        timing_s: file.timing_s.clone(),
+        flops: BTreeMap::new(),
+    };
+    let mut metrics = reproduction
+        .cloned()
+        .unwrap_or_else(|| MetricsFile::new(file.config.clone(), Vec::new()));
+    metrics.paper_models = Some(released);
+    let mut out = String::from("# The paper's released models, measured here\n\n");
+    let _ = writeln!(
+        out,
+        "The MLP and the two SAEs published with the paper's explorer mechMNISTic ({}; \
+         SHA-256 {}), measured by the same code as our own SAEs under config `{}` (digest \
+         `{}`), τ = {}. Test accuracy of the released MLP: {:.2}% (paper: {:.1}%).\n",
+        file.files.values().cloned().collect::<Vec<_>>().join(", "),
+        if file.checksums_verified {
+            "verified"
+        } else {
+            "not checked"
+        },
+        file.config.name,
+        &file.config.digest()[..12],
+        file.config.eval.dead_threshold,
+        100.0 * file.mlp_test_accuracy,
+        100.0 * PAPER_MLP_TEST_ACCURACY,
+    );
+    match reproduction {
+        Some(r) => {
+            let _ = writeln!(
+                out,
+                "Our reproduction: {} seeds, config digest `{}`.\n",
+                r.runs.len(),
+                &r.config.digest()[..12]
+            );
+        }
+        None => out.push_str(
+            "No reproduction was found beside it; `cargo xtask reproduce` adds ours.\n\n",
+        ),
+    }
+    out.push_str(&tables(&metrics));
+    attribution(&mut out, &metrics);
+    let _ = writeln!(
+        out,
+        "## Dead latents by threshold\n\nA latent is dead by threshold when its largest \
+         activation over the training set is at most τ (config `[eval] dead_threshold`). The τ \
+         at which the released models read the printed dead %, from their latents' largest \
+         training activations:\n"
+    );
+    for (name, range) in &file.tau_for_printed_dead {
+        let text = match (range.low, range.high) {
+            (Some(lo), Some(hi)) => format!("τ in [{lo:.5}, {hi:.5})"),
+            (Some(lo), None) => format!("τ ≥ {lo:.5}"),
+            _ => "no τ".into(),
+        };
+        let _ = writeln!(out, "- {name}: printed {}%: {text}", range.printed_pct);
+    }
+    let ranges: Vec<_> = file.tau_for_printed_dead.values().collect();
+    let common = ranges
+        .iter()
+        .map(|r| (r.low, r.high))
+        .try_fold((0f32, f32::INFINITY), |(lo, hi), (l, h)| {
+            Some((lo.max(l?), hi.min(h.unwrap_or(f32::INFINITY))))
+        })
+        .filter(|(lo, hi)| lo < hi);
+    let _ = match common {
+        Some((lo, hi)) => writeln!(
+            out,
+            "\nOne τ gives both printed figures: any τ in [{lo:.5}, {hi:.5}).\n"
+        ),
+        None => writeln!(out, "\nNo single τ gives both printed figures.\n"),
+    };
+    let _ = writeln!(
+        out,
+        "## The few-neuron shortcut\n\nA latent that reads at most {} MLP neurons (encoder \
+         participation) has activating examples whose embeddings are near-parallel by \
+         construction, so its distances are small whatever it means. Medians over latents \
+         with a distance:\n\n| SAE | few-neuron latents | of them alive | max dist (few / \
+         other) | mean dist (few / other) |\n|---|---:|---:|---:|---:|",
+        crate::paper_models::FEW_NEURONS
+    );
+    for (name, s) in &file.shortcut {
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {:.3} / {:.3} | {:.3} / {:.3} |",
+            s.few_neuron_latents,
+            s.few_neuron_alive,
+            s.few_max_dist,
+            s.other_max_dist,
+            s.few_mean_dist,
+            s.other_mean_dist
+        );
+    }
+    out
+}
+
 /// The whole report as Markdown.
 pub fn render(metrics: &MetricsFile, curve: Option<&CurveFile>) -> String {
     let mut out = String::new();
@@ -556,30 +749,53 @@ pub fn render(metrics: &MetricsFile, curve: Option<&CurveFile>) -> String {
     );
     let config = &metrics.config;
     let name = if config.name.is_empty() {
-        "unnamed"
+        "unnamed".to_owned()
     } else {
-        &config.name
+        markdown_text(&config.name)
     };
     let chosen = if config.lambda_ne_chosen_for.is_empty() {
         String::new()
     } else {
-        format!(", chosen to match {}", config.lambda_ne_chosen_for)
+        format!(
+            ", chosen to match {}",
+            markdown_text(&config.lambda_ne_chosen_for)
+        )
     };
     let _ = writeln!(
         out,
-        "Config: `{name}` (digest `{}`): λ_L1 = {}, λ_NE = {}{chosen}. Every definition is in \
+        "Config: {name} (digest `{}`): λ_L1 = {}, λ_NE = {}{chosen}. Every definition is in \
          the project's docs/method.md.\n",
         &config.digest()[..12],
         config.sae.lambda_l1,
         config.sae.lambda_ne,
     );
     out.push_str(&tables(metrics));
+    attribution(&mut out, metrics);
     findings(&mut out, metrics);
     against_baseline(&mut out, metrics);
     if let Some(curve) = curve {
         curve_section(&mut out, curve);
     }
     definitions(&mut out, metrics);
+    out
+}
+
+/// `text` (a string from the config) as Markdown that shows it as it is, on one line: every
+/// character Markdown or HTML would act on is escaped with a backslash, and line breaks and
+/// other control characters become spaces, so that it can neither start a heading or list nor
+/// open a code span, link, emphasis or HTML tag.
+fn markdown_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.push(' ');
+        } else {
+            if "\\`*_[]<>!&~|#".contains(c) {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
     out
 }
 
@@ -662,6 +878,7 @@ mod tests {
             mean_dist,
             size,
             dead_pct,
+            dead_threshold_pct: dead_pct * 1.5,
             dead_training_pct: dead_pct / 10.0,
             dead_late_pct: dead_pct / 2.0,
             table4: proxies(0.5, 25.0),
@@ -743,8 +960,31 @@ mod tests {
             "| MLP hidden neurons (baseline) | 0.400 ± 0.000 | 0.400 ± 0.000 | 0.400 ± 0.000 | \
              300.00 ± 0.00 | 300.0 ± 0.0 |"
         ));
-        assert!(text.contains("Config: `paper` (digest `"));
+        assert!(text.contains("Config: paper (digest `"));
         assert!(text.contains("λ_NE = 1000, chosen to match the paper's cost"));
+    }
+
+    /// Strings from the config show as they are and cannot change the report's structure.
+    #[test]
+    fn config_strings_are_escaped_for_markdown() {
+        let mut config = Config::paper();
+        config.name = "x`\n# Injected heading\n<script>alert(1)</script> *bold*".to_owned();
+        config.lambda_ne_chosen_for = "[a link](javascript:x)\r\n- item".to_owned();
+        let text = render_plain(&MetricsFile::new(config, vec![run(0, 0.2)]));
+        assert!(
+            text.contains(
+                "Config: x\\` \\# Injected heading \\<script\\>alert(1)\\</script\\> \\*bold\\* \
+                 (digest `"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("chosen to match \\[a link\\](javascript:x)  - item. "));
+        assert!(!text.lines().any(|l| l.starts_with("# Injected")));
+        assert!(!text.contains("<script>"));
+        assert_eq!(
+            markdown_text("plain words, 1.5 & more"),
+            "plain words, 1.5 \\& more"
+        );
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub struct ReproduceOptions {
     pub export_activations: bool,
     /// Also train and measure the λ_NE curve (`curve/`).
     pub curve: bool,
+    /// Clear the outputs of an earlier run in `out` even when it has no list of them
+    /// (`RunFolder::start_run`).
+    pub force: bool,
 }
 
 /// The result of `reproduce`.
@@ -65,6 +68,12 @@ pub fn reproduce(
             options.seeds.len()
         );
     }
+    if options.curve && config.curve.lambda_ne.is_empty() {
+        bail!(
+            "[curve] lambda_ne is empty: list the λ_NE values of the trade-off curve, or skip \
+             the curve (--no-curve)"
+        );
+    }
     let peak = Peak {
         flops_per_core: crate::flops::measured_peak_per_core(),
         threads: rayon::current_num_threads(),
@@ -72,7 +81,9 @@ pub fn reproduce(
     let start = Instant::now();
     let mut timing = BTreeMap::new();
     let data = load_and_check(config, options.seeds.len())?;
-    let _folder = RunFolder::open(&options.out, log)?;
+    let folder = RunFolder::open(&options.out, log)?;
+    let resumed = options.resume.then_some(options.seeds.as_slice());
+    folder.start_run(resumed, options.force, log)?;
     timing.insert("data".to_owned(), start.elapsed().as_secs_f64());
     log(&format!(
         "data: {} training and {} test images ({:.2} s)",
@@ -118,10 +129,13 @@ pub fn reproduce(
     }
     timing.insert("export".to_owned(), t.elapsed().as_secs_f64());
 
-    let metrics = MetricsFile::new(
+    let t = Instant::now();
+    let mut metrics = MetricsFile::new(
         config.clone(),
         outcomes.iter().map(|o| o.run.clone()).collect(),
     );
+    metrics.paper_models = Some(crate::paper_models::measure_shipped(config, &data, log)?);
+    timing.insert("paper_models".to_owned(), t.elapsed().as_secs_f64());
     write_atomic(
         &options.out.join("metrics.json"),
         &serde_json::to_vec_pretty(&metrics)?,
@@ -145,13 +159,15 @@ pub fn reproduce(
 
     let explorer_path = if options.explorer {
         let t = Instant::now();
-        let dir = options.out.join("explorer");
-        let path = crate::explore::write(&data, &outcomes[0], &metrics, &[], &dir)?;
+        // With the SAEs `evaluate` brought into the folder for this seed and config; others
+        // are left out with a log line.
+        let path = crate::explore::write_run(&options.out, &metrics, &data, &outcomes[0], log)?;
         timing.insert("explorer".to_owned(), t.elapsed().as_secs_f64());
         Some(path)
     } else {
         None
     };
+    folder.finish_run(log)?;
     timing.insert("total".to_owned(), start.elapsed().as_secs_f64());
     Ok(Reproduction {
         metrics,

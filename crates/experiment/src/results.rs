@@ -31,12 +31,17 @@ pub struct Summary {
     pub ne: MetricSummary,
 }
 
-/// `metrics.json`: `{"config", "runs", "summary"}`.
+/// `metrics.json`: `{"config", "runs", "summary"}`, and `paper_models` when the paper's
+/// released models were measured beside the run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricsFile {
     pub config: Config,
     pub runs: Vec<SeedRun>,
     pub summary: Summary,
+    /// The paper's released MLP and SAEs (data/mechmnistic) measured under the same config; its
+    /// `seed` means nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paper_models: Option<SeedRun>,
 }
 
 impl MetricsFile {
@@ -50,6 +55,7 @@ impl MetricsFile {
             config,
             runs,
             summary,
+            paper_models: None,
         }
     }
 }
@@ -89,6 +95,7 @@ mod tests {
             mean_dist: 0.1,
             size: 7.0,
             dead_pct: 10.0,
+            dead_threshold_pct: 12.0,
             dead_training_pct: 1.0,
             dead_late_pct: 3.0,
             table4: Table4 {
@@ -126,6 +133,7 @@ mod tests {
                 "acc_loss_pct",
                 "dead_late_pct",
                 "dead_pct",
+                "dead_threshold_pct",
                 "dead_training_pct",
                 "encoder_participation",
                 "input_coherence",

@@ -59,8 +59,15 @@ pub fn sweep(
         config.sae.lambda_l1 = lambda_l1;
         config.sae.lambda_ne = lambda_ne;
         let (sae, training) = train_sae(&config, variant, config.seed, fit, log)?;
-        let cap = config.eval.example_cap;
-        Ok(evaluate_sae(&mlp, &sae, held_out, fit, Some(&training), cap)?.metrics)
+        Ok(evaluate_sae(
+            &mlp,
+            &sae,
+            held_out,
+            fit,
+            Some(&training),
+            config.eval.options(),
+        )?
+        .metrics)
     };
     // The standard SAE ignores λ_NE: one per λ_L1.
     let standards: Vec<SaeMetrics> = l1s

@@ -64,89 +64,47 @@ pub(crate) fn active_examples(acts: &[f32]) -> Vec<usize> {
     active
 }
 
-/// For each neuron, on how many rows of `inputs` it fires, with activations computed chunk by
-/// chunk by `activate` (rows -> rows x neurons) so the full n x neurons matrix never exists.
-pub fn firing_counts<F>(inputs: ArrayView2<f32>, neurons: usize, activate: F) -> Array1<u64>
+/// What the neurons did over a set of inputs: on how many rows each fired, and its largest
+/// activation (0 for a neuron that never fired, as activations are ReLU outputs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Activity {
+    pub firing: Array1<u64>,
+    pub max: Array1<f32>,
+}
+
+/// Each neuron's `Activity` over the rows of `inputs`, with activations computed chunk by chunk
+/// by `activate` (rows -> rows x neurons) so the full n x neurons matrix never exists.
+pub fn activity<F>(inputs: ArrayView2<f32>, neurons: usize, activate: F) -> Activity
 where
     F: Fn(ArrayView2<f32>) -> ndarray::Array2<f32> + Sync,
 {
     let starts: Vec<usize> = (0..inputs.nrows()).step_by(CHUNK_ROWS).collect();
-    let partial: Vec<Array1<u64>> = starts
+    let partial: Vec<Activity> = starts
         .par_iter()
         .map(|&start| {
             let end = (start + CHUNK_ROWS).min(inputs.nrows());
             let acts = activate(inputs.slice(s![start..end, ..]));
-            let mut counts = Array1::<u64>::zeros(neurons);
+            let mut firing = Array1::<u64>::zeros(neurons);
+            let mut max = Array1::<f32>::zeros(neurons);
             for row in acts.rows() {
-                for (count, &a) in counts.iter_mut().zip(row) {
+                for ((count, top), &a) in firing.iter_mut().zip(max.iter_mut()).zip(row) {
                     *count += u64::from(a > 0.0);
+                    *top = top.max(a);
                 }
             }
-            counts
+            Activity { firing, max }
         })
         .collect();
-    partial
-        .into_iter()
-        .fold(Array1::zeros(neurons), |acc, c| acc + c)
-}
-
-/// Rows of `inputs` that `silent_neurons` scans per round before it drops the neurons that fired.
-const SCAN_ROUND_ROWS: usize = 2 * CHUNK_ROWS;
-
-/// Which neurons fire on no row of a data set, and the work it took to find out.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SilentScan {
-    /// Per neuron, whether it fired nowhere.
-    pub silent: Vec<bool>,
-    /// The (row, neuron) pre-activations computed.
-    pub computed: u64,
-}
-
-/// For each neuron, whether it fires on no row of `inputs`. `pre_activations(rows, neurons)`
-/// gives the pre-activations (rows x those neurons) of some of the neurons, in the order given;
-/// a neuron fires where its pre-activation is positive. The rows are scanned in rounds, and a
-/// neuron that fired is left out of every later round, so most neurons cost a few thousand rows
-/// instead of the whole set.
-pub fn silent_neurons<F>(inputs: ArrayView2<f32>, neurons: usize, pre_activations: F) -> SilentScan
-where
-    F: Fn(ArrayView2<f32>, &[usize]) -> ndarray::Array2<f32> + Sync,
-{
-    let rows = inputs.nrows();
-    let mut silent = vec![true; neurons];
-    let mut candidates: Vec<usize> = (0..neurons).collect();
-    let mut computed = 0;
-    let mut round_start = 0;
-    while round_start < rows && !candidates.is_empty() {
-        let round_end = (round_start + SCAN_ROUND_ROWS).min(rows);
-        computed += ((round_end - round_start) * candidates.len()) as u64;
-        let starts: Vec<usize> = (round_start..round_end).step_by(CHUNK_ROWS).collect();
-        let fired: Vec<Vec<bool>> = starts
-            .par_iter()
-            .map(|&start| {
-                let end = (start + CHUNK_ROWS).min(round_end);
-                let pre = pre_activations(inputs.slice(s![start..end, ..]), &candidates);
-                let mut fired = vec![false; candidates.len()];
-                for row in pre.rows() {
-                    for (fired, &z) in fired.iter_mut().zip(row) {
-                        *fired |= z > 0.0;
-                    }
-                }
-                fired
-            })
-            .collect();
-        let fired_any = |k: usize| fired.iter().any(|chunk| chunk[k]);
-        let mut still = Vec::with_capacity(candidates.len());
-        for (k, &neuron) in candidates.iter().enumerate() {
-            if fired_any(k) {
-                silent[neuron] = false;
-            } else {
-                still.push(neuron);
-            }
-        }
-        candidates = still;
-        round_start = round_end;
-    }
-    SilentScan { silent, computed }
+    let empty = Activity {
+        firing: Array1::zeros(neurons),
+        max: Array1::zeros(neurons),
+    };
+    partial.into_iter().fold(empty, |acc, chunk| Activity {
+        firing: acc.firing + chunk.firing,
+        max: ndarray::Zip::from(&acc.max)
+            .and(&chunk.max)
+            .map_collect(|&a, &b| a.max(b)),
+    })
 }
 
 #[cfg(test)]
@@ -181,57 +139,26 @@ mod tests {
     }
 
     #[test]
-    fn silent_neurons_are_those_that_never_fire() {
-        // Over several rounds: neuron 0 fires on the first row only, neuron 1 on the last row
-        // only, neuron 2 never (its pre-activation is 0 or negative), neuron 3 everywhere.
-        let n = SCAN_ROUND_ROWS * 2 + 5;
-        let inputs = ndarray::Array2::from_shape_fn((n, 1), |(i, _)| i as f32);
-        let asked = std::sync::Mutex::new(Vec::new());
-        let silent = silent_neurons(inputs.view(), 4, |x, neurons| {
-            asked
-                .lock()
-                .unwrap()
-                .push((x[[0, 0]] as usize, neurons.to_vec()));
-            ndarray::Array2::from_shape_fn((x.nrows(), neurons.len()), |(i, k)| {
-                let row = x[[i, 0]] as usize;
-                let fires = match neurons[k] {
-                    0 => row == 0,
-                    1 => row == n - 1,
-                    2 => false,
-                    _ => true,
-                };
-                if fires { 1.0 } else { -(row as f32) }
-            })
-        });
-        assert_eq!(silent.silent, vec![false, false, true, false]);
-        assert_eq!(
-            silent.computed,
-            (SCAN_ROUND_ROWS * 4 + (n - SCAN_ROUND_ROWS) * 2) as u64
-        );
-        // After the first round only neurons 1 and 2 are computed.
-        let asked = asked.into_inner().unwrap();
-        assert!(asked.iter().any(|(row, _)| *row >= SCAN_ROUND_ROWS));
-        for (row, neurons) in asked {
-            let expected: &[usize] = if row < SCAN_ROUND_ROWS {
-                &[0, 1, 2, 3]
-            } else {
-                &[1, 2]
-            };
-            assert_eq!(neurons, expected, "chunk starting at row {row}");
-        }
-    }
-
-    #[test]
-    fn firing_counts_add_up_over_chunks() {
+    fn activity_adds_up_over_chunks() {
         let n = CHUNK_ROWS * 2 + 7;
         let inputs = ndarray::Array2::from_shape_fn((n, 1), |(i, _)| i as f32);
-        // Neuron 0 fires on odd rows, neuron 1 on rows >= 100.
-        let counts = firing_counts(inputs.view(), 2, |x| {
-            ndarray::Array2::from_shape_fn((x.nrows(), 2), |(i, j)| {
+        // Neuron 0 fires on odd rows with its row number, neuron 1 on rows >= 100 with 1,
+        // neuron 2 never.
+        let seen = activity(inputs.view(), 3, |x| {
+            ndarray::Array2::from_shape_fn((x.nrows(), 3), |(i, j)| {
                 let v = x[[i, 0]] as usize;
-                f32::from(u8::from(if j == 0 { v % 2 == 1 } else { v >= 100 }))
+                match j {
+                    0 if v % 2 == 1 => v as f32,
+                    1 if v >= 100 => 1.0,
+                    _ => 0.0,
+                }
             })
         });
-        assert_eq!(counts.to_vec(), vec![(n / 2) as u64, (n - 100) as u64]);
+        assert_eq!(
+            seen.firing.to_vec(),
+            vec![(n / 2) as u64, (n - 100) as u64, 0]
+        );
+        let last_odd = (0..n).rev().find(|v| v % 2 == 1).unwrap();
+        assert_eq!(seen.max.to_vec(), vec![last_odd as f32, 1.0, 0.0]);
     }
 }

@@ -18,8 +18,9 @@ pub const MIN_ACTIVE_EXAMPLES: usize = 10;
 /// How many of a unit's highest-activating examples feed top-100 purity and input coherence.
 pub const TOP_EXAMPLES: usize = 100;
 
-/// Digits in MNIST.
-const CLASSES: usize = 10;
+/// Distinct label values (labels are bytes), so any class count up to 256 is counted without
+/// being told it.
+const LABEL_VALUES: usize = 256;
 
 /// The Table 4 figures of one unit (an MLP hidden neuron or an SAE latent).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -139,7 +140,7 @@ fn strongest<'a>(active: &'a mut [usize], acts: &[f32], k: usize) -> &'a [usize]
 /// max over digits of the activation-weighted share of that digit, over the `active` examples
 /// (ascending); `None` if the unit is silent.
 fn label_purity(acts: &[f32], active: &[usize], labels: ArrayView1<u8>) -> Option<f64> {
-    let mut per_class = [0.0f64; CLASSES];
+    let mut per_class = [0.0f64; LABEL_VALUES];
     for &i in active {
         per_class[usize::from(labels[i])] += f64::from(acts[i]);
     }
@@ -149,7 +150,7 @@ fn label_purity(acts: &[f32], active: &[usize], labels: ArrayView1<u8>) -> Optio
 
 /// Share of the most common digit among `top`; `None` if it is empty.
 fn top_label_purity(top: &[usize], labels: ArrayView1<u8>) -> Option<f64> {
-    let mut counts = [0usize; CLASSES];
+    let mut counts = [0usize; LABEL_VALUES];
     for &i in top {
         counts[usize::from(labels[i])] += 1;
     }
@@ -203,7 +204,7 @@ mod tests {
 
     /// `n` examples, labels cycling 0..10, images with one bright pixel each (pixel i % 4).
     fn examples(n: usize) -> (Array1<u8>, Array2<u8>) {
-        let labels = Array1::from_shape_fn(n, |i| (i % CLASSES) as u8);
+        let labels = Array1::from_shape_fn(n, |i| (i % 10) as u8);
         let pixels = Array2::from_shape_fn((n, 4), |(i, p)| if i % 4 == p { 255 } else { 0 });
         (labels, pixels)
     }
@@ -213,7 +214,7 @@ mod tests {
         let (labels, pixels) = examples(200);
         // Unit 0 fires on digit 3 only, with varying strength; unit 1 fires on everything alike.
         let acts = Array2::from_shape_fn((200, 2), |(i, u)| match u {
-            0 => f32::from(u8::from(i % CLASSES == 3)) * (1.0 + i as f32),
+            0 => f32::from(u8::from(i % 10 == 3)) * (1.0 + i as f32),
             _ => 1.0,
         });
         let weights = array![[1.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]];

@@ -34,6 +34,8 @@ use std::path::{Path, PathBuf};
 pub const IMAGE_SIDE: usize = 28;
 /// Pixels per image, the width of [`Split::images`] and [`Split::pixels`].
 pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
+/// Digit classes, 0 to 9.
+pub const CLASSES: usize = 10;
 /// Mean of the training pixels on the [0, 1] scale (the usual MNIST constant).
 pub const PIXEL_MEAN: f32 = 0.1307;
 /// Standard deviation of the training pixels on the [0, 1] scale.

@@ -5,7 +5,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use ndarray::{Array2, Axis, s};
 use ne_models::rng::{Stream, stream_rng};
 use ne_models::{
-    Adam, CLASSES, Mlp, MlpConfig, SaeConfig, SaeLossWeights, SaeVariant, Sgd, train_mlp, train_sae,
+    Adam, Mlp, MlpConfig, SaeConfig, SaeVariant, Sgd, train_mlp, train_sae, weights_at,
 };
 
 fn train_step(c: &mut Criterion) {
@@ -17,7 +17,7 @@ fn train_step(c: &mut Criterion) {
     let mut mlp = Mlp::init(
         784,
         config.hidden,
-        CLASSES,
+        ne_mnist::CLASSES,
         &mut stream_rng(0, Stream::MlpInit),
     );
     let mut sgd = Sgd::new(config.learning_rate);
@@ -29,7 +29,8 @@ fn train_step(c: &mut Criterion) {
         })
     });
 
-    let (trained, _) = train_mlp(&config, 0, images, labels, &mut |_| {}).expect("MLP trains");
+    let (trained, _) =
+        train_mlp(&config, ne_mnist::CLASSES, 0, images, labels, &mut |_| {}).expect("MLP trains");
     let hidden: Array2<f32> = trained.hidden(images);
     let batch_h = hidden.slice_axis(Axis(0), (0..128).into());
     let sae_config = SaeConfig::default();
@@ -39,15 +40,12 @@ fn train_step(c: &mut Criterion) {
     ] {
         let (mut sae, _) =
             train_sae(&sae_config, variant, 0, hidden.view(), &mut |_| {}).expect("SAE trains");
-        let ne = (variant == SaeVariant::Ne).then_some(sae_config.lambda_ne);
-        let weights = SaeLossWeights {
-            l1: sae_config.lambda_l1,
-            ne,
-        };
+        // The last step's weights: every term of the variant on.
+        let weights = weights_at(&sae_config.loss_terms(variant), usize::MAX);
         let mut adam = Adam::new(sae_config.learning_rate);
         c.bench_function(name, |b| {
             b.iter(|| {
-                sae.train_step(&mut adam, batch_h, weights)
+                sae.train_step(&mut adam, batch_h, weights, sae_config.unit_norm_decoder)
                     .expect("valid batch")
             })
         });

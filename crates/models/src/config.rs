@@ -1,5 +1,7 @@
 //! Hyperparameters, read from the `[mlp]` and `[sae]` tables of a TOML config.
 use crate::error::ConfigError;
+use crate::loss_terms::{LossKind, LossTerm};
+use crate::optim::OptimizerConfig;
 use serde::{Deserialize, Serialize};
 
 /// The most epochs a config may ask for: far beyond any useful run (the paper trains 3 and 1),
@@ -53,14 +55,21 @@ impl MlpConfig {
     }
 }
 
-/// The sparse auto-encoder on the MLP's hidden layer and how it is trained (Adam).
+/// The sparse auto-encoder on the MLP's hidden layer and how it is trained. Keys added after
+/// the first release are left out of the serialised config while they hold their default, so
+/// a config's digest (and `metrics.json`) reads the same as before they existed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SaeConfig {
+    /// Latents m.
     pub latents: usize,
+    /// Passes over the training set.
     pub epochs: usize,
+    /// Examples per step.
     pub batch_size: usize,
+    /// The optimiser's learning rate.
     pub learning_rate: f32,
+    /// Weight of the L1 penalty (mean over the batch of Σ_j f_j).
     pub lambda_l1: f32,
     /// Weight of the neuron-embedding loss in the NE variant.
     pub lambda_ne: f32,
@@ -69,6 +78,25 @@ pub struct SaeConfig {
     /// How the weights start; `scaled_transpose` when the key is absent.
     #[serde(default)]
     pub init: SaeInit,
+    /// The optimiser; Adam with PyTorch's defaults when the table is absent.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub optimizer: OptimizerConfig,
+    /// Whether the decoder columns are held at unit norm (gradient projected onto the sphere's
+    /// tangent, columns renormalised after each step); on when the key is absent.
+    #[serde(default = "on", skip_serializing_if = "is_on")]
+    pub unit_norm_decoder: bool,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
+fn on() -> bool {
+    true
+}
+
+fn is_on(value: &bool) -> bool {
+    *value
 }
 
 /// How an SAE's weights start.
@@ -82,6 +110,20 @@ pub enum SaeInit {
     /// with a = √5) with a zero bias; the decoder is its transpose with unit columns
     /// (`Sae::init_pytorch_default`).
     PytorchDefault,
+    /// An untied pair of PyTorch `nn.Linear` layers, weights and biases at their default
+    /// initialisation (`Sae::init_pytorch_linear_pair`).
+    PytorchLinearPair,
+}
+
+impl SaeInit {
+    /// Its name in a config's `sae.init`, as serde spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SaeInit::ScaledTranspose => "scaled_transpose",
+            SaeInit::PytorchDefault => "pytorch_default",
+            SaeInit::PytorchLinearPair => "pytorch_linear_pair",
+        }
+    }
 }
 
 impl Default for SaeConfig {
@@ -95,6 +137,8 @@ impl Default for SaeConfig {
             lambda_ne: 1000.0,
             ne_start_step: 200,
             init: SaeInit::ScaledTranspose,
+            optimizer: OptimizerConfig::default(),
+            unit_norm_decoder: true,
         }
     }
 }
@@ -109,7 +153,24 @@ impl SaeConfig {
         at_least_one("sae.batch_size", self.batch_size)?;
         positive("sae.learning_rate", self.learning_rate)?;
         non_negative("sae.lambda_l1", self.lambda_l1)?;
-        non_negative("sae.lambda_ne", self.lambda_ne)
+        non_negative("sae.lambda_ne", self.lambda_ne)?;
+        self.optimizer
+            .settings()
+            .into_iter()
+            .try_for_each(|(name, value)| non_negative(optimizer_field(name), value))
+    }
+
+    /// The loss terms of `variant`: the squared error (weight 1) and λ_L1 × L1 from the first
+    /// step, and for the NE variant λ_NE × the NE loss from `ne_start_step` on.
+    pub fn loss_terms(&self, variant: SaeVariant) -> Vec<LossTerm> {
+        let mut terms = vec![
+            LossTerm::new(LossKind::Mse, 1.0),
+            LossTerm::new(LossKind::L1, self.lambda_l1),
+        ];
+        if variant == SaeVariant::Ne {
+            terms.push(LossTerm::new(LossKind::Ne, self.lambda_ne).from_step(self.ne_start_step));
+        }
+        terms
     }
 
     /// Optimiser steps of a run on `examples` training examples: one per batch, the last batch
@@ -149,6 +210,14 @@ impl SaeConfig {
         let matrices = weights * 4.0 + m * d * (1.0 + 2.0 * chunks);
         let activations = batch * m * (3.0 + d);
         F32_BYTES * (matrices + activations)
+    }
+}
+
+/// The config key of an optimiser setting, for error messages.
+fn optimizer_field(name: &str) -> &'static str {
+    match name {
+        "momentum" => "sae.optimizer.momentum",
+        _ => "sae.optimizer.weight_decay",
     }
 }
 
@@ -211,6 +280,14 @@ mod tests {
         for variant in [SaeVariant::Standard, SaeVariant::Ne] {
             let serde_name = toml::Value::try_from(variant).unwrap();
             assert_eq!(serde_name.as_str(), Some(variant.name()));
+        }
+        for init in [
+            SaeInit::ScaledTranspose,
+            SaeInit::PytorchDefault,
+            SaeInit::PytorchLinearPair,
+        ] {
+            let serde_name = toml::Value::try_from(init).unwrap();
+            assert_eq!(serde_name.as_str(), Some(init.name()));
         }
     }
 

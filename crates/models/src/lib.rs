@@ -6,6 +6,7 @@ pub mod error;
 #[cfg(test)]
 mod gradcheck;
 pub mod linear;
+pub mod loss_terms;
 pub mod mlp;
 pub mod ops;
 pub mod optim;
@@ -13,16 +14,18 @@ mod parallel;
 pub mod rng;
 pub mod sae;
 pub mod saelens;
+pub mod torch;
 pub mod train;
 mod weights;
 
 pub use config::{MlpConfig, SaeConfig, SaeInit, SaeVariant};
 pub use error::{ConfigError, ModelError, TrainError};
 pub use linear::{Linear, LinearGradients};
+pub use loss_terms::{LossKind, LossTerm, weights_at};
 pub use mlp::{Mlp, MlpStepStats};
-pub use optim::{Adam, Sgd};
-pub use sae::{Sae, SaeLossWeights, SaeStepStats};
-pub use train::mlp::{CLASSES, MlpEpoch, MlpHistory, MlpProgress, train_mlp};
+pub use optim::{Adam, AdamW, Optimizer, OptimizerConfig, Sgd};
+pub use sae::{NamedLoss, Sae, SaeBatch, SaeForward, SaeGradients, SaeLossWeights, SaeStepStats};
+pub use train::mlp::{MlpEpoch, MlpHistory, MlpProgress, train_mlp};
 pub use train::sae::{
     SaeEpoch, SaeHistory, SaeLossParts, SaeProgress, SaeTraining, TrainingFiring, train_sae,
 };

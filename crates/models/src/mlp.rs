@@ -3,7 +3,7 @@ use crate::Linear;
 use crate::error::ModelError;
 use crate::linear::LinearGradients;
 use crate::ops::{argmax, relu, relu_backward, softmax_cross_entropy};
-use crate::optim::Sgd;
+use crate::optim::{Optimizer, Sgd};
 use crate::parallel::{INFERENCE_CHUNK_ROWS, map_row_chunks, map_row_ranges};
 use crate::weights::{self, WeightFile};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewD, ArrayViewMutD, Axis, s};

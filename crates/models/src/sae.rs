@@ -1,21 +1,25 @@
-//! The sparse auto-encoder d -> m -> d with a pre-encoder bias and unit-norm decoder columns.
+//! The sparse auto-encoder d -> m -> d with a pre-encoder bias, and its training as separate
+//! calls (llm.c style): `forward`, `gradients` of a weighted sum of loss terms, and `update` by
+//! any `Optimizer`, with the unit-norm decoder constraint as an option.
 use crate::SaeInit;
 use crate::error::ModelError;
 use crate::ops::{axpy, dot, positive_positions, relu, transposed};
-use crate::optim::Adam;
+use crate::optim::Optimizer;
 use crate::parallel::map_row_chunks;
 use crate::rng::uniform_f32;
 use crate::weights::{self, WeightFile};
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewD, ArrayViewMutD, Axis};
 use rand_chacha::ChaCha8Rng;
 
+/// The SAE's parameters: f = ReLU(W_enc (h - b_dec) + b_enc), h_hat = W_dec f + b_dec.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sae {
     /// m x d.
     pub w_enc: Array2<f32>,
     /// m.
     pub b_enc: Array1<f32>,
-    /// d x m, each column of unit L2 norm.
+    /// d x m; each column of unit L2 norm when trained with the unit-norm constraint, of any
+    /// norm otherwise or in an SAE loaded from elsewhere.
     pub w_dec: Array2<f32>,
     /// d; subtracted before encoding, added after decoding.
     pub b_dec: Array1<f32>,
@@ -23,18 +27,47 @@ pub struct Sae {
 
 /// d loss / d parameters of an `Sae`, same shapes as the parameters.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct SaeGradients {
+pub struct SaeGradients {
+    /// m x d.
     pub w_enc: Array2<f32>,
+    /// m.
     pub b_enc: Array1<f32>,
+    /// d x m.
     pub w_dec: Array2<f32>,
+    /// d.
     pub b_dec: Array1<f32>,
 }
 
-/// How the loss weighs its parts: λ_L1, and λ_NE when the NE loss is on for this step.
+/// How one step's loss weighs its parts (from the loss-term list, see `LossTerm`): the squared
+/// error, the L1 penalty, and the NE loss when it is on for this step.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SaeLossWeights {
+    /// Weight of the mean over the batch of ||h_hat - h||².
+    pub mse: f32,
+    /// Weight of the mean over the batch of Σ_j f_j.
     pub l1: f32,
+    /// Weight of the NE loss; `None` leaves it uncomputed.
     pub ne: Option<f32>,
+}
+
+/// One loss term's value in a step, unweighted, by name (as SAELens reports its losses).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NamedLoss {
+    /// `mse`, `l1` or `ne`.
+    pub name: &'static str,
+    /// The term before weighting.
+    pub value: f32,
+    /// Its weight in the total.
+    pub weight: f32,
+}
+
+/// A batch's latents and reconstruction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaeForward {
+    /// f (n x m).
+    pub latents: Array2<f32>,
+    /// h_hat (n x d).
+    pub reconstruction: Array2<f32>,
 }
 
 /// The loss parts of one batch, unweighted, measured before its update.
@@ -46,16 +79,20 @@ pub struct SaeStepStats {
     pub l1: f32,
     /// The NE loss, when it was on.
     pub ne: Option<f32>,
-    /// The loss that was differentiated: squared_error + λ_L1 l1 + λ_NE ne.
+    /// The loss that was differentiated: w_mse squared_error + w_L1 l1 + w_NE ne.
     pub total: f32,
+    /// Every term that was on, by name, with its weight.
+    pub losses: Vec<NamedLoss>,
     /// Per latent, the examples of the batch with f_j > 0.
     pub firing: Array1<u32>,
 }
 
 /// A batch's loss parts and the gradient of its weighted total.
 #[derive(Debug, Clone)]
-pub(crate) struct SaeBatch {
+pub struct SaeBatch {
+    /// The loss parts, measured before any update.
     pub stats: SaeStepStats,
+    /// The gradient of `stats.total`.
     pub grads: SaeGradients,
 }
 
@@ -140,18 +177,43 @@ impl Sae {
         sae
     }
 
+    /// A fresh SAE as an untied pair `nn.Linear(inputs, latents)`, `nn.Linear(latents, inputs)`
+    /// starts in PyTorch: each weight uniform in ±1/√fan_in (kaiming-uniform with a = √5), each
+    /// bias uniform in the same bound, drawn in the order encoder weight, encoder bias, decoder
+    /// weight, decoder bias (row-major). The pair computes ReLU(W_e h + b_e) with no pre-encoder
+    /// bias, so b_enc = b_e + W_e b_d makes this SAE compute exactly the same function.
+    pub fn init_pytorch_linear_pair(inputs: usize, latents: usize, rng: &mut ChaCha8Rng) -> Self {
+        let mut uniform = |shape: (usize, usize), fan_in: usize| {
+            let bound = 1.0 / (fan_in as f32).sqrt();
+            Array2::from_shape_simple_fn(shape, || uniform_f32(rng, -bound, bound))
+        };
+        let w_enc = uniform((latents, inputs), inputs);
+        let b_e = uniform((1, latents), inputs).remove_axis(Axis(0));
+        let w_dec = uniform((inputs, latents), latents);
+        let b_dec = uniform((1, inputs), latents).remove_axis(Axis(0));
+        Self {
+            b_enc: b_e + w_enc.dot(&b_dec),
+            w_enc,
+            w_dec,
+            b_dec,
+        }
+    }
+
     /// A fresh SAE started the way `init` names.
     pub fn new(init: SaeInit, inputs: usize, latents: usize, rng: &mut ChaCha8Rng) -> Self {
         match init {
             SaeInit::ScaledTranspose => Self::init(inputs, latents, rng),
             SaeInit::PytorchDefault => Self::init_pytorch_default(inputs, latents, rng),
+            SaeInit::PytorchLinearPair => Self::init_pytorch_linear_pair(inputs, latents, rng),
         }
     }
 
+    /// Input dimensions d.
     pub fn inputs(&self) -> usize {
         self.w_dec.nrows()
     }
 
+    /// Latents m.
     pub fn latents(&self) -> usize {
         self.w_dec.ncols()
     }
@@ -167,16 +229,27 @@ impl Sae {
         f.dot(&self.w_dec.t()) + &self.b_dec
     }
 
-    /// One training step on the batch `h` (n x d): the loss and its gradient; then, if the loss
-    /// is finite, the decoder gradient projected onto the tangent of the unit sphere column by
-    /// column, one Adam update and the decoder columns renormalised. A non-finite loss leaves
-    /// the SAE and the optimiser untouched (the caller decides what to do).
-    pub fn train_step(
-        &mut self,
-        adam: &mut Adam,
+    /// The forward pass of a batch `h` (n x d): latents and reconstruction.
+    pub fn forward(&self, h: ArrayView2<f32>) -> SaeForward {
+        let latents = self.encode(h);
+        let reconstruction = self.decode(latents.view());
+        SaeForward {
+            latents,
+            reconstruction,
+        }
+    }
+
+    /// The weighted loss of a batch `h` (n x d), its parts and its gradient (see
+    /// `batch_gradients` below for the derivation). Leaves the SAE untouched.
+    ///
+    /// # Errors
+    /// `ModelError::InputWidth` when `h` does not have d columns, `ModelError::EmptyBatch` when
+    /// it has no rows.
+    pub fn gradients(
+        &self,
         h: ArrayView2<f32>,
         weights: SaeLossWeights,
-    ) -> Result<SaeStepStats, ModelError> {
+    ) -> Result<SaeBatch, ModelError> {
         if h.ncols() != self.inputs() {
             return Err(ModelError::InputWidth {
                 expected: self.inputs(),
@@ -186,16 +259,49 @@ impl Sae {
         if h.nrows() == 0 {
             return Err(ModelError::EmptyBatch);
         }
-        let SaeBatch { stats, mut grads } = self.batch_gradients(h, weights);
-        if stats.total.is_finite() {
+        Ok(self.batch_gradients(h, weights))
+    }
+
+    /// One optimiser update from `grads`. With `unit_norm_decoder`, the decoder gradient is
+    /// first projected onto the tangent of the unit sphere column by column and the columns are
+    /// renormalised after the update, so they stay of unit norm.
+    pub fn update(
+        &mut self,
+        optimizer: &mut dyn Optimizer,
+        mut grads: SaeGradients,
+        unit_norm_decoder: bool,
+    ) {
+        if unit_norm_decoder {
             self.project_decoder_gradient(&mut grads.w_dec);
-            adam.step(&mut self.params_mut(), &grads.views());
+        }
+        optimizer.step(&mut self.params_mut(), &grads.views());
+        if unit_norm_decoder {
             self.normalise_decoder_columns();
+        }
+    }
+
+    /// One training step on the batch `h` (n x d): `gradients`, then, if the loss is finite,
+    /// `update`. A non-finite loss leaves the SAE and the optimiser untouched (the caller
+    /// decides what to do).
+    ///
+    /// # Errors
+    /// As `gradients`.
+    pub fn train_step(
+        &mut self,
+        optimizer: &mut dyn Optimizer,
+        h: ArrayView2<f32>,
+        weights: SaeLossWeights,
+        unit_norm_decoder: bool,
+    ) -> Result<SaeStepStats, ModelError> {
+        let SaeBatch { stats, grads } = self.gradients(h, weights)?;
+        if stats.total.is_finite() {
+            self.update(optimizer, grads, unit_norm_decoder);
         }
         Ok(stats)
     }
 
-    /// The loss of a batch `h` (n x d) and its gradient by backpropagation. With r = h_hat - h:
+    /// The loss of a batch `h` (n x d) and its gradient by backpropagation. With r = h_hat - h
+    /// (and the squared error's weight w, 1 below):
     /// d/dh_hat = 2r/n, dW_dec = (2r/n)^T f, df = (2r/n) W_dec + λ_L1/n, masked where f > 0 to
     /// give dpre; dW_enc = dpre^T (h - b_dec), db_enc = column sums of dpre, and b_dec gets the
     /// decoder's sum of 2r/n minus the encoder's W_enc^T db_enc. Everything after the encoder's
@@ -205,14 +311,14 @@ impl Sae {
         let rows = h.nrows();
         let decoder_rows = transposed(self.w_dec.view());
         let passes = map_row_chunks(h, CHUNK_ROWS, |chunk| {
-            self.chunk_pass(chunk, decoder_rows.view(), rows, weights.l1)
+            self.chunk_pass(chunk, decoder_rows.view(), rows, weights)
         });
         let (first, rest) = passes.split_first().expect("a batch has at least one row");
         let mut sums = first.sums.clone();
         rest.iter().for_each(|pass| sums.add(&pass.sums));
         let scale = 1.0 / rows as f32;
         let (squared_error, l1) = (sums.squared_error * scale, sums.l1 * scale);
-        let mut total = squared_error + weights.l1 * l1;
+        let mut total = weights.mse * squared_error + weights.l1 * l1;
         let mut grad_w_enc = sums.grad_w_enc;
         let mut grad_b_dec = sums.grad_b_dec - self.w_enc.t().dot(&sums.grad_b_enc);
         let ne = weights.ne.map(|lambda| {
@@ -227,12 +333,23 @@ impl Sae {
             total += lambda * ne.value;
             ne.value
         });
+        let named = |name, value, weight| NamedLoss {
+            name,
+            value,
+            weight,
+        };
+        let mut losses = vec![
+            named("mse", squared_error, weights.mse),
+            named("l1", l1, weights.l1),
+        ];
+        losses.extend(ne.zip(weights.ne).map(|(v, w)| named("ne", v, w)));
         SaeBatch {
             stats: SaeStepStats {
                 squared_error,
                 l1,
                 ne,
                 total,
+                losses,
                 firing: sums.firing,
             },
             grads: SaeGradients {
@@ -251,7 +368,7 @@ impl Sae {
         h: ArrayView2<f32>,
         decoder_rows: ArrayView2<f32>,
         batch_rows: usize,
-        lambda_l1: f32,
+        weights: SaeLossWeights,
     ) -> ChunkPass {
         let (rows, inputs, latents) = (h.nrows(), self.inputs(), self.latents());
         let scale = 1.0 / batch_rows as f32;
@@ -274,7 +391,7 @@ impl Sae {
         let squared_error = residual.iter().map(|r| r * r).sum();
         let l1 = active.pairs.iter().map(|&(_, v)| v).sum();
 
-        let grad_recon = residual * (2.0 * scale);
+        let grad_recon = residual * (2.0 * scale * weights.mse);
         let mut grad_w_enc = Array2::zeros((latents, inputs));
         let mut grad_b_enc = Array1::zeros(latents);
         let mut grad_decoder_rows = Array2::<f32>::zeros((latents, inputs));
@@ -292,7 +409,7 @@ impl Sae {
                 for &(j, v) in active.of_row(i) {
                     let latent = j * inputs..(j + 1) * inputs;
                     axpy(&mut grad_dec[latent.clone()], v, g);
-                    let grad_pre = dot(g, decoder_row(j)) + lambda_l1 * scale;
+                    let grad_pre = dot(g, decoder_row(j)) + weights.l1 * scale;
                     grad_b_enc[j] += grad_pre;
                     axpy(&mut grad_enc[latent], grad_pre, x);
                     firing[j] += 1;
@@ -489,6 +606,7 @@ mod tests {
     struct Reference<'a> {
         h: &'a [f64],
         active: &'a [bool],
+        lambda_mse: f64,
         lambda_l1: f64,
         lambda_ne: f64,
     }
@@ -524,7 +642,7 @@ mod tests {
                 0.0
             };
             let rows = (self.h.len() / D) as f64;
-            (squared_error + self.lambda_l1 * l1) / rows + self.lambda_ne * ne
+            (self.lambda_mse * squared_error + self.lambda_l1 * l1) / rows + self.lambda_ne * ne
         }
 
         /// Mean over latents with two or more active examples of their mean pairwise cosine
@@ -574,6 +692,7 @@ mod tests {
         let reference = Reference {
             h: &h64,
             active: &active,
+            lambda_mse: f64::from(weights.mse),
             lambda_l1: f64::from(weights.l1),
             lambda_ne: f64::from(weights.ne.unwrap_or(0.0)),
         };
@@ -598,7 +717,11 @@ mod tests {
     fn squared_error_gradients_match_finite_differences() {
         for (rows, seed) in [(N, 41), (N_CHUNKED, 141)] {
             let h = random_array(seed, (rows, D), 0.0, 2.0);
-            let weights = SaeLossWeights { l1: 0.0, ne: None };
+            let weights = SaeLossWeights {
+                mse: 1.0,
+                l1: 0.0,
+                ne: None,
+            };
             check_gradients(&random_sae(seed + 1), &h, weights);
         }
     }
@@ -607,7 +730,11 @@ mod tests {
     fn squared_error_plus_l1_gradients_match_finite_differences() {
         for (rows, seed) in [(N, 43), (N_CHUNKED, 143)] {
             let h = random_array(seed, (rows, D), 0.0, 2.0);
-            let weights = SaeLossWeights { l1: 0.7, ne: None };
+            let weights = SaeLossWeights {
+                mse: 1.0,
+                l1: 0.7,
+                ne: None,
+            };
             check_gradients(&random_sae(seed + 1), &h, weights);
         }
     }
@@ -619,6 +746,7 @@ mod tests {
         for (rows, seed) in [(N, 45), (N_CHUNKED, 145)] {
             let h = random_array(seed, (rows, D), 0.0, 2.0);
             let weights = SaeLossWeights {
+                mse: 0.4,
                 l1: 0.7,
                 ne: Some(2.5),
             };
@@ -630,7 +758,14 @@ mod tests {
     fn loss_parts_and_firing_counts_are_reported() {
         let sae = random_sae(47);
         let h = random_array(48, (N, D), 0.0, 2.0);
-        let batch = sae.batch_gradients(h.view(), SaeLossWeights { l1: 0.5, ne: None });
+        let batch = sae.batch_gradients(
+            h.view(),
+            SaeLossWeights {
+                mse: 1.0,
+                l1: 0.5,
+                ne: None,
+            },
+        );
         let f = sae.encode(h.view());
         let residual = sae.decode(f.view()) - &h;
         let squared_error = residual.mapv(|r| r * r).sum() / N as f32;
@@ -652,7 +787,11 @@ mod tests {
     fn projected_decoder_gradient_is_the_gradient_on_the_unit_sphere() {
         let sae = random_sae(49);
         let h = random_array(50, (N, D), 0.0, 2.0);
-        let weights = SaeLossWeights { l1: 0.7, ne: None };
+        let weights = SaeLossWeights {
+            mse: 1.0,
+            l1: 0.7,
+            ne: None,
+        };
         let mut grad = sae.batch_gradients(h.view(), weights).grads.w_dec;
         let plain = grad.clone();
         sae.project_decoder_gradient(&mut grad);
@@ -674,6 +813,7 @@ mod tests {
         let reference = Reference {
             h: &h64,
             active: &active,
+            lambda_mse: 1.0,
             lambda_l1: 0.7,
             lambda_ne: 0.0,
         };
@@ -737,6 +877,67 @@ mod tests {
             default,
             Sae::init(D, M, &mut stream_rng(52, Stream::SaeInit))
         );
+    }
+
+    #[test]
+    fn pytorch_linear_pair_init_draws_each_layer_in_its_own_bound() {
+        let sae = Sae::new(
+            SaeInit::PytorchLinearPair,
+            D,
+            M,
+            &mut stream_rng(55, Stream::SaeInit),
+        );
+        let (enc_bound, dec_bound) = (1.0 / (D as f32).sqrt(), 1.0 / (M as f32).sqrt());
+        assert!(sae.w_enc.iter().all(|w| w.abs() <= enc_bound));
+        assert!(
+            sae.w_dec
+                .iter()
+                .chain(&sae.b_dec)
+                .all(|w| w.abs() <= dec_bound)
+        );
+        assert!(sae.w_dec.iter().any(|w| w.abs() > 0.5 * dec_bound));
+        // Untied: the decoder is no transpose of the encoder, and its columns are not unit.
+        let norms = sae.w_dec.map_axis(Axis(0), |c| c.dot(&c).sqrt());
+        assert!(norms.iter().all(|&n| n < 0.99), "{norms}");
+        // The pair's own encoder bias b_e = b_enc - W_enc b_dec, drawn in the encoder's bound.
+        let b_e = &sae.b_enc - &sae.w_enc.dot(&sae.b_dec);
+        assert!(b_e.iter().all(|b| b.abs() <= enc_bound + 1e-6), "{b_e}");
+        assert!(b_e.iter().any(|b| b.abs() > 0.3 * enc_bound), "{b_e}");
+        assert!(sae.b_dec.iter().any(|&b| b != 0.0));
+    }
+
+    #[test]
+    fn updates_keep_unit_columns_only_under_the_constraint() {
+        let h = random_array(56, (N, D), 0.0, 2.0);
+        let weights = SaeLossWeights {
+            mse: 1.0,
+            l1: 0.7,
+            ne: None,
+        };
+        for unit in [true, false] {
+            let mut sae = random_sae(57);
+            let mut sgd = crate::optim::Sgd::new(0.5);
+            let before = sae.clone();
+            sae.train_step(&mut sgd, h.view(), weights, unit).unwrap();
+            assert_ne!(sae, before);
+            let norms = sae.w_dec.map_axis(Axis(0), |c| c.dot(&c).sqrt());
+            let all_unit = norms.iter().all(|&n| (n - 1.0).abs() < 1e-5);
+            assert_eq!(all_unit, unit, "{norms}");
+        }
+        let mut sae = random_sae(57);
+        let wide = random_array(58, (N, D + 1), 0.0, 2.0);
+        let mut sgd = crate::optim::Sgd::new(0.5);
+        assert!(matches!(
+            sae.train_step(&mut sgd, wide.view(), weights, true),
+            Err(ModelError::InputWidth { .. })
+        ));
+        let named: Vec<_> = sae.gradients(h.view(), weights).unwrap().stats.losses;
+        assert_eq!(
+            named.iter().map(|l| (l.name, l.weight)).collect::<Vec<_>>(),
+            [("mse", 1.0), ("l1", 0.7)]
+        );
+        let forward = sae.forward(h.view());
+        assert_eq!(forward.reconstruction, sae.decode(forward.latents.view()));
     }
 
     #[test]

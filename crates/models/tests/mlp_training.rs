@@ -5,6 +5,9 @@ use common::{blobs, with_threads};
 use ndarray::s;
 use ne_models::{ConfigError, MlpConfig, MlpProgress, TrainError, train_mlp};
 
+/// The classes of `blobs`.
+const CLASSES: usize = 10;
+
 fn config(batch_size: usize, epochs: usize, learning_rate: f32) -> MlpConfig {
     MlpConfig {
         hidden: 16,
@@ -21,7 +24,8 @@ fn learns_separable_blobs() {
         all_images.slice(s![..1000, ..]),
         all_labels.slice(s![..1000]),
     );
-    let (mlp, history) = train_mlp(&config(64, 3, 0.3), 7, images, labels, &mut |_| {}).unwrap();
+    let (mlp, history) =
+        train_mlp(&config(64, 3, 0.3), CLASSES, 7, images, labels, &mut |_| {}).unwrap();
     assert_eq!(history.epochs.len(), 3);
     let losses: Vec<f32> = history.epochs.iter().map(|e| e.loss).collect();
     assert!(
@@ -46,7 +50,7 @@ fn bit_identical_with_one_and_two_threads() {
         let cfg = config(batch_size, 2, 0.05);
         let train = |threads| {
             with_threads(threads, || {
-                train_mlp(&cfg, 11, images.view(), labels.view(), &mut |_| {}).unwrap()
+                train_mlp(&cfg, CLASSES, 11, images.view(), labels.view(), &mut |_| {}).unwrap()
             })
         };
         let (one, one_history) = train(1);
@@ -60,6 +64,7 @@ fn bit_identical_with_one_and_two_threads() {
     }
     let other_seed = train_mlp(
         &config(64, 2, 0.05),
+        CLASSES,
         12,
         images.view(),
         labels.view(),
@@ -68,6 +73,7 @@ fn bit_identical_with_one_and_two_threads() {
     .unwrap();
     let same_seed = train_mlp(
         &config(64, 2, 0.05),
+        CLASSES,
         11,
         images.view(),
         labels.view(),
@@ -84,6 +90,7 @@ fn progress_every_50_steps_and_at_epoch_ends() {
     let mut reports: Vec<MlpProgress> = Vec::new();
     let (_, history) = train_mlp(
         &config(64, 4, 0.05),
+        CLASSES,
         5,
         images.view(),
         labels.view(),
@@ -112,6 +119,7 @@ fn absurd_learning_rate_stops_with_an_error_naming_the_step() {
     let (images, labels) = blobs(1000, 20, 0.8, 5);
     let err = train_mlp(
         &config(64, 3, 1e6),
+        CLASSES,
         1,
         images.view(),
         labels.view(),
@@ -135,7 +143,7 @@ fn bad_config_or_data_is_rejected_before_training() {
     let (images, labels) = blobs(100, 20, 0.8, 6);
     let mut called = false;
     let mut run = |cfg: &MlpConfig, images: ndarray::ArrayView2<f32>, labels| {
-        train_mlp(cfg, 0, images, labels, &mut |_| called = true).unwrap_err()
+        train_mlp(cfg, CLASSES, 0, images, labels, &mut |_| called = true).unwrap_err()
     };
     let good = config(64, 1, 0.05);
     assert_eq!(

@@ -8,9 +8,14 @@ fn default_mlp_reaches_the_paper_accuracy() {
         .expect("the shipped MNIST");
     let (images, labels) = (data.train.images.view(), data.train.labels.view());
     let mut epoch_ends = Vec::new();
-    let (mlp, history) = train_mlp(&MlpConfig::default(), 0, images, labels, &mut |p| {
-        epoch_ends.extend(p.epoch_end)
-    })
+    let (mlp, history) = train_mlp(
+        &MlpConfig::default(),
+        ne_mnist::CLASSES,
+        0,
+        images,
+        labels,
+        &mut |p| epoch_ends.extend(p.epoch_end),
+    )
     .expect("training succeeds");
     assert_eq!(epoch_ends, history.epochs);
     let accuracy = mlp

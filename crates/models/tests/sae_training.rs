@@ -5,7 +5,8 @@ mod common;
 use common::{activations, with_threads};
 use ndarray::Axis;
 use ne_models::{
-    ConfigError, SaeConfig, SaeInit, SaeProgress, SaeTraining, SaeVariant, TrainError, train_sae,
+    ConfigError, OptimizerConfig, SaeConfig, SaeInit, SaeProgress, SaeTraining, SaeVariant,
+    TrainError, train_sae,
 };
 
 fn config(epochs: usize) -> SaeConfig {
@@ -18,6 +19,54 @@ fn config(epochs: usize) -> SaeConfig {
         lambda_ne: 0.5,
         ne_start_step: 5,
         init: SaeInit::ScaledTranspose,
+        ..SaeConfig::default()
+    }
+}
+
+/// Every optimiser, initialisation and decoder constraint trains: the squared error falls from
+/// the first epoch to the last, and the columns are unit exactly when the constraint is on.
+#[test]
+fn every_recipe_choice_learns() {
+    let h = activations(2000, 12, 1);
+    let optimizers = [
+        OptimizerConfig::Adam { weight_decay: 0.0 },
+        OptimizerConfig::Adam { weight_decay: 1e-3 },
+        OptimizerConfig::AdamW { weight_decay: 0.01 },
+        OptimizerConfig::Sgd {
+            momentum: 0.9,
+            weight_decay: 1e-3,
+        },
+    ];
+    let inits = [
+        SaeInit::ScaledTranspose,
+        SaeInit::PytorchDefault,
+        SaeInit::PytorchLinearPair,
+    ];
+    for optimizer in optimizers {
+        for init in inits {
+            for unit_norm_decoder in [true, false] {
+                let recipe = SaeConfig {
+                    optimizer,
+                    init,
+                    unit_norm_decoder,
+                    ..config(3)
+                };
+                let (sae, history) =
+                    train_sae(&recipe, SaeVariant::Ne, 3, h.view(), &mut |_| {}).unwrap();
+                let (first, last) = (&history.epochs[0].loss, &history.epochs[2].loss);
+                let name = format!("{optimizer:?} {init:?} unit {unit_norm_decoder}");
+                assert!(
+                    last.squared_error < 0.9 * first.squared_error,
+                    "{name}: {first:?} -> {last:?}"
+                );
+                let unit = sae
+                    .w_dec
+                    .columns()
+                    .into_iter()
+                    .all(|c| (c.dot(&c) - 1.0).abs() < 1e-4);
+                assert_eq!(unit, unit_norm_decoder, "{name}");
+            }
+        }
     }
 }
 

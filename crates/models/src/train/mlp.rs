@@ -8,9 +8,6 @@ use crate::{Mlp, MlpConfig};
 use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
 use std::fmt;
 
-/// MNIST's ten digit classes.
-pub const CLASSES: usize = 10;
-
 /// Training loss and accuracy over one epoch, measured on each batch before its update.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MlpEpoch {
@@ -53,12 +50,13 @@ pub struct MlpProgress {
 }
 
 /// Trains a fresh MLP (images' width -> `config.hidden` -> 10) on normalised `images` (n x 784)
-/// and `labels` (n, each < 10). Deterministic for a given seed whatever the rayon thread count:
+/// and `labels` (n, each < `classes`, the MLP's outputs). Deterministic for a given seed whatever the rayon thread count:
 /// initialisation uses stream `MlpInit` and the per-epoch shuffle stream `MlpShuffle` of the
 /// seed's ChaCha8Rng; every epoch visits all examples in ceil(n / batch) steps, the last batch
 /// possibly smaller.
 pub fn train_mlp(
     config: &MlpConfig,
+    classes: usize,
     seed: u64,
     images: ArrayView2<f32>,
     labels: ArrayView1<u8>,
@@ -66,10 +64,10 @@ pub fn train_mlp(
 ) -> Result<(Mlp, MlpHistory), TrainError> {
     config.validate()?;
     check_inputs(images)?;
-    check_labels(images.nrows(), labels)?;
+    check_labels(images.nrows(), labels, classes)?;
     let examples = images.nrows();
     let mut init_rng = rng::stream_rng(seed, Stream::MlpInit);
-    let mut model = Mlp::init(images.ncols(), config.hidden, CLASSES, &mut init_rng);
+    let mut model = Mlp::init(images.ncols(), config.hidden, classes, &mut init_rng);
     let mut order = EpochOrder::new(seed, Stream::MlpShuffle, examples);
     let mut sgd = Sgd::new(config.learning_rate);
     let steps_per_epoch = examples.div_ceil(config.batch_size);
@@ -117,18 +115,18 @@ pub fn train_mlp(
     Ok((model, history))
 }
 
-fn check_labels(examples: usize, labels: ArrayView1<u8>) -> Result<(), TrainError> {
+fn check_labels(examples: usize, labels: ArrayView1<u8>, classes: usize) -> Result<(), TrainError> {
     if labels.len() != examples {
         return Err(TrainError::LabelCount {
             examples,
             labels: labels.len(),
         });
     }
-    match labels.iter().position(|&l| usize::from(l) >= CLASSES) {
+    match labels.iter().position(|&l| usize::from(l) >= classes) {
         Some(index) => Err(TrainError::LabelOutOfRange {
             index,
             label: labels[index],
-            classes: CLASSES,
+            classes,
         }),
         None => Ok(()),
     }

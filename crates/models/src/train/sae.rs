@@ -1,10 +1,12 @@
-//! Training the SAE, standard or with the NE loss: Adam, unit-norm decoder columns.
+//! Training the SAE, standard or with the NE loss: the config's loss terms, optimiser,
+//! initialisation and decoder constraint, composed from `Sae`'s gradient and update calls.
 use super::{EpochOrder, PROGRESS_EVERY, check_inputs, check_loss};
 use crate::error::TrainError;
+use crate::loss_terms::{LossTerm, weights_at};
 use crate::ops::gather_rows;
-use crate::optim::Adam;
+use crate::optim::Optimizer;
 use crate::rng::{self, Stream};
-use crate::sae::{SaeLossWeights, SaeStepStats};
+use crate::sae::SaeStepStats;
 use crate::{Sae, SaeConfig, SaeVariant};
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
@@ -118,10 +120,11 @@ impl SaeEpoch {
 }
 
 /// Trains a fresh SAE on hidden activations `hidden` (n x d) with `config.latents` latents.
-/// Each step: the loss of a shuffled batch, the decoder gradient projected onto the tangent of
-/// the unit sphere column by column, an Adam update, then the decoder columns renormalised. The
-/// NE variant adds λ_NE times the NE loss from step `config.ne_start_step` (0-based over the
-/// run) on. Deterministic for a given seed whatever the rayon thread count: initialisation uses
+/// Each step: the loss terms of `config.loss_terms(variant)` on a shuffled batch, and one
+/// update by the config's optimiser (by default Adam, the decoder gradient projected onto the
+/// tangent of the unit sphere column by column and the columns renormalised after). The NE
+/// variant adds λ_NE times the NE loss from step `config.ne_start_step` (0-based over the run)
+/// on. Deterministic for a given seed whatever the rayon thread count: initialisation uses
 /// stream `SaeInit` and the shuffle stream `SaeShuffle`, so both variants trained with one seed
 /// start from the same weights and see the same batches (`SaeTraining` shares those steps).
 pub fn train_sae(
@@ -137,17 +140,19 @@ pub fn train_sae(
 }
 
 /// One SAE's training as `train_sae` runs it, step by step, with everything it carries from
-/// one step to the next: the SAE, Adam's moments, the shuffle and what has been recorded. It
-/// can stop after any step and be copied, so that runs that agree on their first steps compute
-/// them once: before `ne_start_step` the NE variant is the standard one (same weights, same
-/// batches, no NE loss), so a copy taken there continues as the standard SAE or as an NE SAE
-/// with any λ_NE, bit for bit as if trained alone.
+/// one step to the next: the SAE, the optimiser's state, the shuffle and what has been
+/// recorded. It can stop after any step and be copied, so that runs that agree on their first
+/// steps compute them once: before `ne_start_step` the NE variant is the standard one (same
+/// weights, same batches, no NE loss), so a copy taken there continues as the standard SAE or
+/// as an NE SAE with any λ_NE, bit for bit as if trained alone.
 #[derive(Debug, Clone)]
 pub struct SaeTraining {
     config: SaeConfig,
     variant: SaeVariant,
+    /// The loss terms of `variant` under `config`.
+    terms: Vec<LossTerm>,
     sae: Sae,
-    adam: Adam,
+    optimizer: Box<dyn Optimizer + Send>,
     order: EpochOrder,
     steps_per_epoch: usize,
     steps_total: usize,
@@ -182,8 +187,9 @@ impl SaeTraining {
         Ok(Self {
             config: config.clone(),
             variant: SaeVariant::Standard,
+            terms: config.loss_terms(SaeVariant::Standard),
             sae,
-            adam: Adam::new(config.learning_rate),
+            optimizer: config.optimizer.build(config.learning_rate),
             order: EpochOrder::new(seed, Stream::SaeShuffle, examples),
             steps_per_epoch,
             steps_total,
@@ -225,9 +231,8 @@ impl SaeTraining {
         }
     }
 
-    /// This run, from here on as `variant` (the NE variant with `config.lambda_ne` of the config
-    /// it started with): checks that the NE loss can still switch on at `ne_start_step`, i.e.
-    /// that no step with it on has been missed.
+    /// This run, from here on with the loss terms of `variant`: checks that the NE loss can
+    /// still switch on at `ne_start_step`, i.e. that no step with it on has been missed.
     pub fn continue_as(
         mut self,
         variant: SaeVariant,
@@ -243,12 +248,14 @@ impl SaeTraining {
             );
         }
         self.variant = variant;
+        self.terms = self.config.loss_terms(variant);
         Ok(self)
     }
 
     /// The same run with λ_NE set to `lambda_ne` for the steps to come.
     pub fn with_lambda_ne(mut self, lambda_ne: f32) -> Self {
         self.config.lambda_ne = lambda_ne;
+        self.terms = self.config.loss_terms(self.variant);
         self
     }
 
@@ -273,14 +280,11 @@ impl SaeTraining {
             let rows =
                 &order[in_epoch * batch_size..((in_epoch + 1) * batch_size).min(order.len())];
             let h = gather_rows(hidden, rows, &mut self.batch);
-            let ne_on = self.variant == SaeVariant::Ne && step >= config.ne_start_step;
-            let weights = SaeLossWeights {
-                l1: config.lambda_l1,
-                ne: ne_on.then_some(config.lambda_ne),
-            };
+            let weights = weights_at(&self.terms, step);
+            let ne_on = weights.ne.is_some();
             let batch = self
                 .sae
-                .train_step(&mut self.adam, h, weights)
+                .train_step(&mut *self.optimizer, h, weights, config.unit_norm_decoder)
                 .expect("batches are non-empty rows of checked data");
             check_loss(batch.total, epoch, step)?;
             let fired = batch.firing.mapv(u64::from);

@@ -1,0 +1,129 @@
+//! The SAEs `interop::evaluate` brought into a run (`run/imported/`), read back and measured
+//! again for the explorer. Apart from `interop`, so that the explorer can read them without
+//! depending on the module that writes them (which itself writes the explorer).
+use crate::Config;
+use crate::outputs::Log;
+use crate::pipeline::SeedOutcome;
+use anyhow::Context;
+use ne_metrics::{EvalOptions, EvalSet, SaeEvaluation, evaluate_sae};
+use ne_mnist::Mnist;
+use ne_models::{Sae, saelens};
+use serde::Deserialize;
+use std::path::Path;
+
+/// Folder of a run holding the SAEs `evaluate` brought in, one folder per key.
+pub const IMPORTED_DIR: &str = "imported";
+/// What `evaluate` measured for an imported SAE, in that SAE's folder.
+pub const EVALUATION_FILE: &str = "evaluation.json";
+
+/// An SAE brought in by `evaluate`, measured against the MLP of the seed shown.
+pub struct ImportedSae {
+    pub key: String,
+    pub title: String,
+    pub sae: Sae,
+    pub evaluation: SaeEvaluation,
+}
+
+/// The part of `evaluation.json` needed to show an imported SAE again.
+#[derive(Deserialize)]
+struct ImportRecord {
+    key: String,
+    title: String,
+    seed: u64,
+    config_digest: String,
+}
+
+/// Measures `sae` as the run measured its own SAEs, on the outcome's MLP and the run's data;
+/// it has no training record, so the dead counts during training are left unmeasured.
+pub(crate) fn measure(
+    data: &Mnist,
+    outcome: &SeedOutcome,
+    options: EvalOptions,
+    sae: &Sae,
+) -> anyhow::Result<SaeEvaluation> {
+    let test = EvalSet {
+        hidden: outcome.test_hidden.view(),
+        labels: data.test.labels.view(),
+        pixels: data.test.pixels.view(),
+    };
+    Ok(evaluate_sae(
+        &outcome.models.mlp,
+        sae,
+        test,
+        outcome.train_hidden.view(),
+        None,
+        options,
+    )?)
+}
+
+/// The SAEs in `<run>/imported/` that were measured against the seed of `outcome` and against
+/// `config`, the run's, measured again (in key order); those of other seeds or configs are left
+/// out with a log line.
+pub fn imported_saes(
+    run: &Path,
+    config: &Config,
+    data: &Mnist,
+    outcome: &SeedOutcome,
+    log: Log,
+) -> anyhow::Result<Vec<ImportedSae>> {
+    let root = run.join(IMPORTED_DIR);
+    let entries = match std::fs::read_dir(&root) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        entries => entries.with_context(|| format!("cannot list {}", root.display()))?,
+    };
+    let mut folders = entries
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("cannot list {}", root.display()))?;
+    // Folders whose names start with a dot are `evaluate`'s unfinished ones.
+    folders.retain(|path| {
+        path.is_dir()
+            && !path
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with('.'))
+    });
+    folders.sort();
+    let digest = config.digest();
+    let mut imported = Vec::new();
+    for folder in folders {
+        let path = folder.join(EVALUATION_FILE);
+        let record = std::fs::read(&path)
+            .with_context(|| format!("cannot read {}", path.display()))
+            .and_then(|text| {
+                serde_json::from_slice::<ImportRecord>(&text)
+                    .with_context(|| format!("{} is not an evaluation record", path.display()))
+            });
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => {
+                log(&format!(
+                    "explorer: leaving out {}: not an SAE `evaluate` brought in ({error:#})",
+                    folder.display()
+                ));
+                continue;
+            }
+        };
+        if record.seed != outcome.run.seed || record.config_digest != digest {
+            let config = if record.config_digest == digest {
+                "this"
+            } else {
+                "another"
+            };
+            log(&format!(
+                "explorer: leaving out {}: it was measured against seed {} of {config} config",
+                folder.display(),
+                record.seed
+            ));
+            continue;
+        }
+        let sae = saelens::read(&folder)?.sae;
+        let evaluation = measure(data, outcome, config.eval.options(), &sae)?;
+        imported.push(ImportedSae {
+            key: record.key,
+            title: record.title,
+            sae,
+            evaluation,
+        });
+    }
+    Ok(imported)
+}
