@@ -487,6 +487,12 @@ fn run(task: Task) -> anyhow::Result<()> {
                 &done.metrics,
                 &done.timing_s,
             ))?;
+            let total_s = done.timing_s.get("total").copied().unwrap_or(f64::NAN);
+            print(ne_experiment::report::flops_table(
+                &done.metrics.runs,
+                total_s,
+                done.peak,
+            ))?;
             print(format_args!("report: {}", done.report_path.display()))?;
             match done.explorer_path {
                 Some(path) => print(format_args!("explorer: {}", path.display())),

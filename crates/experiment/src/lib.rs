@@ -6,6 +6,7 @@ pub mod curve;
 pub mod dead_latents;
 pub mod explore;
 pub mod finished;
+pub mod flops;
 pub mod imported;
 pub mod interop;
 pub mod outputs;
@@ -20,6 +21,6 @@ pub mod synthetic;
 
 pub use config::{Config, ConfigError, CurveConfig, DataConfig, EvalConfig, ExplorerConfig};
 pub use pipeline::run_seed;
-pub use reproduce::{ReproduceOptions, Reproduction, reproduce};
+pub use reproduce::{Peak, ReproduceOptions, Reproduction, reproduce};
 pub use results::{MetricsFile, SeedRun, Summary};
 pub use store::ModelSource;

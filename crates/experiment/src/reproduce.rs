@@ -40,6 +40,16 @@ pub struct Reproduction {
     pub explorer_path: Option<PathBuf>,
     /// Seconds per stage that is not per seed, and in total.
     pub timing_s: BTreeMap<String, f64>,
+    /// The machine's peak, measured at the start of the run, for the timing table.
+    pub peak: Peak,
+}
+
+/// What the machine can do at best: one core's f32 FLOP rate (`flops::measured_peak_per_core`)
+/// and the threads the run had.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Peak {
+    pub flops_per_core: f64,
+    pub threads: usize,
 }
 
 /// Trains and measures every seed (in parallel; each seed's results do not depend on it),
@@ -64,6 +74,10 @@ pub fn reproduce(
              the curve (--no-curve)"
         );
     }
+    let peak = Peak {
+        flops_per_core: crate::flops::measured_peak_per_core(),
+        threads: rayon::current_num_threads(),
+    };
     let start = Instant::now();
     let mut timing = BTreeMap::new();
     let data = load_and_check(config, options.seeds.len())?;
@@ -161,5 +175,6 @@ pub fn reproduce(
         report_path,
         explorer_path,
         timing_s: timing,
+        peak,
     })
 }

@@ -1,6 +1,7 @@
 //! Tables 2, 3 and 4 for one trained SAE, and Table 4 for the MLP it reads.
 use crate::{NeuronStats, Table4, UnitProxies, activity, median, neuron_stats, unit_proxies};
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Zip};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ShapeBuilder, Zip};
 use ne_models::{Mlp, ModelError, Sae, TrainingFiring};
 use serde::{Deserialize, Serialize};
 
@@ -145,7 +146,7 @@ pub fn evaluate_activations(
 ) -> ActivationEvaluation {
     let cap = options.example_cap;
     let latents_n = sae.w_enc.nrows();
-    let acts = sae.encode(test);
+    let acts = encode_by_column(sae, test);
     let recon = sae.decode(acts.view());
     let n = test.nrows() as f64;
 
@@ -247,6 +248,19 @@ pub fn mlp_unit_proxies(mlp: &Mlp, test: EvalSet) -> Vec<UnitProxies> {
     unit_proxies(mlp.fc1.weight.view(), test.hidden, test.labels, test.pixels)
 }
 
+/// `sae.encode(h)`, stored column by column so that each latent's activations lie in one
+/// contiguous row of the transpose (what the per-latent figures read). The same numbers: the
+/// matrix product's kernel packs its inputs and computes each element the same way wherever the
+/// result is stored.
+fn encode_by_column(sae: &Sae, h: ArrayView2<f32>) -> Array2<f32> {
+    let centered = &h - &sae.b_dec;
+    let mut pre = Array2::zeros((h.nrows(), sae.latents()).f());
+    general_mat_mul(1.0, &centered, &sae.w_enc.t(), 0.0, &mut pre);
+    pre += &sae.b_enc;
+    pre.mapv_inplace(|v| if v < 0.0 { 0.0 } else { v });
+    pre
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +315,19 @@ mod tests {
             b_dec: Array1::zeros(2),
         };
         (mlp, sae)
+    }
+
+    #[test]
+    fn latents_stored_by_column_are_the_encoded_ones_bit_for_bit() {
+        let mut rng = ne_models::rng::stream_rng(3, ne_models::rng::Stream::SaeInit);
+        let sae = Sae::init(8, 40, &mut rng);
+        let h = Array2::from_shape_fn((300, 8), |(i, k)| ((i * 7 + k * 3) % 11) as f32 / 5.0 - 0.7);
+        let by_column = encode_by_column(&sae, h.view());
+        assert!(by_column.t().is_standard_layout());
+        let encoded = sae.encode(h.view());
+        assert!(encoded.iter().any(|&v| v > 0.0) && encoded.iter().any(|&v| v == 0.0));
+        let bits = |a: &Array2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&by_column), bits(&encoded));
     }
 
     #[test]
