@@ -34,6 +34,7 @@ fn run_dir() -> &'static Path {
             explorer: false,
             export_activations: true,
             curve: false,
+            force: false,
         };
         reproduce(&small_config(), &options, &|_: &str| {}).expect("the pipeline runs");
         dir
@@ -198,9 +199,53 @@ fn evaluate_measures_an_exported_sae_as_the_run_did_and_shows_it() {
     );
     assert!(explorer_data().contains("\"key\":\"ne-copy\""));
 
-    // The explorer of the same seed keeps it; another seed's leaves it out.
-    explore_from(run_dir(), Some(1), &quiet).unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(&done.saved)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            saelens::CFG_FILE,
+            interop::EVALUATION_FILE,
+            saelens::WEIGHTS_FILE
+        ]
+    );
+    let imported = run_dir().join(interop::IMPORTED_DIR);
+    let mut folders: Vec<_> = std::fs::read_dir(&imported)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    folders.sort();
+    assert_eq!(folders, ["ne-copy"], "no unfinished folders left");
+
+    // The explorer of the same seed keeps it, and leaves out with a word what is not an
+    // imported SAE: a folder of the user's, one with only the weights, an unfinished one.
+    std::fs::create_dir_all(imported.join("notes")).unwrap();
+    std::fs::create_dir_all(imported.join("half")).unwrap();
+    std::fs::copy(
+        done.saved.join(saelens::WEIGHTS_FILE),
+        imported.join("half").join(saelens::WEIGHTS_FILE),
+    )
+    .unwrap();
+    std::fs::create_dir_all(imported.join(".partial-other")).unwrap();
+    let lines = std::sync::Mutex::new(Vec::new());
+    let log = |line: &str| lines.lock().unwrap().push(line.to_owned());
+    explore_from(run_dir(), Some(1), &log).unwrap();
     assert!(explorer_data().contains("\"title\":\"ne-copy (imported)\""));
+    let lines = lines.into_inner().unwrap();
+    for skipped in ["imported/notes", "imported/half"] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(skipped) && l.contains("not an SAE `evaluate` brought in")),
+            "{lines:?}"
+        );
+    }
+    for folder in ["notes", "half", ".partial-other"] {
+        std::fs::remove_dir_all(imported.join(folder)).unwrap();
+    }
     let lines = std::sync::Mutex::new(Vec::new());
     let log = |line: &str| lines.lock().unwrap().push(line.to_owned());
     explore_from(run_dir(), Some(0), &log).unwrap();
@@ -211,6 +256,62 @@ fn evaluate_measures_an_exported_sae_as_the_run_did_and_shows_it() {
             .unwrap()
             .iter()
             .any(|l| l.contains("leaving out")),
+        "{lines:?}"
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// `reproduce --resume` over a run with an imported SAE keeps it in the explorer when it was
+/// measured against the seed shown, and says so when it leaves one out.
+#[test]
+fn a_resumed_run_keeps_its_imported_saes_in_the_explorer() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    {
+        let _turn = one_at_a_time();
+        copy_dir(run_dir(), &out);
+    }
+    for (seed, key) in [(0, "kept"), (1, "other-seed")] {
+        let options = EvaluateOptions {
+            run: out.clone(),
+            sae: out.join(format!("seed-{seed}/saelens/ne")),
+            key: Some(key.into()),
+            seed: Some(seed),
+        };
+        interop::evaluate(&options, &quiet).unwrap();
+    }
+    let lines = Mutex::new(Vec::new());
+    let log = |line: &str| lines.lock().unwrap().push(line.to_owned());
+    let options = ReproduceOptions {
+        seeds: vec![0, 1],
+        out: out.clone(),
+        resume: true,
+        explorer: true,
+        export_activations: true,
+        curve: false,
+        force: false,
+    };
+    reproduce(&small_config(), &options, &log).unwrap();
+    let data = std::fs::read_to_string(out.join("explorer/data.js")).unwrap();
+    assert!(data.contains("\"key\":\"kept\""));
+    assert!(!data.contains("other-seed"));
+    let lines = lines.into_inner().unwrap();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("leaving out") && l.contains("imported/other-seed")),
         "{lines:?}"
     );
 }
@@ -260,6 +361,33 @@ fn evaluate_refuses_what_it_cannot_measure_before_any_work() {
         "{message}"
     );
     assert!(!run_dir().join("imported/narrow").exists());
+
+    // Weights so large that the arithmetic overflows are measured, with a warning.
+    let huge = dir.path().join("huge");
+    let mut sae = our_sae(0, "standard");
+    sae.w_enc.mapv_inplace(|w| w.signum() * 3e38);
+    let files = saelens::files(&sae, &serde_json::Map::new());
+    std::fs::create_dir_all(&huge).unwrap();
+    std::fs::write(huge.join(saelens::CFG_FILE), &files.cfg_json).unwrap();
+    std::fs::write(huge.join(saelens::WEIGHTS_FILE), &files.weights).unwrap();
+    let lines = Mutex::new(Vec::new());
+    let log = |line: &str| lines.lock().unwrap().push(line.to_owned());
+    let options = EvaluateOptions {
+        run: run_dir().to_owned(),
+        sae: huge,
+        key: None,
+        seed: Some(0),
+    };
+    interop::evaluate(&options, &log).unwrap();
+    std::fs::remove_dir_all(run_dir().join("imported/huge")).unwrap();
+    let lines = lines.into_inner().unwrap();
+    assert!(
+        lines.iter().any(
+            |l| l.contains("warning: huge: some of its figures are not finite")
+                && l.contains("3e38")
+        ),
+        "{lines:?}"
+    );
 }
 
 /// The Python named by `NE_PYTHON`, or `None` after saying the test is skipped (a failure when

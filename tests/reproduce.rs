@@ -20,6 +20,7 @@ fn run(config: &Config, out: &Path, resume: bool, explorer: bool) -> (Value, Vec
         explorer,
         export_activations: false,
         curve: true,
+        force: false,
     };
     reproduce(config, &options, &log).expect("the pipeline runs");
     let text = std::fs::read_to_string(out.join("metrics.json")).expect("metrics.json is written");
@@ -338,7 +339,8 @@ fn reproduce_writes_complete_consistent_results_and_reruns_identically() {
     // and trains nothing when a seed or a model is missing.
     let run_json = first.join("seed-1/run.json");
     let before = std::fs::read(&run_json).unwrap();
-    std::fs::remove_dir_all(first.join("explorer")).unwrap();
+    // The resumed run wrote no explorer, so the first run's (with its tables) is gone.
+    assert!(!first.join("explorer").exists());
     let quiet = |_: &str| {};
     let index = explore_from(&first, Some(1), &quiet).expect("explores a finished run");
     assert_eq!(index, first.join("explorer/index.html"));
@@ -369,6 +371,7 @@ fn three_seeds_without_extras(config: &Config) -> Reproduction {
         explorer: false,
         export_activations: false,
         curve: false,
+        force: false,
     };
     reproduce(config, &options, &|_: &str| {}).expect("the pipeline runs")
 }

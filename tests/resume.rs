@@ -7,10 +7,12 @@ mod common;
 use common::small_config;
 use ndarray::{Array1, Array2};
 use neuron_embeddings::experiment::explore::explore_from;
+use neuron_embeddings::experiment::outputs::MANIFEST_FILE;
 use neuron_embeddings::experiment::store::{LOCK_FILE, RunFolder, Stamp};
 use neuron_embeddings::experiment::{Config, ReproduceOptions, reproduce};
 use neuron_embeddings::models::{Linear, Mlp, Sae};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -37,6 +39,7 @@ fn run(config: &Config, out: &Path, resume: bool) -> anyhow::Result<(Value, Vec<
         explorer: true,
         export_activations: false,
         curve: true,
+        force: false,
     };
     reproduce(config, &options, &log)?;
     let read = |file: &str| -> Value {
@@ -46,6 +49,7 @@ fn run(config: &Config, out: &Path, resume: bool) -> anyhow::Result<(Value, Vec<
     for run in metrics["runs"].as_array_mut().unwrap() {
         run.as_object_mut().unwrap().remove("timing_s");
     }
+    // The paper's released models are measured again by every run, resumed or not.
     if let Some(paper) = metrics["paper_models"].as_object_mut() {
         paper.remove("timing_s");
     }
@@ -86,10 +90,11 @@ fn files(dir: &Path) -> Vec<String> {
     found
 }
 
-/// Removes every file under `out` but those `keep` accepts (paths relative to `out`).
+/// Removes every file under `out` but those `keep` accepts (paths relative to `out`) and the
+/// list of the files runs wrote, which a run keeps up to date whenever it is interrupted.
 fn retain(out: &Path, keep: fn(&str) -> bool) {
     for file in files(out) {
-        if !keep(&file) {
+        if !keep(&file) && file != MANIFEST_FILE {
             std::fs::remove_file(out.join(file)).unwrap();
         }
     }
@@ -279,6 +284,7 @@ fn misfit_models_are_refused_before_any_work() {
             seed: 0,
             model: model.to_owned(),
             record: None,
+            weights: format!("{:x}", Sha256::digest(&bytes)),
         };
         std::fs::write(model_path(&out, 0, model), stamp.apply(&bytes)).unwrap();
     };
@@ -425,6 +431,7 @@ fn a_diverging_run_names_the_model_and_the_seed() {
             explorer: false,
             export_activations: false,
             curve: false,
+            force: false,
         };
         format!("{:#}", reproduce(&config, &options, &quiet).unwrap_err())
     };
@@ -452,6 +459,8 @@ fn impossible_configs_are_refused_before_any_work() {
         assert!(!out.exists(), "nothing written: {error}");
         error
     };
+    let error = refused(|c| c.curve.lambda_ne.clear());
+    assert!(error.contains("[curve] lambda_ne is empty"), "{error}");
     // 3,000 examples in batches of 128 are 24 steps: an NE loss from step 24 never switches on.
     let error = refused(|c| c.sae.ne_start_step = 24);
     assert!(
@@ -465,4 +474,81 @@ fn impossible_configs_are_refused_before_any_work() {
         let error = refused(|c| c.mlp.hidden = 30_000_000);
         assert!(error.contains("GB of memory"), "{error}");
     }
+}
+
+/// A folder never holds the outputs of two runs: a new run clears what the last one wrote and
+/// it does not write (other seeds, the curve, the explorer, activations), before it trains, so
+/// that an interrupted run leaves no old report beside its new models; files runs did not write
+/// stay. A folder of outputs with no list of them is refused unless forced.
+#[test]
+fn a_new_run_leaves_no_outputs_of_the_last_beside_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let quiet = |_: &str| {};
+    let options = |out: &Path, seeds: Vec<u64>, everything: bool, force: bool| ReproduceOptions {
+        seeds,
+        out: out.to_owned(),
+        resume: false,
+        explorer: everything,
+        export_activations: everything,
+        curve: everything,
+        force,
+    };
+    reproduce(&config(), &options(&out, vec![0, 1], true, false), &quiet).unwrap();
+    let users = [
+        "notes.txt",
+        "seed-1/my-notes.txt",
+        "explorer/mine.html",
+        "curve/draft.md",
+        "seed-0/.partial-draft.txt",
+    ];
+    for file in users {
+        std::fs::write(out.join(file), "mine").unwrap();
+    }
+    let mut smaller = config();
+    smaller.sae.lambda_ne = 100.0;
+    reproduce(&smaller, &options(&out, vec![0], false, false), &quiet).unwrap();
+    let fresh = dir.path().join("fresh");
+    reproduce(&smaller, &options(&fresh, vec![0], false, false), &quiet).unwrap();
+    let mut expected = files(&fresh);
+    expected.extend(users.iter().map(|f| f.to_string()));
+    expected.sort();
+    assert_eq!(files(&out), expected);
+
+    // Interrupted after the MLP (here by a diverging SAE): no summary of the last run is left.
+    let mut diverging = config();
+    diverging.sae.learning_rate = 1e30;
+    reproduce(&diverging, &options(&out, vec![0], true, false), &quiet).unwrap_err();
+    let left = files(&out);
+    for gone in [
+        "metrics.json",
+        "report.md",
+        "seed-0/run.json",
+        "seed-0/saelens/ne/cfg.json",
+    ] {
+        assert!(!left.contains(&gone.to_owned()), "{gone}: {left:#?}");
+    }
+    assert!(left.contains(&"seed-0/mlp.safetensors".to_owned()));
+    for file in users {
+        assert_eq!(std::fs::read_to_string(out.join(file)).unwrap(), "mine");
+    }
+
+    // Without the list, the outputs cannot be told from the user's files: refused, unless
+    // forced, which clears the run's entries (the user's files beside them stay).
+    std::fs::remove_file(out.join(MANIFEST_FILE)).unwrap();
+    let error = format!(
+        "{:#}",
+        reproduce(&smaller, &options(&out, vec![0], false, false), &quiet).unwrap_err()
+    );
+    assert!(
+        error.contains(MANIFEST_FILE) && error.contains("--force"),
+        "{error}"
+    );
+    let unlisted: Vec<String> = left.into_iter().filter(|f| f != MANIFEST_FILE).collect();
+    assert_eq!(files(&out), unlisted);
+    reproduce(&smaller, &options(&out, vec![0], false, true), &quiet).unwrap();
+    let mut expected = files(&fresh);
+    expected.push("notes.txt".to_owned());
+    expected.sort();
+    assert_eq!(files(&out), expected);
 }

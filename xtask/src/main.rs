@@ -11,11 +11,14 @@ use clap::{Parser, Subcommand, ValueEnum};
 use ne_experiment::interop::EvaluateOptions;
 use ne_experiment::paper_models::{ModelFiles as PaperModelFiles, PaperModelsOptions};
 use ne_experiment::pipeline::{self, MAX_SEEDS, load_and_check};
+use ne_experiment::synthetic::own::OwnConfig;
+use ne_experiment::synthetic::{self, GeneratorConfig, Magnitude, Pairs, SyntheticConfig};
 use ne_experiment::{Config, ReproduceOptions, store};
-use ne_models::{Mlp, SaeVariant};
+use ne_models::{Mlp, SaeConfig, SaeVariant};
 use std::fmt::Display;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Instant;
 
 #[derive(Parser)]
@@ -77,15 +80,24 @@ enum Task {
         /// Skip the λ_NE trade-off curve (the `[curve]` NE SAEs and `curve/`).
         #[arg(long)]
         no_curve: bool,
+        /// Clear an earlier run's outputs in --out even if they are not listed in its
+        /// .outputs.json (folders written before runs kept that list).
+        #[arg(long)]
+        force: bool,
     },
     /// Choose λ_L1 and λ_NE: train both SAEs for every pair, measured on held-out training data.
     Sweep {
         /// [default: configs/paper.toml in the workspace]
         #[arg(long)]
         config: Option<PathBuf>,
-        #[arg(long, value_delimiter = ',', default_value = "1,3,10")]
+        #[arg(long, value_delimiter = ',', default_value = "1,3,10", value_parser = finite_f32)]
         l1: Vec<f32>,
-        #[arg(long, value_delimiter = ',', default_value = "100,300,1000,3000")]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "100,300,1000,3000",
+            value_parser = finite_f32
+        )]
         ne: Vec<f32>,
         /// Where the table is written [default: results/sweep.md in the workspace].
         #[arg(long)]
@@ -164,6 +176,9 @@ enum Task {
         #[arg(long)]
         no_explorer: bool,
     },
+    /// The synthetic ground-truth benchmark: SAEs on activations built from known features,
+    /// with and without the NE loss; with --activations, SAEs on a .npy file of your own.
+    Synthetic(SyntheticArgs),
     /// Write the neuron explorer of a finished `reproduce` run.
     Explore {
         /// The run's output folder [default: results/reproduce in the workspace].
@@ -181,6 +196,132 @@ enum Variant {
     Ne,
 }
 
+/// `cargo xtask synthetic`: the generator's settings, the λ grids and the seeds.
+#[derive(clap::Args)]
+struct SyntheticArgs {
+    /// [default: results/synthetic in the workspace]
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Train on these activations instead (float32 .npy, examples × width): no ground truth,
+    /// so Tables 2-3 without accuracy loss, and SAELens folders.
+    #[arg(long, conflicts_with_all = ["features", "dim", "density", "magnitude", "zipf", "pairs", "train"])]
+    activations: Option<PathBuf>,
+    /// Run seeds 0..N.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=MAX_SEEDS))]
+    seeds: u64,
+    #[arg(long, value_delimiter = ',', default_value = "0,10,30,100,300,1000")]
+    lambda_ne: Vec<f32>,
+    /// λ_L1 candidates of the standard SAE (synthetic data) [default: 0.3,0.5,0.7,1,2]; with
+    /// --activations, the one λ_L1 used [default: 3, the MNIST recipe's].
+    #[arg(long, value_delimiter = ',')]
+    lambda_l1: Option<Vec<f32>>,
+    /// G: how many true features.
+    #[arg(long, default_value_t = 128)]
+    features: usize,
+    /// d: the activations' width.
+    #[arg(long, default_value_t = 64)]
+    dim: usize,
+    /// Mean probability that a feature is active [default: 3/128].
+    #[arg(long)]
+    density: Option<f64>,
+    /// Magnitude law of an active feature: uniform:MAX, exponential:MEAN or constant:VALUE.
+    #[arg(long, default_value = "uniform:3", value_parser = parse_magnitude)]
+    magnitude: Magnitude,
+    /// Zipf-like firing frequencies: feature g's probability ∝ (g + 1)^-S (0: all equal).
+    #[arg(long, default_value_t = 0.0)]
+    zipf: f64,
+    /// Feature pairs: correlated:COUNT:PROB (the second also fires with the first with
+    /// probability PROB) or nested:COUNT:PROB (the second fires only within the first).
+    #[arg(long, value_parser = parse_pairs)]
+    pairs: Option<Pairs>,
+    /// Training examples per seed (validation and test: 10,000 each).
+    #[arg(long, default_value_t = 60_000)]
+    train: usize,
+}
+
+fn parse_magnitude(text: &str) -> Result<Magnitude, String> {
+    let (law, value) = text
+        .split_once(':')
+        .ok_or("expected LAW:VALUE, e.g. uniform:3")?;
+    let value: f64 = value.parse().map_err(|e| format!("{value}: {e}"))?;
+    match law {
+        "uniform" => Ok(Magnitude::Uniform { max: value }),
+        "exponential" => Ok(Magnitude::Exponential { mean: value }),
+        "constant" => Ok(Magnitude::Constant { value }),
+        _ => Err(format!(
+            "unknown law {law}: uniform, exponential or constant"
+        )),
+    }
+}
+
+fn parse_pairs(text: &str) -> Result<Pairs, String> {
+    let parts: Vec<&str> = text.split(':').collect();
+    let [kind, count, prob] = parts[..] else {
+        return Err("expected KIND:COUNT:PROB, e.g. nested:8:0.5".to_owned());
+    };
+    let count: usize = count.parse().map_err(|e| format!("{count}: {e}"))?;
+    let prob: f64 = prob.parse().map_err(|e| format!("{prob}: {e}"))?;
+    match kind {
+        "correlated" => Ok(Pairs::Correlated { count, prob }),
+        "nested" => Ok(Pairs::Nested { count, prob }),
+        _ => Err(format!("unknown pairs {kind}: correlated or nested")),
+    }
+}
+
+impl SyntheticArgs {
+    fn run(self) -> anyhow::Result<()> {
+        let out = or_in_workspace(self.out, "results/synthetic");
+        let seeds: Vec<u64> = (0..self.seeds).collect();
+        let start = Instant::now();
+        if let Some(path) = self.activations {
+            let lambda_l1 = match self.lambda_l1.as_deref() {
+                None => SaeConfig::default().lambda_l1,
+                Some(&[one]) => one,
+                Some(_) => anyhow::bail!("with --activations, give one --lambda-l1"),
+            };
+            let config = OwnConfig {
+                sae: SaeConfig {
+                    lambda_l1,
+                    ..SaeConfig::default()
+                },
+                lambda_ne: self.lambda_ne,
+                seeds,
+            };
+            let (_, report) = synthetic::own::run_on_activations(&path, &config, &out, &log)?;
+            print(std::fs::read_to_string(&report)?)?;
+            return print(format_args!(
+                "report: {} ({:.1} s)",
+                report.display(),
+                start.elapsed().as_secs_f64()
+            ));
+        }
+        let defaults = SyntheticConfig::default();
+        let config = SyntheticConfig {
+            data: GeneratorConfig {
+                dim: self.dim,
+                features: self.features,
+                density: self.density.unwrap_or(3.0 / self.features as f64),
+                magnitude: self.magnitude,
+                zipf_exponent: self.zipf,
+                pairs: self.pairs.unwrap_or(Pairs::None),
+                train: self.train,
+                ..defaults.data
+            },
+            lambda_l1_grid: self.lambda_l1.unwrap_or(defaults.lambda_l1_grid),
+            lambda_ne: self.lambda_ne,
+            seeds,
+            ..defaults
+        };
+        let done = synthetic::run(&config, &out, &log)?;
+        print(&done.file.verdict.text)?;
+        print(format_args!(
+            "report: {} ({:.1} s)",
+            done.report_path.display(),
+            done.seconds
+        ))
+    }
+}
+
 /// The config and seeds of a multi-seed run (`reproduce`, `dead-latents`).
 #[derive(clap::Args)]
 struct RunArgs {
@@ -196,6 +337,20 @@ impl RunArgs {
     /// The config (read and checked) and the seeds 0..N.
     fn resolve(self) -> anyhow::Result<(Config, Vec<u64>)> {
         Ok((config_or_default(self.config)?, (0..self.seeds).collect()))
+    }
+}
+
+/// A number that is finite as an `f32`: `1e40` is refused as typed, rather than read as
+/// infinity and reported as such.
+fn finite_f32(text: &str) -> Result<f32, String> {
+    let value: f32 = text.trim().parse().map_err(|e| format!("{e}"))?;
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{text} is not a finite 32-bit number (at most about {:e} in size)",
+            f32::MAX
+        ))
     }
 }
 
@@ -228,10 +383,33 @@ fn config_or_default(path: Option<PathBuf>) -> anyhow::Result<Config> {
     ))?)
 }
 
-fn main() -> anyhow::Result<()> {
+/// Runs the task. An error is the user's to fix (a file, a config, a folder): it is printed with
+/// its causes and no backtrace, whatever `RUST_BACKTRACE` says; backtraces are for bugs, which
+/// panic.
+fn main() -> ExitCode {
     match run(Cli::parse().task) {
-        Err(error) if is_broken_pipe(&error) => Ok(()),
-        result => result,
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("Error: {error}");
+            // Many errors (ours and libraries') print their cause in their own message and also
+            // return it as their source: a cause already told is not told again.
+            let mut causes: Vec<String> = Vec::new();
+            let mut told = error.to_string();
+            for cause in error.chain().skip(1).map(|c| c.to_string()) {
+                if !told.contains(&cause) {
+                    causes.push(cause.clone());
+                }
+                told = cause;
+            }
+            if !causes.is_empty() {
+                eprintln!("\nCaused by:");
+                for (i, cause) in causes.iter().enumerate() {
+                    eprintln!("    {i}: {cause}");
+                }
+            }
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -302,21 +480,31 @@ fn run(task: Task) -> anyhow::Result<()> {
             no_explorer,
             export_activations,
             no_curve,
+            force,
         } => {
             let (config, seeds) = run.resolve()?;
+            let out = or_in_workspace(out, "results/reproduce");
+            say_what_is_kept_when_interrupted(&out)?;
             let options = ReproduceOptions {
                 seeds,
-                out: or_in_workspace(out, "results/reproduce"),
+                out,
                 resume,
                 explorer: !no_explorer,
                 export_activations,
                 curve: !no_curve,
+                force,
             };
             let done = ne_experiment::reproduce(&config, &options, &log)?;
             print(ne_experiment::report::tables(&done.metrics))?;
             print(ne_experiment::report::timing_table(
                 &done.metrics,
                 &done.timing_s,
+            ))?;
+            let total_s = done.timing_s.get("total").copied().unwrap_or(f64::NAN);
+            print(ne_experiment::report::flops_table(
+                &done.metrics.runs,
+                total_s,
+                done.peak,
             ))?;
             print(format_args!("report: {}", done.report_path.display()))?;
             match done.explorer_path {
@@ -429,12 +617,28 @@ fn run(task: Task) -> anyhow::Result<()> {
                 start.elapsed().as_secs_f64()
             ))
         }
+        Task::Synthetic(args) => args.run(),
         Task::Explore { from, seed } => {
             let from = or_in_workspace(from, "results/reproduce");
             let index = ne_experiment::explore::explore_from(&from, seed, &log)?;
             print(format_args!("explorer: {}", index.display()))
         }
     }
+}
+
+/// On Ctrl-C (SIGINT), says before exiting what a run into `out` keeps and how to go on: every
+/// model it finished is saved as soon as it is trained, and `--resume` reuses them.
+fn say_what_is_kept_when_interrupted(out: &Path) -> anyhow::Result<()> {
+    let out = out.display().to_string();
+    ctrlc::set_handler(move || {
+        eprintln!(
+            "\ninterrupted: the models finished so far are saved in {out}; run the same command \
+             with --resume to continue from them"
+        );
+        // The exit status of a process ended by SIGINT, as shells report it.
+        std::process::exit(130);
+    })
+    .context("cannot set up the Ctrl-C handler")
 }
 
 fn train_and_save_mlp(config: &Config, data: &ne_mnist::Mnist, path: &Path) -> anyhow::Result<Mlp> {

@@ -181,3 +181,144 @@ fn a_seed_count_past_the_limit_is_refused_by_the_parser() {
     let stderr = text(&output.stderr);
     assert!(stderr.contains("1..=1000"), "{stderr}");
 }
+
+/// A user's mistake is told with its causes and no backtrace, even where `RUST_BACKTRACE` is
+/// set; a number too large for the models' 32-bit floats is refused as typed.
+#[test]
+fn user_errors_carry_no_backtrace_and_numbers_are_refused_as_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .current_dir(dir.path())
+        .env("RUST_BACKTRACE", "1")
+        .args(["explore", "--from", "no-such-run"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("no-such-run"), "{stderr}");
+    assert!(!stderr.contains("Stack backtrace"), "{stderr}");
+    assert!(!stderr.contains("backtrace"), "{stderr}");
+
+    // A damaged model: each cause is told once, though the library's errors repeat theirs.
+    std::fs::write(
+        dir.path().join("mlp.safetensors"),
+        b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":1}garbage!!",
+    )
+    .unwrap();
+    let output = xtask(
+        dir.path(),
+        &[
+            "train-sae",
+            "--variant",
+            "ne",
+            "--mlp",
+            "mlp.safetensors",
+            "--out",
+            "o",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("cannot load mlp.safetensors"), "{stderr}");
+    assert_eq!(
+        stderr.matches("expected struct TensorInfo").count(),
+        1,
+        "{stderr}"
+    );
+
+    let output = xtask(dir.path(), &["sweep", "--l1", "1,1e40"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("1e40 is not a finite 32-bit number") && !stderr.contains("got inf"),
+        "{stderr}"
+    );
+}
+
+/// Ctrl-C during a run says what was kept and how to continue, and exits as interrupted.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_run_says_what_it_kept_and_how_to_resume() {
+    use std::io::{BufRead, BufReader};
+    let project = small_project();
+    let work = project.path().join("work");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .current_dir(&work)
+        .args([
+            "reproduce",
+            "--config",
+            "run.toml",
+            "--out",
+            "out",
+            "--seeds",
+            "1",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    // The handler is in place before the data are loaded, which the first line reports.
+    while stderr.read_line(&mut line).unwrap() > 0 && !line.contains("data:") {
+        line.clear();
+    }
+    assert!(line.contains("data:"), "the run started: {line}");
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{rest}");
+    assert!(
+        rest.contains("interrupted: the models finished so far are saved in out")
+            && rest.contains("--resume"),
+        "{rest}"
+    );
+}
+
+#[test]
+fn bad_synthetic_options_are_refused_before_anything_trains() {
+    let dir = tempfile::tempdir().unwrap();
+    let refused = |args: &[&str], code: i32, expected: &str| {
+        let output = xtask(dir.path(), args);
+        assert_eq!(output.status.code(), Some(code), "{args:?}");
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    };
+    refused(
+        &["synthetic", "--magnitude", "gamma:2"],
+        2,
+        "unknown law gamma",
+    );
+    refused(&["synthetic", "--pairs", "nested:8"], 2, "KIND:COUNT:PROB");
+    refused(
+        &["synthetic", "--pairs", "nested:100:0.5"],
+        1,
+        "200 features",
+    );
+    refused(&["synthetic", "--zipf", "4", "--density", "0.5"], 1, "> 1");
+    refused(&["synthetic", "--lambda-l1", "1,0.5"], 1, "increase");
+    refused(&["synthetic", "--activations", "none.npy"], 1, "none.npy");
+    refused(
+        &[
+            "synthetic",
+            "--activations",
+            "none.npy",
+            "--lambda-l1",
+            "1,2",
+        ],
+        1,
+        "one --lambda-l1",
+    );
+    refused(
+        &["synthetic", "--activations", "x.npy", "--features", "8"],
+        2,
+        "cannot be used with",
+    );
+    assert!(!dir.path().join("results").exists());
+}

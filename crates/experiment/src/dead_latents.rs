@@ -57,6 +57,7 @@ pub fn study(
             explorer: false,
             curve: true,
             export_activations: false,
+            force: false,
         };
         let done = reproduce(&config, &options, log)?;
         let curve = done

@@ -59,7 +59,7 @@ pub fn write(
     // would print 0.02 as 0.019999999552965164. The text holds each number's shortest form.
     let metrics_json: serde_json::Value = serde_json::from_str(&serde_json::to_string(metrics)?)?;
     let explorer = &metrics.config.explorer;
-    write_explorer(
+    let index = write_explorer(
         dir,
         &ExplorerInput {
             test: &data.test,
@@ -73,25 +73,30 @@ pub fn write(
             cluster_examples: explorer.cluster_examples,
             distance_cap: metrics.config.eval.example_cap,
         },
-    )
+    )?;
+    for name in ne_explorer::file_names() {
+        crate::outputs::record(&dir.join(name))?;
+    }
+    Ok(index)
 }
 
-/// Writes the explorer of a finished run's seed into the run's `explorer/`, with the SAEs
-/// `evaluate` brought in for that seed.
+/// Writes the explorer of the seed of `outcome` into the run's `explorer/`, with the SAEs
+/// `evaluate` brought into the run (`dir`) for that seed.
 pub fn write_run(
-    run: &FinishedRun,
+    dir: &Path,
+    metrics: &MetricsFile,
     data: &Mnist,
     outcome: &SeedOutcome,
     log: Log,
 ) -> anyhow::Result<PathBuf> {
-    let imported = imported_saes(run, data, outcome, log)?;
+    let imported = imported_saes(dir, &metrics.config, data, outcome, log)?;
     write(
         data,
         outcome,
-        &run.metrics,
+        metrics,
         OWN_TITLES,
         &imported,
-        &run.dir.join("explorer"),
+        &dir.join("explorer"),
     )
 }
 
@@ -103,5 +108,5 @@ pub fn explore_from(results: &Path, seed: Option<u64>, log: Log) -> anyhow::Resu
     let seed = run.seed(seed)?;
     let data = run.data()?;
     let outcome = run.outcome(&data, seed, log)?;
-    write_run(&run, &data, &outcome, log)
+    write_run(&run.dir, &run.metrics, &data, &outcome, log)
 }

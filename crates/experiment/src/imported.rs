@@ -1,7 +1,7 @@
 //! The SAEs `interop::evaluate` brought into a run (`run/imported/`), read back and measured
 //! again for the explorer. Apart from `interop`, so that the explorer can read them without
 //! depending on the module that writes them (which itself writes the explorer).
-use crate::finished::FinishedRun;
+use crate::Config;
 use crate::outputs::Log;
 use crate::pipeline::SeedOutcome;
 use anyhow::Context;
@@ -9,6 +9,7 @@ use ne_metrics::{EvalOptions, EvalSet, SaeEvaluation, evaluate_sae};
 use ne_mnist::Mnist;
 use ne_models::{Sae, saelens};
 use serde::Deserialize;
+use std::path::Path;
 
 /// Folder of a run holding the SAEs `evaluate` brought in, one folder per key.
 pub const IMPORTED_DIR: &str = "imported";
@@ -55,15 +56,17 @@ pub(crate) fn measure(
     )?)
 }
 
-/// The SAEs in `run/imported/` that were measured against the seed and config of `outcome`,
-/// measured again (in key order); those of other seeds or configs are left out with a log line.
+/// The SAEs in `<run>/imported/` that were measured against the seed of `outcome` and against
+/// `config`, the run's, measured again (in key order); those of other seeds or configs are left
+/// out with a log line.
 pub fn imported_saes(
-    run: &FinishedRun,
+    run: &Path,
+    config: &Config,
     data: &Mnist,
     outcome: &SeedOutcome,
     log: Log,
 ) -> anyhow::Result<Vec<ImportedSae>> {
-    let root = run.dir.join(IMPORTED_DIR);
+    let root = run.join(IMPORTED_DIR);
     let entries = match std::fs::read_dir(&root) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         entries => entries.with_context(|| format!("cannot list {}", root.display()))?,
@@ -72,16 +75,34 @@ pub fn imported_saes(
         .map(|entry| entry.map(|e| e.path()))
         .collect::<Result<Vec<_>, _>>()
         .with_context(|| format!("cannot list {}", root.display()))?;
-    folders.retain(|path| path.is_dir());
+    // Folders whose names start with a dot are `evaluate`'s unfinished ones.
+    folders.retain(|path| {
+        path.is_dir()
+            && !path
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with('.'))
+    });
     folders.sort();
-    let digest = run.metrics.config.digest();
+    let digest = config.digest();
     let mut imported = Vec::new();
     for folder in folders {
         let path = folder.join(EVALUATION_FILE);
-        let text =
-            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let record: ImportRecord = serde_json::from_slice(&text)
-            .with_context(|| format!("{} is not an evaluation record", path.display()))?;
+        let record = std::fs::read(&path)
+            .with_context(|| format!("cannot read {}", path.display()))
+            .and_then(|text| {
+                serde_json::from_slice::<ImportRecord>(&text)
+                    .with_context(|| format!("{} is not an evaluation record", path.display()))
+            });
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => {
+                log(&format!(
+                    "explorer: leaving out {}: not an SAE `evaluate` brought in ({error:#})",
+                    folder.display()
+                ));
+                continue;
+            }
+        };
         if record.seed != outcome.run.seed || record.config_digest != digest {
             let config = if record.config_digest == digest {
                 "this"
@@ -96,7 +117,7 @@ pub fn imported_saes(
             continue;
         }
         let sae = saelens::read(&folder)?.sae;
-        let evaluation = measure(data, outcome, run.metrics.config.eval.options(), &sae)?;
+        let evaluation = measure(data, outcome, config.eval.options(), &sae)?;
         imported.push(ImportedSae {
             key: record.key,
             title: record.title,

@@ -62,7 +62,11 @@ fn pretty(value: &Value) -> Vec<u8> {
 }
 
 /// Writes `sae` as a SAELens folder `dir` with `metadata` in its `cfg.json`.
-fn write_saelens(dir: &Path, sae: &Sae, metadata: &Map<String, Value>) -> anyhow::Result<()> {
+pub(crate) fn write_saelens(
+    dir: &Path,
+    sae: &Sae,
+    metadata: &Map<String, Value>,
+) -> anyhow::Result<()> {
     let files = saelens::files(sae, metadata);
     write_atomic(&dir.join(saelens::WEIGHTS_FILE), &files.weights)?;
     write_atomic(&dir.join(saelens::CFG_FILE), &files.cfg_json)
@@ -283,8 +287,36 @@ pub fn evaluate(options: &EvaluateOptions, log: Log) -> anyhow::Result<Evaluatio
     let data = run.data()?;
     let outcome = run.outcome(&data, seed, log)?;
     let evaluation = measure(&data, &outcome, config.eval.options(), &sae)?;
+    let m = &evaluation.metrics;
+    if [
+        m.mse,
+        m.l1,
+        m.l0_pct,
+        m.acc_loss_pct,
+        m.max_dist,
+        m.mean_dist,
+    ]
+    .iter()
+    .any(|x| !x.is_finite())
+    {
+        let largest = [&sae.w_enc, &sae.w_dec]
+            .into_iter()
+            .flat_map(|w| w.iter())
+            .chain(sae.b_enc.iter().chain(sae.b_dec.iter()))
+            .fold(0f32, |most, &w| most.max(w.abs()));
+        log(&format!(
+            "warning: {key}: some of its figures are not finite (n/a) and the others come from \
+             overflowing arithmetic: its weights reach {largest:e}, too large for 32-bit floats \
+             to multiply; check that {} holds the SAE you meant",
+            options.sae.display()
+        ));
+    }
     let saved = run.dir.join(IMPORTED_DIR).join(&key);
-    write_saelens(&saved, &sae, &loaded.metadata)?;
+    // Written in full in a folder of its own, then moved in place, so that an interrupted
+    // `evaluate` never leaves `imported/<key>/` without its record.
+    let staging = run.dir.join(IMPORTED_DIR).join(format!(".partial-{key}"));
+    remove_dir_if_present(&staging)?;
+    write_saelens(&staging, &sae, &loaded.metadata)?;
     let title = format!("{key} (imported)");
     let source = std::fs::canonicalize(&options.sae).unwrap_or_else(|_| options.sae.clone());
     let record = json!({
@@ -295,8 +327,9 @@ pub fn evaluate(options: &EvaluateOptions, log: Log) -> anyhow::Result<Evaluatio
         "config_digest": config.digest(),
         "metrics": evaluation.metrics,
     });
-    write_atomic(&saved.join(EVALUATION_FILE), &pretty(&record))?;
-    let explorer = explore::write_run(&run, &data, &outcome, log)?;
+    write_atomic(&staging.join(EVALUATION_FILE), &pretty(&record))?;
+    replace_dir(&staging, &saved)?;
+    let explorer = explore::write_run(&run.dir, &run.metrics, &data, &outcome, log)?;
     Ok(Evaluation {
         key,
         seed,
@@ -306,6 +339,29 @@ pub fn evaluate(options: &EvaluateOptions, log: Log) -> anyhow::Result<Evaluatio
         saved,
         explorer,
     })
+}
+
+fn remove_dir_if_present(dir: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        removed => removed.with_context(|| format!("cannot remove {}", dir.display())),
+    }
+}
+
+/// Moves the folder `new` to `target`, in place of the folder there if any. The old one is
+/// moved aside before, and removed after, so that `target` is at every moment either the whole
+/// old folder or the whole new one (or briefly absent).
+fn replace_dir(new: &Path, target: &Path) -> anyhow::Result<()> {
+    let name = target.file_name().expect("a folder with a name");
+    let old = target.with_file_name(format!(".old-{}", name.to_string_lossy()));
+    remove_dir_if_present(&old)?;
+    match std::fs::rename(target, &old) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        moved => moved.with_context(|| format!("cannot move {} aside", target.display()))?,
+    }
+    std::fs::rename(new, target)
+        .with_context(|| format!("cannot move {} to {}", new.display(), target.display()))?;
+    remove_dir_if_present(&old)
 }
 
 #[cfg(test)]

@@ -3,17 +3,18 @@
 use crate::curve::{CurveModel, curve_model, curve_model_stem};
 use crate::outputs::write_atomic;
 use crate::store::{ModelSource, SeedStore, check_mlp, check_sae};
-use crate::{Config, DataConfig, SeedRun};
+use crate::{Config, DataConfig, SeedRun, flops};
 use anyhow::Context;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use ne_metrics::{
     EvalSet, SaeEvaluation, SaeMetrics, Table4, UnitProxies, evaluate_sae, mlp_unit_proxies,
 };
 use ne_mnist::{Checksums, Mnist, MnistError};
-use ne_models::{Mlp, Sae, SaeVariant, TrainingFiring};
+use ne_models::{Mlp, Sae, SaeTraining, SaeVariant, TrainingFiring};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Instant;
 
 pub use crate::outputs::Log;
@@ -40,6 +41,16 @@ pub fn load_data(config: &DataConfig) -> anyhow::Result<Mnist> {
         (config.dir.clone(), Checksums::Skip)
     };
     let Mnist { train, test } = ne_mnist::load(&dir, checksums).map_err(with_checksum_advice)?;
+    // Every figure of the run is measured on the test images: without any, accuracy and the
+    // other metrics would be numbers of nothing.
+    if test.is_empty() {
+        let images = ne_mnist::SplitKind::Test.images_file();
+        anyhow::bail!(
+            "{}: the test images ({images}, .gz or plain) hold no image; every metric of the \
+             run is measured on them",
+            dir.display()
+        );
+    }
     let limit = |n: usize| if n == 0 { usize::MAX } else { n };
     Ok(Mnist {
         train: train.head(limit(config.train_limit)),
@@ -99,11 +110,28 @@ pub fn seed_dir(out: &Path, seed: u64) -> PathBuf {
     out.join(format!("seed-{seed}"))
 }
 
-/// Stage timer that also logs what finished.
+/// The FLOPs the stage now running has done, added by the work as it happens (a training adds
+/// its count only when it trains, not when a saved model is reused).
+#[derive(Default)]
+struct Work(Mutex<f64>);
+
+impl Work {
+    fn add(&self, flops: f64) {
+        *self.0.lock().expect("no panic while counting") += flops;
+    }
+
+    fn take(&self) -> f64 {
+        std::mem::take(&mut *self.0.lock().expect("no panic while counting"))
+    }
+}
+
+/// Stage timer that also logs what finished and records the FLOPs counted in `work`.
 struct Stages<'a> {
     seed: u64,
     log: Log<'a>,
+    work: &'a Work,
     timing: BTreeMap<String, f64>,
+    flops: BTreeMap<String, f64>,
 }
 
 impl Stages<'_> {
@@ -112,10 +140,12 @@ impl Stages<'_> {
         name: &str,
         work: impl FnOnce() -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
+        self.work.take();
         let start = Instant::now();
         let value = work()?;
         let secs = start.elapsed().as_secs_f64();
         self.timing.insert(name.to_owned(), secs);
+        self.flops.insert(name.to_owned(), self.work.take());
         (self.log)(&format!("seed {}: {name} done in {secs:.2} s", self.seed));
         Ok(value)
     }
@@ -136,19 +166,29 @@ pub fn run_seed(
     let dir = seed_dir(out, seed);
     let store = SeedStore::new(dir.clone(), config, data, seed, source, log);
 
+    let work = Work::default();
     let mut stages = Stages {
         seed,
         log,
+        work: &work,
         timing: BTreeMap::new(),
+        flops: BTreeMap::new(),
     };
     let mlp = stages.run("mlp", || {
         store.model(
             "mlp",
             |mlp, path| check_mlp(config, mlp, path),
-            || train_mlp(config, data, seed, log),
+            || {
+                let (examples, inputs) = data.train.images.dim();
+                let classes = ne_mnist::CLASSES;
+                work.add(flops::mlp_training(&config.mlp, examples, inputs, classes));
+                train_mlp(config, data, seed, log)
+            },
         )
     })?;
     let (train_hidden, test_hidden) = stages.run("hidden", || {
+        let examples = data.train.len() + data.test.len();
+        work.add(flops::hidden(examples, mlp.fc1.inputs(), mlp.fc1.outputs()));
         Ok((
             mlp.hidden(data.train.images.view()),
             mlp.hidden(data.test.images.view()),
@@ -156,14 +196,52 @@ pub fn run_seed(
     })?;
     let train_view = train_hidden.view();
     let hidden_units = mlp.fc1.outputs();
+    // The standard SAE and every NE SAE of this seed agree on their first `ne_start_step` steps
+    // (same init, same batches, no NE loss yet): those are trained once, when the first SAE
+    // that is not reused from disk needs them, and each SAE continues from a copy.
+    let shared_start: Mutex<Option<Result<SaeTraining, String>>> = Mutex::new(None);
+    let start = || {
+        let mut shared = shared_start.lock().expect("no panic while training");
+        let shared = shared.get_or_insert_with(|| {
+            let mut training =
+                SaeTraining::new(&config.sae, seed, train_view).map_err(|e| format!("{e:#}"))?;
+            training
+                .run_until(config.sae.ne_start_step, train_view, &mut |_| {})
+                .map_err(|e| format!("{e:#}"))?;
+            work.add(sae_flops(&config.sae, &training, None, false));
+            Ok(training)
+        });
+        shared
+            .clone()
+            .map_err(|e| anyhow::anyhow!("seed {seed}: training the SAEs' shared steps: {e}"))
+    };
     let trained_sae = |stem: &str, variant: SaeVariant, lambda_ne: f32| {
         let mut config = config.clone();
         config.sae.lambda_ne = lambda_ne;
         store.model_with_record(
             stem,
             |sae, path| check_sae(&config, hidden_units, sae, path),
-            || train_sae(&config, variant, seed, train_view, log),
+            || {
+                let from = start()?;
+                let training = continue_sae(&config, variant, seed, from.clone(), train_view, log)?;
+                let ne = variant == SaeVariant::Ne;
+                work.add(sae_flops(&config.sae, &training.0, Some(&from), ne));
+                Ok((training.1, training.2))
+            },
         )
+    };
+    let classes = mlp.fc2.outputs();
+    let eval_flops = |evaluation: &SaeEvaluation| {
+        let (test_n, inputs) = test_hidden.dim();
+        let sizes = flops::EvalSizes {
+            test: test_n,
+            train: train_view.nrows(),
+            inputs,
+            classes,
+            pixels: data.test.pixels.ncols(),
+            cap: config.eval.example_cap,
+        };
+        work.add(flops::sae_evaluation(&sizes, evaluation));
     };
     let standard = stages.run("sae_standard", || {
         trained_sae("sae-standard", SaeVariant::Standard, config.sae.lambda_ne)
@@ -179,14 +257,17 @@ pub fn run_seed(
     };
     let trainings = [Some(&standard.1), Some(&ne.1)];
     let evaluation = stages.run("eval", || {
-        evaluate_seed(
+        let evaluation = evaluate_seed(
             config,
             data,
             &models,
             train_view,
             test_hidden.view(),
             trainings,
-        )
+        )?;
+        eval_flops(&evaluation.standard);
+        eval_flops(&evaluation.ne);
+        Ok(evaluation)
     })?;
     let curve = if curve {
         stages.run("curve", || {
@@ -203,15 +284,16 @@ pub fn run_seed(
                             let (sae, training) = trained_sae(&stem, SaeVariant::Ne, lambda)?;
                             let test = test_set(data, test_hidden.view());
                             let options = config.eval.options();
-                            evaluate_sae(
+                            let evaluation = evaluate_sae(
                                 &models.mlp,
                                 &sae,
                                 test,
                                 train_view,
                                 Some(&training),
                                 options,
-                            )?
-                            .metrics
+                            )?;
+                            eval_flops(&evaluation);
+                            evaluation.metrics
                         }
                     };
                     Ok((lambda, metrics))
@@ -229,6 +311,10 @@ pub fn run_seed(
         test_hidden.view(),
         stages.timing,
     )?;
+    let run = SeedRun {
+        flops: stages.flops,
+        ..run
+    };
     if source != ModelSource::Saved {
         write_atomic(&dir.join("run.json"), &serde_json::to_vec_pretty(&run)?)?;
     }
@@ -301,6 +387,7 @@ pub fn seed_run(
         standard: evaluation.standard.metrics,
         ne: evaluation.ne.metrics,
         timing_s,
+        flops: BTreeMap::new(),
     })
 }
 
@@ -335,9 +422,33 @@ pub fn train_sae(
     hidden: ArrayView2<f32>,
     log: Log,
 ) -> anyhow::Result<(Sae, TrainingFiring)> {
+    let fresh = SaeTraining::new(&config.sae, seed, hidden)
+        .with_context(|| format!("seed {seed}: training the {} SAE", variant.name()))?;
+    let (_, sae, firing) = continue_sae(config, variant, seed, fresh, hidden, log)?;
+    Ok((sae, firing))
+}
+
+/// `train_sae` from a run already started (`from`, with no NE step missed); also returns the
+/// run at its end, before it became the SAE, for the FLOP count.
+fn continue_sae(
+    config: &Config,
+    variant: SaeVariant,
+    seed: u64,
+    from: SaeTraining,
+    hidden: ArrayView2<f32>,
+    log: Log,
+) -> anyhow::Result<(SaeTraining, Sae, TrainingFiring)> {
     let name = variant.name();
-    let (sae, history) = ne_models::train_sae(&config.sae, variant, seed, hidden, &mut |_| {})
-        .with_context(|| format!("seed {seed}: training the {name} SAE"))?;
+    let context = || format!("seed {seed}: training the {name} SAE");
+    let mut training = from
+        .continue_as(variant, hidden)
+        .with_context(context)?
+        .with_lambda_ne(config.sae.lambda_ne);
+    training
+        .run_until(usize::MAX, hidden, &mut |_| {})
+        .with_context(context)?;
+    let ended = training.clone();
+    let (sae, history) = training.finish().with_context(context)?;
     if let Some(epoch) = history.epochs.last() {
         let lambda = config.sae.lambda_ne;
         let at = if variant == SaeVariant::Ne {
@@ -347,12 +458,71 @@ pub fn train_sae(
         };
         log(&format!("seed {seed}: sae {name}{at}: {epoch}"));
     }
-    Ok((sae, history.firing))
+    Ok((ended, sae, history.firing))
+}
+
+/// FLOPs of the steps of `training` after those of `from` (all of them without), every one
+/// with the NE loss on when `ne`.
+fn sae_flops(
+    config: &ne_models::SaeConfig,
+    training: &SaeTraining,
+    from: Option<&SaeTraining>,
+    ne: bool,
+) -> f64 {
+    let pairs = |t: &SaeTraining| t.firing().whole_run.iter().sum::<u64>();
+    let (examples_before, pairs_before) = from.map_or((0, 0), |f| (f.examples_seen(), pairs(f)));
+    let examples = training.examples_seen() - examples_before;
+    let new_pairs = pairs(training) - pairs_before;
+    let inputs = training.inputs();
+    flops::sae_training(
+        config,
+        inputs,
+        examples,
+        new_pairs,
+        if ne { new_pairs } else { 0 },
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A folder whose test files hold no example is refused, naming the folder and the file.
+    #[test]
+    fn an_empty_test_set_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let shipped = ne_mnist::shipped_dir();
+        for entry in std::fs::read_dir(&shipped).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_name().to_string_lossy().starts_with("train-") {
+                std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+            }
+        }
+        let empty = |magic: u32, dims: usize| {
+            let mut bytes = magic.to_be_bytes().to_vec();
+            bytes.extend([0u32, 28, 28][..dims].iter().flat_map(|n| n.to_be_bytes()));
+            bytes
+        };
+        std::fs::write(
+            dir.path().join("t10k-images-idx3-ubyte"),
+            empty(ne_mnist::IMAGES_MAGIC, 3),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("t10k-labels-idx1-ubyte"),
+            empty(ne_mnist::LABELS_MAGIC, 1),
+        )
+        .unwrap();
+        let config = DataConfig {
+            dir: dir.path().to_owned(),
+            ..Config::paper().data
+        };
+        let error = format!("{:#}", load_data(&config).unwrap_err());
+        assert!(
+            error.contains("t10k-images-idx3-ubyte") && error.contains("hold no image"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn a_failed_checksum_says_how_to_load_other_files() {

@@ -1,8 +1,8 @@
 //! `report.md`: Tables 2 and 3 beside the paper's, the definitions used, and what agrees.
-use crate::SeedRun;
 use crate::curve::CurveFile;
 use crate::paper_models::PaperModelsFile;
 use crate::results::MetricsFile;
+use crate::{Peak, SeedRun};
 use ne_metrics::{
     MIN_ACTIVE_EXAMPLES, MeanStd, PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD, SaeMetrics,
     TOP_EXAMPLES, Table4,
@@ -580,6 +580,57 @@ pub fn timing_table(metrics: &MetricsFile, whole_run: &BTreeMap<String, f64>) ->
     out
 }
 
+/// Per stage with FLOPs counted (`crate::flops`), over all seeds: GFLOP, seconds, the rate, and
+/// how many times longer the stage took than one core at `peak` would need; then the same for
+/// the whole run (all counted FLOPs over the run's `total_s` seconds) against all threads.
+pub fn flops_table(runs: &[SeedRun], total_s: f64, peak: Peak) -> String {
+    let mut stages: Vec<&String> = runs.iter().flat_map(|r| r.flops.keys()).collect();
+    stages.sort();
+    stages.dedup();
+    let per_core = peak.flops_per_core;
+    let mut out = format!(
+        "### Arithmetic against the machine's peak\n\nPeak: {:.1} GFLOP/s per core (f32 matrix \
+         product, measured at the start of this run) × {} threads = {:.1} GFLOP/s. FLOPs are \
+         counted in the products and sparse loops (element-wise work is left out, so rates are \
+         lower bounds). Seeds run in parallel and share the cores, so a stage's ratio compares \
+         its seconds with one core at peak.\n\n| stage | GFLOP | seconds | GFLOP/s | × one-core \
+         bound |\n|---|---:|---:|---:|---:|\n",
+        per_core / 1e9,
+        peak.threads,
+        per_core * peak.threads as f64 / 1e9
+    );
+    let mut counted = 0.0;
+    for stage in stages {
+        let sum = |pick: fn(&SeedRun) -> &BTreeMap<String, f64>| -> f64 {
+            runs.iter().filter_map(|r| pick(r).get(stage)).sum()
+        };
+        let (flops, secs) = (sum(|r| &r.flops), sum(|r| &r.timing_s));
+        counted += flops;
+        let (rate, ratio) = if flops > 0.0 {
+            let ratio = secs / (flops / per_core);
+            (format!("{:.1}", flops / secs / 1e9), format!("{ratio:.1}"))
+        } else {
+            ("—".to_owned(), "—".to_owned())
+        };
+        let _ = writeln!(
+            out,
+            "| {stage} | {:.1} | {secs:.2} | {rate} | {ratio} |",
+            flops / 1e9
+        );
+    }
+    let bound = counted / (per_core * peak.threads as f64);
+    let _ = writeln!(
+        out,
+        "\nwhole run: {:.1} GFLOP in {total_s:.2} s = {:.1} GFLOP/s; at peak on {} threads it \
+         would take {bound:.2} s: {:.1}× that bound",
+        counted / 1e9,
+        counted / total_s / 1e9,
+        peak.threads,
+        total_s / bound
+    );
+    out
+}
+
 /// `report.md` of `paper-models`: the paper's printed tables, its released models measured
 /// here and, when given, our reproduction, side by side; then what agrees, the τ that gives
 /// the printed dead %, and the few-neuron shortcut.
@@ -591,6 +642,7 @@ pub fn paper_models(file: &PaperModelsFile, reproduction: Option<&MetricsFile>) 
         standard: file.standard,
         ne: file.ne,
         timing_s: file.timing_s.clone(),
+        flops: BTreeMap::new(),
     };
     let mut metrics = reproduction
         .cloned()
@@ -697,18 +749,21 @@ pub fn render(metrics: &MetricsFile, curve: Option<&CurveFile>) -> String {
     );
     let config = &metrics.config;
     let name = if config.name.is_empty() {
-        "unnamed"
+        "unnamed".to_owned()
     } else {
-        &config.name
+        markdown_text(&config.name)
     };
     let chosen = if config.lambda_ne_chosen_for.is_empty() {
         String::new()
     } else {
-        format!(", chosen to match {}", config.lambda_ne_chosen_for)
+        format!(
+            ", chosen to match {}",
+            markdown_text(&config.lambda_ne_chosen_for)
+        )
     };
     let _ = writeln!(
         out,
-        "Config: `{name}` (digest `{}`): λ_L1 = {}, λ_NE = {}{chosen}. Every definition is in \
+        "Config: {name} (digest `{}`): λ_L1 = {}, λ_NE = {}{chosen}. Every definition is in \
          the project's docs/method.md.\n",
         &config.digest()[..12],
         config.sae.lambda_l1,
@@ -722,6 +777,25 @@ pub fn render(metrics: &MetricsFile, curve: Option<&CurveFile>) -> String {
         curve_section(&mut out, curve);
     }
     definitions(&mut out, metrics);
+    out
+}
+
+/// `text` (a string from the config) as Markdown that shows it as it is, on one line: every
+/// character Markdown or HTML would act on is escaped with a backslash, and line breaks and
+/// other control characters become spaces, so that it can neither start a heading or list nor
+/// open a code span, link, emphasis or HTML tag.
+fn markdown_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.push(' ');
+        } else {
+            if "\\`*_[]<>!&~|#".contains(c) {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
     out
 }
 
@@ -782,7 +856,6 @@ fn definitions(out: &mut String, metrics: &MetricsFile) {
 mod tests {
     use super::*;
     use crate::Config;
-    use std::collections::BTreeMap;
 
     /// Table 4 with every proxy at `purity` and the given participation.
     fn proxies(purity: f64, participation: f64) -> Table4 {
@@ -820,6 +893,7 @@ mod tests {
             standard: sae(0.9, 0.4, 5.0, 500.0, 20.0),
             ne: sae(ne_max_dist, 0.1, 10.0, 1500.0, 40.0),
             timing_s: BTreeMap::new(),
+            flops: BTreeMap::new(),
         }
     }
 
@@ -843,6 +917,31 @@ mod tests {
     }
 
     #[test]
+    fn flops_table_sums_seeds_and_compares_with_the_peak() {
+        let mut runs = vec![run(0, 0.2), run(1, 0.2)];
+        for (r, secs) in runs.iter_mut().zip([1.0, 3.0]) {
+            r.timing_s = BTreeMap::from([("mlp".into(), secs), ("eval".into(), 0.5)]);
+            r.flops = BTreeMap::from([("mlp".into(), 10e9), ("eval".into(), 0.0)]);
+        }
+        let peak = Peak {
+            flops_per_core: 20e9,
+            threads: 2,
+        };
+        let text = flops_table(&runs, 8.0, peak);
+        assert!(text.contains("Peak: 20.0 GFLOP/s per core"), "{text}");
+        assert!(text.contains("× 2 threads = 40.0 GFLOP/s"), "{text}");
+        // 20 GFLOP in 4 s: 5 GFLOP/s, while one core at peak needs 1 s.
+        assert!(text.contains("| mlp | 20.0 | 4.00 | 5.0 | 4.0 |"), "{text}");
+        // A stage with nothing counted (models reused) has no rate.
+        assert!(text.contains("| eval | 0.0 | 1.00 | — | — |"), "{text}");
+        // 20 GFLOP over 8 s; all threads at peak need 0.5 s.
+        assert!(
+            text.contains("whole run: 20.0 GFLOP in 8.00 s = 2.5 GFLOP/s; at peak on 2 threads it would take 0.50 s: 16.0× that bound"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn report_shows_every_table_with_paper_rows_and_ours() {
         let text = render_plain(&MetricsFile::new(
             Config::paper(),
@@ -861,8 +960,31 @@ mod tests {
             "| MLP hidden neurons (baseline) | 0.400 ± 0.000 | 0.400 ± 0.000 | 0.400 ± 0.000 | \
              300.00 ± 0.00 | 300.0 ± 0.0 |"
         ));
-        assert!(text.contains("Config: `paper` (digest `"));
+        assert!(text.contains("Config: paper (digest `"));
         assert!(text.contains("λ_NE = 1000, chosen to match the paper's cost"));
+    }
+
+    /// Strings from the config show as they are and cannot change the report's structure.
+    #[test]
+    fn config_strings_are_escaped_for_markdown() {
+        let mut config = Config::paper();
+        config.name = "x`\n# Injected heading\n<script>alert(1)</script> *bold*".to_owned();
+        config.lambda_ne_chosen_for = "[a link](javascript:x)\r\n- item".to_owned();
+        let text = render_plain(&MetricsFile::new(config, vec![run(0, 0.2)]));
+        assert!(
+            text.contains(
+                "Config: x\\` \\# Injected heading \\<script\\>alert(1)\\</script\\> \\*bold\\* \
+                 (digest `"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("chosen to match \\[a link\\](javascript:x)  - item. "));
+        assert!(!text.lines().any(|l| l.starts_with("# Injected")));
+        assert!(!text.contains("<script>"));
+        assert_eq!(
+            markdown_text("plain words, 1.5 & more"),
+            "plain words, 1.5 \\& more"
+        );
     }
 
     #[test]

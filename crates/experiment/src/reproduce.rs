@@ -25,6 +25,9 @@ pub struct ReproduceOptions {
     pub export_activations: bool,
     /// Also train and measure the λ_NE curve (`curve/`).
     pub curve: bool,
+    /// Clear the outputs of an earlier run in `out` even when it has no list of them
+    /// (`RunFolder::start_run`).
+    pub force: bool,
 }
 
 /// The result of `reproduce`.
@@ -37,6 +40,16 @@ pub struct Reproduction {
     pub explorer_path: Option<PathBuf>,
     /// Seconds per stage that is not per seed, and in total.
     pub timing_s: BTreeMap<String, f64>,
+    /// The machine's peak, measured at the start of the run, for the timing table.
+    pub peak: Peak,
+}
+
+/// What the machine can do at best: one core's f32 FLOP rate (`flops::measured_peak_per_core`)
+/// and the threads the run had.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Peak {
+    pub flops_per_core: f64,
+    pub threads: usize,
 }
 
 /// Trains and measures every seed (in parallel; each seed's results do not depend on it),
@@ -55,10 +68,22 @@ pub fn reproduce(
             options.seeds.len()
         );
     }
+    if options.curve && config.curve.lambda_ne.is_empty() {
+        bail!(
+            "[curve] lambda_ne is empty: list the λ_NE values of the trade-off curve, or skip \
+             the curve (--no-curve)"
+        );
+    }
+    let peak = Peak {
+        flops_per_core: crate::flops::measured_peak_per_core(),
+        threads: rayon::current_num_threads(),
+    };
     let start = Instant::now();
     let mut timing = BTreeMap::new();
     let data = load_and_check(config, options.seeds.len())?;
-    let _folder = RunFolder::open(&options.out, log)?;
+    let folder = RunFolder::open(&options.out, log)?;
+    let resumed = options.resume.then_some(options.seeds.as_slice());
+    folder.start_run(resumed, options.force, log)?;
     timing.insert("data".to_owned(), start.elapsed().as_secs_f64());
     log(&format!(
         "data: {} training and {} test images ({:.2} s)",
@@ -134,20 +159,15 @@ pub fn reproduce(
 
     let explorer_path = if options.explorer {
         let t = Instant::now();
-        let dir = options.out.join("explorer");
-        let path = crate::explore::write(
-            &data,
-            &outcomes[0],
-            &metrics,
-            crate::explore::OWN_TITLES,
-            &[],
-            &dir,
-        )?;
+        // With the SAEs `evaluate` brought into the folder for this seed and config; others
+        // are left out with a log line.
+        let path = crate::explore::write_run(&options.out, &metrics, &data, &outcomes[0], log)?;
         timing.insert("explorer".to_owned(), t.elapsed().as_secs_f64());
         Some(path)
     } else {
         None
     };
+    folder.finish_run(log)?;
     timing.insert("total".to_owned(), start.elapsed().as_secs_f64());
     Ok(Reproduction {
         metrics,
@@ -155,5 +175,6 @@ pub fn reproduce(
         report_path,
         explorer_path,
         timing_s: timing,
+        peak,
     })
 }

@@ -15,6 +15,10 @@ pub struct SeedRun {
     pub ne: SaeMetrics,
     /// Seconds per stage; the only part of a run that differs between identical reruns.
     pub timing_s: BTreeMap<String, f64>,
+    /// FLOPs counted per stage (`flops` module: products and sparse loops, 2 per
+    /// multiply-add); 0 for a stage that reused saved models. Absent from older files.
+    #[serde(default)]
+    pub flops: BTreeMap<String, f64>,
 }
 
 /// Per metric (as named in `metrics.json`), mean and std over seeds.
@@ -112,6 +116,7 @@ mod tests {
             standard: metrics(mse, max_dist),
             ne: metrics(2.0 * mse, max_dist / 2.0),
             timing_s: BTreeMap::from([("mlp".into(), 1.0)]),
+            flops: BTreeMap::from([("mlp".into(), 2.0e9)]),
         }
     }
 

@@ -3,16 +3,15 @@
 //! ends). Every model file carries a stamp of what made it: the config's digest, the training
 //! data, the seed and the model's own name. A model is reused only when its stamp is exactly the
 //! current run's, and is checked against the data and the other models before anything uses it.
-use crate::outputs::Log;
-use crate::outputs::{remove_partial_files, write_atomic};
+use crate::outputs::{self, Log, remove_partial_files, write_atomic};
 use crate::{Config, DataConfig};
 use anyhow::{Context, bail};
-use ne_mnist::{CLASSES, IMAGE_PIXELS, Mnist, Split};
+use ne_mnist::{CLASSES, IMAGE_PIXELS, Mnist};
 use ne_models::{Mlp, ModelError, Sae};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -23,8 +22,11 @@ pub const LOCK_FILE: &str = ".lock";
 /// The lock on a run's folder, held until it is dropped. Dropping removes the lock file; if the
 /// process dies instead, the operating system releases the lock, and the file left behind is
 /// recognised as stale by the next run.
+/// While it is held, every file written in the folder is listed in its manifest
+/// (`outputs::MANIFEST_FILE`).
 #[derive(Debug)]
 pub struct RunFolder {
+    dir: PathBuf,
     lock_path: PathBuf,
     _lock: File,
 }
@@ -34,18 +36,18 @@ impl RunFolder {
     /// Then removes the temporary files that interrupted runs left there, which only a holder
     /// of the lock may do.
     pub fn open(dir: &Path, log: Log) -> anyhow::Result<Self> {
+        if std::fs::metadata(dir).is_ok_and(|meta| !meta.is_dir()) {
+            bail!(
+                "{}: not a folder; name a folder (new or not) to write the run into",
+                dir.display()
+            );
+        }
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let lock_path = dir.join(LOCK_FILE);
         // A lock file is removed by the run that releases it, so it may vanish between being
         // opened and being locked; a lock taken on a file that is no longer in place is retried.
         for _ in 0..3 {
-            let mut lock = File::options()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&lock_path)
-                .with_context(|| format!("cannot open {}", lock_path.display()))?;
+            let mut lock = open_lock_file(&lock_path)?;
             match lock.try_lock() {
                 Ok(()) => {}
                 Err(TryLockError::WouldBlock) => bail!(
@@ -79,7 +81,10 @@ impl RunFolder {
                     dir.display()
                 ));
             }
+            let listed = outputs::read_manifest(dir)?.unwrap_or_default();
+            outputs::start_recording(dir, listed);
             return Ok(Self {
+                dir: dir.to_owned(),
                 lock_path,
                 _lock: lock,
             });
@@ -88,11 +93,182 @@ impl RunFolder {
     }
 }
 
+impl RunFolder {
+    /// Makes way for a new run, so that the folder never holds the outputs of two runs: removes
+    /// every file earlier runs wrote here but, when `resume` names the new run's seeds, their
+    /// models and training records (which are reused only with this run's stamp), and the SAEs
+    /// `evaluate` brought in (which carry the config and seed they were measured against).
+    /// Files runs did not write are never touched. A folder with outputs but no manifest (made
+    /// before runs kept one) is refused, unless `force`, which clears them too.
+    pub fn start_run(&self, resume: Option<&[u64]>, force: bool, log: Log) -> anyhow::Result<()> {
+        let (mut listed, _) = outputs::recorded(&self.dir);
+        if outputs::read_manifest(&self.dir)?.is_none() {
+            let found = unlisted_outputs(&self.dir)?;
+            if !found.is_empty() && !force {
+                bail!(
+                    "{} holds the outputs of an earlier run ({}{}) but no list of the files runs \
+                     wrote there ({}), made before runs kept one; choose another output folder, \
+                     or pass --force to clear metrics.json, report.md, curve/, explorer/ and \
+                     seed-N/ first",
+                    self.dir.display(),
+                    found[..found.len().min(3)].join(", "),
+                    if found.len() > 3 { ", ..." } else { "" },
+                    outputs::MANIFEST_FILE
+                );
+            }
+            listed.extend(found);
+        }
+        let keep = |file: &str| {
+            file.starts_with(&format!("{}/", crate::interop::IMPORTED_DIR))
+                || resume.is_some_and(|seeds| is_model_of(file, seeds))
+        };
+        let (kept, stale): (BTreeSet<String>, BTreeSet<String>) =
+            listed.into_iter().partition(|f| keep(f));
+        self.remove(&stale, log)?;
+        outputs::set_listed(&self.dir, kept)
+    }
+
+    /// Ends a run that `start_run` began: removes the files earlier runs left that this one
+    /// neither wrote nor reused (models of seeds or λ_NE it no longer has).
+    pub fn finish_run(&self, log: Log) -> anyhow::Result<()> {
+        let (listed, this_run) = outputs::recorded(&self.dir);
+        let imported = format!("{}/", crate::interop::IMPORTED_DIR);
+        let (kept, stale): (BTreeSet<String>, BTreeSet<String>) = listed
+            .into_iter()
+            .partition(|f| this_run.contains(f) || f.starts_with(&imported));
+        self.remove(&stale, log)?;
+        outputs::set_listed(&self.dir, kept)
+    }
+
+    /// Removes `files` (relative to the folder) and then the folders they leave empty.
+    fn remove(&self, files: &BTreeSet<String>, log: Log) -> anyhow::Result<()> {
+        let mut removed = 0;
+        for file in files {
+            let path = self.dir.join(file);
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                result => result.with_context(|| format!("cannot remove {}", path.display()))?,
+            }
+            removed += 1;
+            for parent in path.ancestors().skip(1) {
+                if parent == self.dir || std::fs::remove_dir(parent).is_err() {
+                    break;
+                }
+            }
+        }
+        if removed > 0 {
+            log(&format!(
+                "{}: removed {removed} file(s) an earlier run wrote that this run does not \
+                 write",
+                self.dir.display()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Whether `file` (relative to a run's folder) is a model or training record of one of `seeds`:
+/// `seed-N/<name>` or `seed-N/curve/<name>`.
+fn is_model_of(file: &str, seeds: &[u64]) -> bool {
+    let parts: Vec<&str> = file.split('/').collect();
+    let seed = parts[0]
+        .strip_prefix("seed-")
+        .and_then(|n| n.parse::<u64>().ok());
+    let in_place = parts.len() == 2 || (parts.len() == 3 && parts[1] == "curve");
+    let name = parts[parts.len() - 1];
+    seed.is_some_and(|s| seeds.contains(&s))
+        && in_place
+        && (name.ends_with(".safetensors") || name.ends_with(".training.json"))
+}
+
+/// The files under the entries of `dir` that runs write (metrics.json, report.md, curve/,
+/// explorer/, seed-N/), relative to it; links are not followed.
+fn unlisted_outputs(dir: &Path) -> anyhow::Result<Vec<String>> {
+    fn walk(path: &Path, relative: &str, found: &mut Vec<String>) -> anyhow::Result<()> {
+        let kind = std::fs::symlink_metadata(path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .file_type();
+        if kind.is_dir() {
+            let entries = std::fs::read_dir(path)
+                .with_context(|| format!("cannot list {}", path.display()))?;
+            let mut names = Vec::new();
+            for entry in entries {
+                let entry = entry.with_context(|| format!("cannot list {}", path.display()))?;
+                names.push(entry.file_name().to_string_lossy().into_owned());
+            }
+            names.sort();
+            for name in names {
+                walk(&path.join(&name), &format!("{relative}/{name}"), found)?;
+            }
+        } else if kind.is_file() {
+            found.push(relative.to_owned());
+        }
+        Ok(())
+    }
+    let mut found = Vec::new();
+    for name in ["metrics.json", "report.md", "curve", "explorer"] {
+        if std::fs::symlink_metadata(dir.join(name)).is_ok() {
+            walk(&dir.join(name), name, &mut found)?;
+        }
+    }
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    let mut seeds = Vec::new();
+    for entry in entries {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        let is_seed = name
+            .strip_prefix("seed-")
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        if is_seed {
+            seeds.push(name);
+        }
+    }
+    seeds.sort();
+    for name in seeds {
+        walk(&dir.join(&name), &name, &mut found)?;
+    }
+    Ok(found)
+}
+
 impl Drop for RunFolder {
     fn drop(&mut self) {
+        outputs::stop_recording(&self.dir);
         // Removed while still locked; the lock itself goes when the file is closed just after.
         let _ = std::fs::remove_file(&self.lock_path);
     }
+}
+
+/// Opens (creating if needed) the lock file at `path` for reading and writing, without
+/// following a link: a lock file that is a link, or anything but a regular file, is refused, so
+/// that writing the process id can never change a file elsewhere.
+fn open_lock_file(path: &Path) -> anyhow::Result<File> {
+    let refuse = || {
+        anyhow::anyhow!(
+            "{}: not a regular file (a link, folder or device?); refusing to use it as the \
+             folder's lock. Remove it if no run is using the folder",
+            path.display()
+        )
+    };
+    let mut options = File::options();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut options,
+        libc::O_NOFOLLOW | libc::O_NONBLOCK,
+    );
+    let lock = match options.open(path) {
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(refuse()),
+        opened => opened.with_context(|| format!("cannot open {}", path.display()))?,
+    };
+    let is_file = lock
+        .metadata()
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .is_file();
+    if !is_file {
+        return Err(refuse());
+    }
+    Ok(lock)
 }
 
 const UNKNOWN_HOLDER: &str = "a process that left no id";
@@ -165,7 +341,7 @@ impl SavedModel for Sae {
 pub struct Stamp {
     /// `Config::digest` of the run's config.
     pub config: String,
-    /// `training_data_id` of the examples it was trained on.
+    /// `data_id` of the examples it was trained and measured on.
     pub data: String,
     pub seed: u64,
     /// The model's name, which is also its file's: `mlp`, `sae-ne`, `curve/sae-ne-lambda-30`...
@@ -173,6 +349,9 @@ pub struct Stamp {
     /// SHA-256 of the record its training left (`<name>.training.json`), for models that keep
     /// one: the record written just before the model is the one that belongs to it.
     pub record: Option<String>,
+    /// SHA-256 of the model's tensors as saved without the stamp (its `to_safetensors`),
+    /// checked at load, so that a model damaged or edited since it was saved is not reused.
+    pub weights: String,
 }
 
 /// The metadata key of the stamp. One key holding JSON, because safetensors writes several
@@ -220,19 +399,23 @@ fn sha256_hex(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
 
-/// What models are trained on, for their stamps. The shipped MNIST is fixed by its checksums
-/// and by the config's limits, which its digest covers; examples from another folder, which may
-/// change between runs, are identified by the SHA-256 of their training images and labels.
-pub fn training_data_id(config: &DataConfig, train: &Split) -> String {
+/// The examples models are trained and measured on, for their stamps. The shipped MNIST is
+/// fixed by its checksums and by the config's limits, which its digest covers; examples from
+/// another folder, which may change between runs, are identified by the SHA-256 of both splits'
+/// images and labels: a model is measured on the test split, so a run read back (`explore
+/// --from`, `evaluate`) must see the test images its metrics were measured on.
+pub fn data_id(config: &DataConfig, data: &Mnist) -> String {
     if config.dir.as_os_str().is_empty() {
         return "shipped".to_owned();
     }
     let mut hash = Sha256::new();
-    hash.update((train.len() as u64).to_le_bytes());
-    for row in train.pixels.rows() {
-        hash.update(row.as_slice().expect("pixel rows are contiguous"));
+    for split in [&data.train, &data.test] {
+        hash.update((split.len() as u64).to_le_bytes());
+        for row in split.pixels.rows() {
+            hash.update(row.as_slice().expect("pixel rows are contiguous"));
+        }
+        hash.update(split.labels.as_slice().expect("labels are contiguous"));
     }
-    hash.update(train.labels.as_slice().expect("labels are contiguous"));
     format!("{:x}", hash.finalize())
 }
 
@@ -258,7 +441,7 @@ impl<'a> SeedStore<'a> {
         Self {
             dir,
             config_digest: config.digest(),
-            data_id: training_data_id(&config.data, &data.train),
+            data_id: data_id(&config.data, data),
             seed,
             source,
             log,
@@ -317,10 +500,15 @@ impl<'a> SeedStore<'a> {
             seed: self.seed,
             model: name.to_owned(),
             record: None,
+            weights: String::new(),
         };
         if self.source != ModelSource::Train {
             match self.saved(&path, &stamp, with_record, check) {
                 Ok(Some(saved)) => {
+                    outputs::record(&path)?;
+                    if with_record {
+                        outputs::record(&self.record_path(name))?;
+                    }
                     if self.source == ModelSource::Resume {
                         (self.log)(&format!("resuming: loaded {}", path.display()));
                     }
@@ -342,7 +530,9 @@ impl<'a> SeedStore<'a> {
             write_atomic(&self.record_path(name), record)?;
             stamp.record = Some(sha256_hex(record));
         }
-        write_atomic(&path, &stamp.apply(&model.to_safetensors()))?;
+        let bytes = model.to_safetensors();
+        stamp.weights = sha256_hex(&bytes);
+        write_atomic(&path, &stamp.apply(&bytes))?;
         Ok((model, record))
     }
 
@@ -374,6 +564,12 @@ impl<'a> SeedStore<'a> {
         };
         let model = M::from_safetensors(&bytes)
             .with_context(|| format!("{}: cannot load", path.display()))?;
+        if sha256_hex(&model.to_safetensors()) != stamp.weights {
+            bail!(
+                "{}: its weights are not those saved with its stamp (damaged or edited since)",
+                path.display()
+            );
+        }
         check(&model, path)?;
         if !with_record {
             return Ok(Some((model, None)));
@@ -435,4 +631,145 @@ pub fn check_sae(config: &Config, mlp_hidden: usize, sae: &Sae, path: &Path) -> 
                 config.sae.latents
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array1, Array2};
+    use ne_mnist::{Split, normalise};
+    use std::sync::Mutex;
+
+    fn tiny_mnist() -> Mnist {
+        let split = |n: usize| {
+            let pixels = Array2::from_shape_fn((n, IMAGE_PIXELS), |(i, j)| ((i + j) % 256) as u8);
+            Split {
+                images: normalise(pixels.view()),
+                pixels,
+                labels: Array1::from_shape_fn(n, |i| (i % 10) as u8),
+            }
+        };
+        Mnist {
+            train: split(20),
+            test: split(10),
+        }
+    }
+
+    fn sae(scale: f32) -> Sae {
+        let matrix = |rows, cols| {
+            Array2::from_shape_fn((rows, cols), |(i, j)| scale * (i * cols + j) as f32)
+        };
+        Sae {
+            w_enc: matrix(32, 8),
+            b_enc: Array1::zeros(32),
+            w_dec: matrix(8, 32),
+            b_dec: Array1::zeros(8),
+        }
+    }
+
+    /// A model whose stamp is intact but whose weights changed after it was saved is not
+    /// reused: resuming trains it again and says why; reading a finished run refuses it.
+    #[test]
+    fn a_model_damaged_under_an_intact_stamp_is_not_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (config, data) = (Config::paper(), tiny_mnist());
+        let lines = Mutex::new(Vec::new());
+        let log = |line: &str| lines.lock().unwrap().push(line.to_owned());
+        let store = |source| SeedStore::new(dir.path().to_owned(), &config, &data, 0, source, &log);
+        let accept = |_: &Sae, _: &Path| Ok(());
+        let saved = store(ModelSource::Train)
+            .model("sae-ne", accept, || Ok(sae(1.0)))
+            .unwrap();
+        let reused = store(ModelSource::Resume)
+            .model("sae-ne", accept, || Ok(sae(2.0)))
+            .unwrap();
+        assert_eq!(reused, saved, "an intact model is reused");
+
+        let path = dir.path().join("sae-ne.safetensors");
+        let bytes = std::fs::read(&path).unwrap();
+        let stamp = Stamp::of(&bytes).unwrap();
+        let mut damaged = Sae::from_safetensors(&bytes).unwrap();
+        damaged.w_dec.row_mut(0).fill(0.5);
+        std::fs::write(&path, stamp.apply(&damaged.to_safetensors())).unwrap();
+        let error = format!(
+            "{:#}",
+            store(ModelSource::Saved)
+                .model("sae-ne", accept, || Ok(sae(2.0)))
+                .unwrap_err()
+        );
+        assert!(
+            error.contains("sae-ne.safetensors") && error.contains("damaged"),
+            "{error}"
+        );
+        let retrained = store(ModelSource::Resume)
+            .model("sae-ne", accept, || Ok(sae(2.0)))
+            .unwrap();
+        assert_eq!(retrained, sae(2.0));
+        let lines = lines.into_inner().unwrap();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("not reusing") && l.contains("damaged")),
+            "{lines:#?}"
+        );
+    }
+
+    /// A lock file that is a link is refused, and neither the file it points to nor a missing
+    /// target is written.
+    #[cfg(unix)]
+    #[test]
+    fn a_linked_lock_file_is_refused_and_its_target_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let notes = dir.path().join("notes.txt");
+        std::fs::write(&notes, "my notes").unwrap();
+        let out = dir.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        let quiet = |_: &str| {};
+        for target in [notes.clone(), dir.path().join("absent")] {
+            let lock = out.join(LOCK_FILE);
+            let _ = std::fs::remove_file(&lock);
+            std::os::unix::fs::symlink(&target, &lock).unwrap();
+            let error = format!("{:#}", RunFolder::open(&out, &quiet).unwrap_err());
+            assert!(error.contains("not a regular file"), "{error}");
+            assert!(std::fs::symlink_metadata(&lock).unwrap().is_symlink());
+        }
+        assert_eq!(std::fs::read_to_string(&notes).unwrap(), "my notes");
+        assert!(!dir.path().join("absent").exists());
+        // A file where the run's folder should be is named as such.
+        let error = format!("{:#}", RunFolder::open(&notes, &quiet).unwrap_err());
+        assert!(error.contains("notes.txt: not a folder"), "{error}");
+        // A folder in the lock's place is refused too.
+        std::fs::remove_file(out.join(LOCK_FILE)).unwrap();
+        std::fs::create_dir(out.join(LOCK_FILE)).unwrap();
+        assert!(RunFolder::open(&out, &quiet).is_err());
+    }
+
+    /// Models of examples from a folder of the user's are tied to both splits: once a test
+    /// label changes, a finished run's models are refused (their metrics were measured on the
+    /// old test set) and resuming trains them again.
+    #[test]
+    fn models_are_tied_to_the_test_data_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::paper();
+        config.data.dir = PathBuf::from("my-digits");
+        let mut data = tiny_mnist();
+        let quiet = |_: &str| {};
+        let accept = |_: &Sae, _: &Path| Ok(());
+        let saved = |data: &Mnist, source| {
+            SeedStore::new(dir.path().to_owned(), &config, data, 0, source, &quiet).model(
+                "sae-ne",
+                accept,
+                || Ok(sae(1.0)),
+            )
+        };
+        saved(&data, ModelSource::Train).unwrap();
+        let id = data_id(&config.data, &data);
+        data.test.labels[3] = (data.test.labels[3] + 1) % 10;
+        assert_ne!(data_id(&config.data, &data), id);
+        let error = saved(&data, ModelSource::Saved).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("not by this run's"),
+            "{error:#}"
+        );
+    }
 }

@@ -80,6 +80,8 @@ pub enum ExplorerError {
 pub const MLP_KEY: &str = "mlp";
 /// First part of the start page's URLs (`#index/<layer>`); no SAE may take it either.
 const INDEX_KEY: &str = "index";
+/// First part of the input view's URLs (`#input/<image>`, `#input/draw`); no SAE may take it.
+const INPUT_KEY: &str = "input";
 
 fn expect_shape(what: &str, got: &[usize], expected: &[usize]) -> Result<(), ExplorerError> {
     if got == expected {
@@ -123,6 +125,11 @@ pub fn check_sae_key(key: &str) -> Result<(), ExplorerError> {
     if key == INDEX_KEY {
         return Err(key_error(
             "is reserved for the start page's URLs (#index/<layer>)",
+        ));
+    }
+    if key == INPUT_KEY {
+        return Err(key_error(
+            "is reserved for the input view's URLs (#input/<image>)",
         ));
     }
     Ok(())

@@ -18,7 +18,10 @@ mod page_data;
 mod prepare;
 
 pub use input::{ExplorerError, ExplorerInput, MLP_KEY, SaeInput, check_sae_key};
-pub use page_data::{CLUSTERS_SHOWN, NEAREST_LINKED, OVERLAP_EXAMPLES, WEIGHT_LINKED};
+pub use page_data::{
+    BAND_EXAMPLES, BANDS, CLUSTERS_SHOWN, HISTOGRAM_BINS, NEAREST_LINKED, OVERLAP_EXAMPLES,
+    WEIGHT_LINKED,
+};
 
 use page_data::build;
 
@@ -27,11 +30,24 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// The page's static files, kept as real files in `assets/`.
-const STATIC_FILES: [(&str, &str); 3] = [
-    ("explorer.css", include_str!("../assets/explorer.css")),
-    ("explorer.js", include_str!("../assets/explorer.js")),
-    ("index.html", include_str!("../assets/index.html")),
+/// A file of `assets/` as (name, text).
+macro_rules! asset {
+    ($name:literal) => {
+        ($name, include_str!(concat!("../assets/", $name)))
+    };
+}
+
+/// The page's static files, kept as real files in `assets/`. The scripts are plain files that
+/// `index.html` loads in order (see `explorer-core.js`).
+const STATIC_FILES: [(&str, &str); 8] = [
+    asset!("explorer.css"),
+    asset!("explorer-core.js"),
+    asset!("explorer-draw.js"),
+    asset!("explorer-start.js"),
+    asset!("explorer-unit.js"),
+    asset!("explorer-input.js"),
+    asset!("explorer.js"),
+    asset!("index.html"),
 ];
 
 /// Writes the explorer into `dir` (created if missing) and returns the path of its
@@ -69,7 +85,7 @@ pub fn write_explorer(dir: &Path, input: &ExplorerInput) -> anyhow::Result<PathB
 }
 
 /// Every file the explorer writes.
-fn file_names() -> impl Iterator<Item = &'static str> {
+pub fn file_names() -> impl Iterator<Item = &'static str> {
     ["pixels.js", "data.js"]
         .into_iter()
         .chain(STATIC_FILES.iter().map(|(name, _)| *name))

@@ -6,14 +6,17 @@ use crate::input::{ExplorerInput, MLP_KEY};
 use crate::links::{Linked, nearest_by_direction, nearest_by_overlap, strongest_entries};
 use crate::map::embedding_map;
 use crate::prepare::{
-    ActivationProfile, activation_profile, centred, example_embeddings, latent_logit_effects,
-    mlp_logit_effects, pixel_space_weights, quantise_i8, round_significant,
+    ActivationProfile, ProfileSizes, activation_profile, centred, example_embeddings,
+    latent_logit_effects, mlp_logit_effects, pixel_space_weights, quantise_i8, round_significant,
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use ndarray::{Array2, ArrayView2, ArrayViewD};
-use ne_embed::{cluster_separation, feature_clusters};
-use ne_metrics::{PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD, UnitProxies, neuron_stats};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewD};
+use ne_embed::{Cluster, cluster_separation, feature_clusters};
+use ne_metrics::{
+    MIN_ACTIVE_EXAMPLES, NeuronStats, PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD,
+    TOP_EXAMPLES, UnitProxies, neuron_stats,
+};
 use ne_mnist::IMAGE_PIXELS;
 use ne_models::Sae;
 use rayon::prelude::*;
@@ -31,6 +34,11 @@ pub const NEAREST_LINKED: usize = 3;
 /// Units linked across the MLP-SAE boundary: the neurons a latent reads or writes most, the
 /// latents that read or write a neuron most.
 pub const WEIGHT_LINKED: usize = 5;
+/// Bands of each neuron's activating test examples by rank, and examples shown from each.
+pub const BANDS: usize = 5;
+pub const BAND_EXAMPLES: usize = 8;
+/// Bins of each neuron's histogram of positive activations.
+pub const HISTOGRAM_BINS: usize = 24;
 /// Significant digits kept for the numbers the page prints or plots.
 const DIGITS: i32 = 4;
 
@@ -50,6 +58,11 @@ pub struct PageData<'a> {
     pub clusters_shown: usize,
     pub distance_cap: usize,
     pub overlap_examples: usize,
+    /// Fewest activating test examples for a figure the page does not flag as from a small
+    /// sample (Table 4's medians count only units with at least this many).
+    pub min_figure_count: usize,
+    /// Strongest examples that Table 4's top label purity and input coherence read.
+    pub table4_top: usize,
     pub test_count: usize,
     /// Test labels, one byte each, base64.
     pub labels: String,
@@ -142,6 +155,15 @@ pub struct NeuronRecord {
     /// Quantiles of the positive test activations, ascending: `CDF_POINTS` of them, or every
     /// positive activation when there are no more than that.
     pub quantiles: Vec<f32>,
+    /// Bins of equal width from 0 to its largest test activation: how many positive test
+    /// activations fall in each (empty if no test example activates it).
+    pub histogram: Vec<u32>,
+    /// Test examples from every range of its activations: its activating examples cut by rank
+    /// into `BANDS` bands, strongest first, and `BAND_EXAMPLES` of each at evenly spaced ranks.
+    pub bands: Vec<BandRecord>,
+    /// The digit whose test images get the largest share of its summed activation (the one
+    /// its label purity measures); `None` if no test example activates it.
+    pub top_digit: Option<u8>,
     /// Top-activating test examples (at most `cluster_examples`), strongest first.
     pub top: Vec<usize>,
     /// Their activations, same order.
@@ -164,6 +186,14 @@ pub struct NeuronRecord {
 }
 
 #[derive(Debug, Serialize, PartialEq)]
+pub struct BandRecord {
+    /// Test examples, strongest first.
+    pub examples: Vec<usize>,
+    /// Their activations, same order.
+    pub activations: Vec<f32>,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
 pub struct ClusterRecord {
     /// Positions in the neuron's `top` list, ascending (so strongest first).
     pub members: Vec<usize>,
@@ -181,7 +211,8 @@ pub struct ClusterRecord {
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Relation {
-    /// Latents of another SAE whose decoder columns point most nearly the same way (cosine).
+    /// Latents of another SAE, or the other latents of its own, whose decoder columns point
+    /// most nearly the same way (cosine).
     DecoderCosine,
     /// Latents of another SAE sharing most of its top `OVERLAP_EXAMPLES` test examples (Jaccard).
     ExampleOverlap,
@@ -273,7 +304,13 @@ pub fn build<'a>(input: &ExplorerInput<'a>) -> PageData<'a> {
         });
     }
 
-    let ranked = input.cluster_examples.max(OVERLAP_EXAMPLES);
+    let sizes = ProfileSizes {
+        top: input.cluster_examples.max(OVERLAP_EXAMPLES),
+        quantiles: CDF_POINTS,
+        bands: BANDS,
+        per_band: BAND_EXAMPLES,
+        bins: HISTOGRAM_BINS,
+    };
     let profiles: Vec<Vec<ActivationProfile>> = sources
         .iter()
         .map(|source| {
@@ -281,7 +318,7 @@ pub fn build<'a>(input: &ExplorerInput<'a>) -> PageData<'a> {
             let by_neuron = source.activations.t().as_standard_layout().into_owned();
             (0..by_neuron.nrows())
                 .into_par_iter()
-                .map(|j| activation_profile(by_neuron.row(j), ranked, CDF_POINTS))
+                .map(|j| activation_profile(by_neuron.row(j), &sizes))
                 .collect()
         })
         .collect();
@@ -294,6 +331,8 @@ pub fn build<'a>(input: &ExplorerInput<'a>) -> PageData<'a> {
         clusters_shown: CLUSTERS_SHOWN,
         distance_cap: input.distance_cap,
         overlap_examples: OVERLAP_EXAMPLES,
+        min_figure_count: MIN_ACTIVE_EXAMPLES,
+        table4_top: TOP_EXAMPLES,
         test_count: test.labels.len(),
         labels: BASE64.encode(test.labels.iter().copied().collect::<Vec<u8>>()),
         normalisation: json!({"mean": ne_mnist::PIXEL_MEAN, "std": ne_mnist::PIXEL_STD}),
@@ -358,6 +397,17 @@ fn link_groups(
         for (b, other) in sources.iter().enumerate() {
             let Some(other_sae) = other.sae else { continue };
             if a == b {
+                // Its own nearest latent by direction is itself: ask for one more, drop it.
+                let direction =
+                    nearest_by_direction(sae.w_dec.view(), sae.w_dec.view(), NEAREST_LINKED + 1)
+                        .into_iter()
+                        .enumerate()
+                        .map(|(j, units)| {
+                            let others = units.into_iter().filter(|&(k, _)| k != j);
+                            others.take(NEAREST_LINKED).collect()
+                        })
+                        .collect();
+                add(a, Relation::DecoderCosine, other, direction);
                 continue;
             }
             let direction =
@@ -402,101 +452,149 @@ fn quantised_map(embeddings: ArrayView2<f32>) -> (String, f32, [f32; 2]) {
     )
 }
 
+/// One layer's record: every neuron's, and the layer's pixel-space weights quantised.
 fn build_layer(
     source: &LayerSource,
     profiles: Vec<ActivationProfile>,
     links: Vec<Vec<LinkGroup>>,
     input: &ExplorerInput,
 ) -> LayerRecord {
-    let count = source.pixel_weights.nrows();
     let stats = neuron_stats(
         source.embedding_weights,
         source.embedding_inputs,
         source.activations.view(),
         input.distance_cap,
     );
-    let rounded = |values: &[f32]| -> Vec<f32> {
-        values
-            .iter()
-            .map(|&v| round_significant(v, DIGITS))
-            .collect()
-    };
     let neurons: Vec<NeuronRecord> = profiles
         .into_par_iter()
         .zip(links)
+        .zip(&stats)
         .enumerate()
-        .map(|(j, (mut profile, links))| {
-            profile.top.truncate(input.cluster_examples);
-            profile.top_activations.truncate(input.cluster_examples);
-            let embeddings = example_embeddings(
-                source.embedding_weights.row(j),
-                source.embedding_inputs,
-                &profile.top,
-            );
-            let clusters = feature_clusters(embeddings.view(), input.cluster_threshold);
-            let separation = cluster_separation(embeddings.view(), &clusters);
-            let (map, map_scale, map_explained) = quantised_map(embeddings.view());
-            let round = |d: Option<f32>| d.map(|d| round_significant(d, DIGITS));
-            let proxy = |p: Option<f64>| round(p.map(|p| p as f32));
-            let proxies = &source.proxies[j];
-            NeuronRecord {
-                size: stats[j].size,
-                max_dist: round(stats[j].max_dist),
-                mean_dist: round(stats[j].mean_dist),
-                train_firing: source.train_firing[j],
-                label_purity: proxy(proxies.label_purity),
-                top_label_purity: proxy(proxies.top_label_purity),
-                input_coherence: proxy(proxies.input_coherence),
-                encoder_participation: round_significant(
-                    proxies.encoder_participation as f32,
-                    DIGITS,
-                ),
-                logits: rounded(&source.logit_effects.row(j).to_vec()),
-                quantiles: rounded(&profile.quantiles),
-                top_activations: rounded(&profile.top_activations),
-                top: profile.top,
-                cluster_count: clusters.len(),
-                clusters: clusters
-                    .into_iter()
-                    .map(|c| {
-                        let paired =
-                            |d: f32| (c.members.len() > 1).then(|| round_significant(d, DIGITS));
-                        ClusterRecord {
-                            max_dist: paired(c.max_dist),
-                            mean_dist: paired(c.mean_dist),
-                            members: c.members,
-                            central: c.central,
-                        }
-                    })
-                    .collect(),
-                intra_dist: round(separation.intra),
-                inter_dist: round(separation.inter),
-                map,
-                map_scale,
-                map_explained,
-                links,
-            }
+        .map(|(j, ((profile, links), stats))| {
+            neuron_record(source, j, profile, links, stats, input)
         })
         .collect();
-
-    let quantised: Vec<_> = source
-        .pixel_weights
-        .rows()
-        .into_iter()
-        .map(quantise_i8)
-        .collect();
-    let bytes: Vec<u8> = quantised
-        .iter()
-        .flat_map(|q| q.values.iter().map(|&v| v as u8))
-        .collect();
-    debug_assert_eq!(bytes.len(), count * IMAGE_PIXELS);
+    let (weights, weight_scales) = quantised_weights(source.pixel_weights.view());
     LayerRecord {
         key: source.key.to_owned(),
         title: source.title.to_owned(),
         kind: source.kind,
-        weights: BASE64.encode(bytes),
-        weight_scales: quantised.iter().map(|q| q.scale).collect(),
+        weights,
+        weight_scales,
         sae: source.sae.map(SaeParameters::of),
         neurons,
     }
+}
+
+fn round(value: Option<f32>) -> Option<f32> {
+    value.map(|v| round_significant(v, DIGITS))
+}
+
+fn rounded(values: &[f32]) -> Vec<f32> {
+    values
+        .iter()
+        .map(|&v| round_significant(v, DIGITS))
+        .collect()
+}
+
+/// Neuron `j` of `source`: its measured figures, and the clusters and map of the embeddings of
+/// its top `cluster_examples` activating test examples.
+fn neuron_record(
+    source: &LayerSource,
+    j: usize,
+    mut profile: ActivationProfile,
+    links: Vec<LinkGroup>,
+    stats: &NeuronStats,
+    input: &ExplorerInput,
+) -> NeuronRecord {
+    profile.top.truncate(input.cluster_examples);
+    profile.top_activations.truncate(input.cluster_examples);
+    let embeddings = example_embeddings(
+        source.embedding_weights.row(j),
+        source.embedding_inputs,
+        &profile.top,
+    );
+    let clusters = feature_clusters(embeddings.view(), input.cluster_threshold);
+    let separation = cluster_separation(embeddings.view(), &clusters);
+    let (map, map_scale, map_explained) = quantised_map(embeddings.view());
+    let proxies = &source.proxies[j];
+    let proxy = |p: Option<f64>| round(p.map(|p| p as f32));
+    NeuronRecord {
+        size: stats.size,
+        max_dist: round(stats.max_dist),
+        mean_dist: round(stats.mean_dist),
+        train_firing: source.train_firing[j],
+        label_purity: proxy(proxies.label_purity),
+        top_label_purity: proxy(proxies.top_label_purity),
+        input_coherence: proxy(proxies.input_coherence),
+        encoder_participation: round_significant(proxies.encoder_participation as f32, DIGITS),
+        logits: rounded(&source.logit_effects.row(j).to_vec()),
+        quantiles: rounded(&profile.quantiles),
+        histogram: profile.histogram,
+        bands: profile
+            .bands
+            .into_iter()
+            .map(|band| BandRecord {
+                examples: band.iter().map(|&(i, _)| i).collect(),
+                activations: band
+                    .iter()
+                    .map(|&(_, a)| round_significant(a, DIGITS))
+                    .collect(),
+            })
+            .collect(),
+        top_digit: top_digit(source.activations.column(j), &input.test.labels),
+        top_activations: rounded(&profile.top_activations),
+        top: profile.top,
+        cluster_count: clusters.len(),
+        clusters: clusters.into_iter().map(cluster_record).collect(),
+        intra_dist: round(separation.intra),
+        inter_dist: round(separation.inter),
+        map,
+        map_scale,
+        map_explained,
+        links,
+    }
+}
+
+/// A cluster as the page shows it; a lone example has no distances.
+fn cluster_record(cluster: Cluster) -> ClusterRecord {
+    let paired = |d: f32| (cluster.members.len() > 1).then(|| round_significant(d, DIGITS));
+    ClusterRecord {
+        max_dist: paired(cluster.max_dist),
+        mean_dist: paired(cluster.mean_dist),
+        members: cluster.members,
+        central: cluster.central,
+    }
+}
+
+/// Every neuron's pixel-space weights as signed bytes (784 per neuron, base64) and the scale
+/// of each neuron's bytes.
+fn quantised_weights(pixel_weights: ArrayView2<f32>) -> (String, Vec<f32>) {
+    let quantised: Vec<_> = pixel_weights.rows().into_iter().map(quantise_i8).collect();
+    let bytes: Vec<u8> = quantised
+        .iter()
+        .flat_map(|q| q.values.iter().map(|&v| v as u8))
+        .collect();
+    debug_assert_eq!(bytes.len(), pixel_weights.nrows() * IMAGE_PIXELS);
+    (
+        BASE64.encode(bytes),
+        quantised.iter().map(|q| q.scale).collect(),
+    )
+}
+
+/// The label whose examples get the largest share of `activations`' positive sum (the lowest
+/// label on a tie); `None` when nothing is positive.
+fn top_digit(activations: ArrayView1<f32>, labels: &Array1<u8>) -> Option<u8> {
+    let mut sums = [0.0f64; 256];
+    for (&a, &label) in activations.iter().zip(labels) {
+        if a > 0.0 {
+            sums[usize::from(label)] += f64::from(a);
+        }
+    }
+    let (label, &sum) = sums
+        .iter()
+        .enumerate()
+        .rev()
+        .max_by(|a, b| a.1.total_cmp(b.1))?;
+    (sum > 0.0).then_some(label as u8)
 }

@@ -87,9 +87,24 @@ pub fn quantiles(ascending: &[f32], count: usize) -> Vec<f32> {
         .collect()
 }
 
-/// One neuron's activations on the test set as the page shows them: its top examples, and the
-/// distribution of its positive activations (the page draws it as a cumulative distribution;
-/// the examples at zero it counts from the neuron's size).
+/// How much of a neuron's activations the page gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProfileSizes {
+    /// Strongest examples listed.
+    pub top: usize,
+    /// Quantiles of the positive activations.
+    pub quantiles: usize,
+    /// Bands of the activating examples by rank, and examples sampled from each.
+    pub bands: usize,
+    pub per_band: usize,
+    /// Bins of the histogram of the positive activations.
+    pub bins: usize,
+}
+
+/// One neuron's activations on the test set as the page shows them: its top examples, examples
+/// from every range of its activations, and the distribution of its positive activations (the
+/// page draws it as a cumulative distribution and a histogram; the examples at zero it counts
+/// from the neuron's size).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActivationProfile {
     /// Test examples with a positive activation, strongest first, at most the requested number.
@@ -100,26 +115,67 @@ pub struct ActivationProfile {
     /// there are no more positive activations than quantiles asked for, all of them, so a small
     /// sample is drawn as its exact step function rather than interpolated.
     pub quantiles: Vec<f32>,
+    /// The activating examples cut by rank into bands of equal count, strongest band first;
+    /// from each, examples at evenly spaced ranks as (example, activation), strongest first.
+    /// Empty when fewer examples activate the neuron than there are bands.
+    pub bands: Vec<Vec<(usize, f32)>>,
+    /// Counts of the positive activations in equal bins from 0 to the largest (empty if the
+    /// neuron never fires).
+    pub histogram: Vec<u32>,
 }
 
 /// Profiles one neuron from its activations on every test example.
-pub fn activation_profile(
-    activations: ArrayView1<f32>,
-    top_count: usize,
-    quantile_count: usize,
-) -> ActivationProfile {
+pub fn activation_profile(activations: ArrayView1<f32>, sizes: &ProfileSizes) -> ActivationProfile {
     let active = positive_by_activation(activations);
     let ascending: Vec<f32> = active.iter().rev().map(|&(_, a)| a).collect();
-    let (top, top_activations) = active.into_iter().take(top_count).unzip();
+    let bands = band_samples(&active, sizes.bands, sizes.per_band);
+    let histogram = histogram(&ascending, sizes.bins);
+    let (top, top_activations) = active.into_iter().take(sizes.top).unzip();
     ActivationProfile {
         top,
         top_activations,
-        quantiles: if ascending.len() <= quantile_count {
+        quantiles: if ascending.len() <= sizes.quantiles {
             ascending
         } else {
-            quantiles(&ascending, quantile_count)
+            quantiles(&ascending, sizes.quantiles)
         },
+        bands,
+        histogram,
     }
+}
+
+/// `bands` bands of equal count of `ranked` (strongest first), and from each `per_band` members
+/// at evenly spaced ranks (all of them in a band that has no more).
+pub fn band_samples(
+    ranked: &[(usize, f32)],
+    bands: usize,
+    per_band: usize,
+) -> Vec<Vec<(usize, f32)>> {
+    let n = ranked.len();
+    if bands == 0 || n < bands {
+        return Vec::new();
+    }
+    (0..bands)
+        .map(|b| {
+            let band = &ranked[b * n / bands..(b + 1) * n / bands];
+            let take = per_band.min(band.len());
+            (0..take).map(|k| band[k * band.len() / take]).collect()
+        })
+        .collect()
+}
+
+/// Counts of `ascending` positive values in `bins` equal bins over (0, largest]; the largest
+/// value falls in the last bin.
+pub fn histogram(ascending: &[f32], bins: usize) -> Vec<u32> {
+    let Some(&largest) = ascending.last() else {
+        return Vec::new();
+    };
+    let mut counts = vec![0u32; bins];
+    for &v in ascending {
+        let bin = ((v / largest) * bins as f32).ceil() as usize;
+        counts[bin.clamp(1, bins) - 1] += 1;
+    }
+    counts
 }
 
 /// One neuron's embeddings (`weights` ⊙ the example's row of `inputs`) of the given examples,
@@ -205,13 +261,45 @@ mod tests {
         let acts = array![0.0, 3.0, -1.0, 5.0, 3.0, 0.5, 0.0];
         let active = positive_by_activation(acts.view());
         assert_eq!(active, vec![(3, 5.0), (1, 3.0), (4, 3.0), (5, 0.5)]);
-        let profile = activation_profile(acts.view(), 2, 3);
+        let sizes = |top, quantiles| ProfileSizes {
+            top,
+            quantiles,
+            bands: 2,
+            per_band: 1,
+            bins: 2,
+        };
+        let profile = activation_profile(acts.view(), &sizes(2, 3));
         assert_eq!(profile.top, vec![3, 1]);
         assert_eq!(profile.top_activations, vec![5.0, 3.0]);
         assert_eq!(profile.quantiles, vec![0.5, 3.0, 5.0]);
         // No more activations than quantiles asked for: all of them, for an exact step plot.
-        let exact = activation_profile(acts.view(), 2, 4);
+        let exact = activation_profile(acts.view(), &sizes(2, 4));
         assert_eq!(exact.quantiles, vec![0.5, 3.0, 3.0, 5.0]);
+        // Two bands of two by rank, the stronger first, one example each: its first.
+        assert_eq!(profile.bands, vec![vec![(3, 5.0)], vec![(4, 3.0)]]);
+        // Bins (0, 2.5] and (2.5, 5].
+        assert_eq!(profile.histogram, vec![1, 3]);
+    }
+
+    #[test]
+    fn bands_sample_evenly_spaced_ranks_of_each_band() {
+        let ranked: Vec<(usize, f32)> = (0..10).map(|i| (i, 10.0 - i as f32)).collect();
+        let bands = band_samples(&ranked, 2, 2);
+        assert_eq!(
+            bands,
+            vec![vec![(0, 10.0), (2, 8.0)], vec![(5, 5.0), (7, 3.0)]]
+        );
+        assert_eq!(
+            band_samples(&ranked, 3, 9)[0].len(),
+            3,
+            "a band of 3 gives 3"
+        );
+        assert!(
+            band_samples(&ranked[..2], 3, 1).is_empty(),
+            "fewer examples than bands"
+        );
+        assert_eq!(histogram(&[1.0, 2.0, 3.0, 4.0], 4), vec![1, 1, 1, 1]);
+        assert_eq!(histogram(&[0.1, 4.0], 2), vec![1, 1]);
     }
 
     #[test]
@@ -231,8 +319,16 @@ mod tests {
 
     #[test]
     fn a_neuron_that_never_fires_has_an_empty_profile() {
-        let profile = activation_profile(array![0.0, -2.0].view(), 10, 5);
+        let sizes = ProfileSizes {
+            top: 10,
+            quantiles: 5,
+            bands: 3,
+            per_band: 2,
+            bins: 4,
+        };
+        let profile = activation_profile(array![0.0, -2.0].view(), &sizes);
         assert!(profile.top.is_empty() && profile.quantiles.is_empty());
+        assert!(profile.bands.is_empty() && profile.histogram.is_empty());
     }
 
     #[test]

@@ -163,8 +163,8 @@ impl Rendered {
     fn assert_clean(&self) {
         let errors_at = self
             .dom
-            .find("id=\"js-errors\"")
-            .expect("the error box is in the page");
+            .find("id=\"js-error-log\"")
+            .expect("the error log is in the page");
         let open = errors_at + self.dom[errors_at..].find('>').unwrap() + 1;
         assert!(
             self.dom[open..].starts_with("</pre>"),
@@ -263,7 +263,7 @@ fn probe(browser: &Path, name: &str, fragment: &str, width: u32, body: &str) -> 
         format!(
             "(function () {{
   function finish(value) {{
-    var errors = document.getElementById('js-errors').textContent;
+    var errors = document.getElementById('js-error-log').textContent;
     parent.postMessage(JSON.stringify({{ value: value, errors: errors }}), '*');
   }}
   function once(event) {{
@@ -409,6 +409,13 @@ fn dead_latent_view_renders_without_errors() {
     page.assert_neuron_view(layer, 0);
     assert_eq!(page.text_of("cluster-count"), "0");
     assert!(page.dom.contains("class=\"badge dead\""));
+    // Labels say what there is, not "top 0 activating test images".
+    assert!(!page.dom.contains("top 0"), "no 'top 0' label");
+    assert!(
+        !page.dom.contains("first 25 activating"),
+        "no 'first 25' label"
+    );
+    assert!(page.dom.contains("feature clusters · no activating"));
     assert!(
         page.dom
             .contains("id=\"prev-link\" class=\"button disabled\""),
@@ -742,9 +749,10 @@ fn every_related_unit_link_and_tab_leads_to_a_page_that_exists() {
     );
     assert_eq!(found["shown_all"], clusters, "show all draws every cluster");
     let visits = found["visits"].as_array().unwrap();
-    // Two SAE latents: 2 x 3 nearest and 2 x 5 weights each; the neuron: 4 x 5 latents; and
-    // three tabs per page.
-    let expected = 2 * (2 * ne_explorer::NEAREST_LINKED + 2 * ne_explorer::WEIGHT_LINKED)
+    // Two SAE latents: 3 x 3 nearest (in the other SAE by direction and by examples, in its
+    // own by direction) and 2 x 5 weights each; the neuron: 4 x 5 latents; and three tabs per
+    // page.
+    let expected = 2 * (3 * ne_explorer::NEAREST_LINKED + 2 * ne_explorer::WEIGHT_LINKED)
         + 4 * ne_explorer::WEIGHT_LINKED
         + 3 * 3;
     assert!(
@@ -862,4 +870,428 @@ fn an_address_that_names_nothing_says_what_was_wrong() {
             "the start page is shown"
         );
     }
+}
+
+#[test]
+fn a_malformed_address_shows_the_notice_and_an_error_box_clears() {
+    let Some(browser) = chromium() else { return };
+    for fragment in ["%", "ne/17%", "%E0%A4%A"] {
+        let page = render(&browser, fragment, None);
+        page.assert_clean();
+        assert!(
+            page.text_of("route-problem")
+                .contains("not a well-formed address"),
+            "#{fragment}"
+        );
+        assert!(page.dom.contains("id=\"neuron-index\""), "#{fragment}");
+    }
+    let found = probe(
+        &browser,
+        "errors",
+        "ne/3",
+        1200,
+        "var box = document.getElementById('js-errors');
+    var seen = {};
+    go('#ne/17%').then(function () {
+      seen.malformed_notice = document.getElementById('route-problem') !== null;
+      seen.malformed_box = !box.hidden;
+      neRecordError('an error for the test');
+      seen.shown = !box.hidden;
+      return go('#ne/4');
+    }).then(function () {
+      seen.after_good_render = !box.hidden;
+      neRecordError('another');
+      box.querySelector('button.dismiss').click();
+      seen.after_dismiss = !box.hidden;
+      // The errors were the test's own: the log the harness checks starts clean again.
+      document.getElementById('js-error-log').textContent = '';
+      finish(seen);
+    });",
+    );
+    assert_eq!(found["malformed_notice"], true, "{found}");
+    assert_eq!(found["malformed_box"], false, "no error for a malformed %");
+    assert_eq!(found["shown"], true);
+    assert_eq!(
+        found["after_good_render"], false,
+        "cleared by the next page"
+    );
+    assert_eq!(found["after_dismiss"], false, "dismissed");
+}
+
+#[test]
+fn why_class_lists_what_raises_and_lowers_the_logit_and_prints_bias_and_logit() {
+    let Some(browser) = chromium() else { return };
+    let images = [0usize, 3, 11];
+    let found = probe(
+        &browser,
+        "why",
+        "input/1",
+        1200,
+        &format!(
+            "var images = {images:?};
+    var results = [];
+    function read() {{
+      var layers = {{}};
+      document.querySelectorAll('.why-layer').forEach(function (node) {{
+        var terms = node.querySelector('.logit-terms');
+        var list = function (direction) {{
+          return Array.from(node.querySelectorAll('ol[data-direction=' + direction + '] li[data-unit]'), function (li) {{
+            return [Number(li.getAttribute('data-unit')), Number(li.getAttribute('data-contribution'))];
+          }});
+        }};
+        layers[terms.getAttribute('data-layer')] = {{
+          raise: list('raise'), lower: list('lower'),
+          bias: Number(terms.getAttribute('data-bias')), logit: Number(terms.getAttribute('data-logit')),
+          features: node.querySelectorAll('canvas[data-kind=unit-feature][data-drawn=true]').length
+        }};
+      }});
+      return {{ class: Number(document.querySelector('.analysis').getAttribute('data-class')), layers: layers }};
+    }}
+    function next(k) {{
+      if (k === images.length) return finish(results);
+      go('#input/' + images[k]).then(function () {{ results.push(read()); next(k + 1); }});
+    }}
+    next(0);"
+        ),
+    );
+    let fixture = &site().fixture;
+    let x = fixture.test.images.select(Axis(0), &images);
+    let hidden = fixture.mlp.hidden(x.view());
+    let logits = fixture.mlp.logits_from_hidden(hidden.view());
+    let mut lowered = 0;
+    for (row, page) in found.as_array().unwrap().iter().enumerate() {
+        let c = page["class"].as_u64().unwrap() as usize;
+        let mlp = &page["layers"]["mlp"];
+        let contributions: Vec<(usize, f64)> = (0..HIDDEN)
+            .filter(|&k| hidden[[row, k]] > 0.0)
+            .map(|k| {
+                let value = hidden[[row, k]] * fixture.mlp.fc2.weight[[c, k]];
+                (k, f64::from(value))
+            })
+            .collect();
+        for (direction, sign) in [("raise", 1.0), ("lower", -1.0)] {
+            let mut expected: Vec<(usize, f64)> = contributions
+                .iter()
+                .copied()
+                .filter(|&(_, v)| v * sign > 0.0)
+                .collect();
+            expected.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
+            let shown = mlp[direction].as_array().unwrap();
+            assert_eq!(shown.len(), expected.len().min(6), "{direction}: {page}");
+            for (item, (k, v)) in shown.iter().zip(&expected) {
+                assert_eq!(
+                    item[0].as_u64().unwrap() as usize,
+                    *k,
+                    "{direction}: {page}"
+                );
+                assert_close(item[1].as_f64().unwrap(), *v, direction);
+            }
+            if direction == "lower" {
+                lowered += shown.len();
+            }
+        }
+        assert_close(
+            mlp["bias"].as_f64().unwrap(),
+            f64::from(fixture.mlp.fc2.bias[c]),
+            "bias",
+        );
+        assert_close(
+            mlp["logit"].as_f64().unwrap(),
+            f64::from(logits[[row, c]]),
+            "logit",
+        );
+        assert_ne!(mlp["bias"], mlp["logit"]);
+        // Each SAE: its bias plus all its latents' contributions make its logit.
+        for key in ["standard", "ne"] {
+            let sae = &page["layers"][key];
+            let listed =
+                sae["raise"].as_array().unwrap().len() + sae["lower"].as_array().unwrap().len();
+            assert_eq!(
+                sae["features"].as_u64().unwrap() as usize,
+                listed,
+                "a feature per unit"
+            );
+        }
+    }
+    assert!(
+        lowered > 0,
+        "the fixture's MLP has neurons that lower a logit"
+    );
+}
+
+#[test]
+fn the_embedding_map_has_one_scale_for_every_unit() {
+    let Some(browser) = chromium() else { return };
+    let found = probe(
+        &browser,
+        "map-scale",
+        "ne/17",
+        1200,
+        "var scales = [];
+    function read() { scales.push(document.querySelector('canvas[data-kind=embedding-map]').getAttribute('data-scale')); }
+    read();
+    go('#standard/17').then(function () { read(); return go('#mlp/3'); }).then(function () { read(); finish(scales); });",
+    );
+    let scales = found.as_array().unwrap();
+    assert!(scales.iter().all(|s| s.is_string()), "{found}");
+    assert!(scales.iter().all(|s| *s == scales[0]), "{found}");
+}
+
+#[test]
+fn pages_have_names_for_screen_readers_and_print_their_values() {
+    let Some(browser) = chromium() else { return };
+    let found = probe(
+        &browser,
+        "a11y",
+        "ne/17",
+        1200,
+        "var unit = {
+      unnamed: Array.from(document.querySelectorAll('canvas')).filter(function (c) {
+        return !(c.getAttribute('aria-label') || '').trim() || (c.getAttribute('role') !== 'img' && c.id !== 'draw-canvas');
+      }).length,
+      canvases: document.querySelectorAll('canvas').length,
+      logits: Array.from(document.querySelectorAll('#logit-values td'), function (td) { return Number(td.getAttribute('data-value')); })
+    };
+    go('#index/standard').then(function () {
+      var headers = Array.from(document.querySelectorAll('#neuron-index th[data-sort]'));
+      finish({ unit: unit, headers: headers.length,
+        focusable: headers.filter(function (th) { var b = th.querySelector('button'); return b && b.tabIndex >= 0; }).length,
+        sorted: headers.map(function (th) { return th.getAttribute('aria-sort'); }) });
+    });",
+    );
+    assert_eq!(
+        found["unit"]["unnamed"], 0,
+        "every canvas is named: {found}"
+    );
+    assert!(found["unit"]["canvases"].as_u64().unwrap() > 10);
+    let logits = numbers(&found["unit"]["logits"]);
+    let data = numbers(&site().data["layers"][2]["neurons"][17]["logits"]);
+    assert_eq!(logits, data, "the logit effects are printed");
+    let headers = found["headers"].as_u64().unwrap();
+    assert!(headers >= 12);
+    assert_eq!(found["focusable"], headers, "every sort header is a button");
+    let sorted = found["sorted"].as_array().unwrap();
+    assert_eq!(sorted[0], "ascending", "by number at first");
+    assert!(sorted[1..].iter().all(|s| s == "none"), "{found}");
+}
+
+#[test]
+fn keys_routes_titles_and_the_way_back_to_the_index() {
+    let Some(browser) = chromium() else { return };
+    let found = probe(
+        &browser,
+        "keys",
+        "ne/17",
+        1200,
+        "var seen = { titles: {} };
+    function key(options) { document.body.dispatchEvent(new KeyboardEvent('keydown', Object.assign({ key: 'ArrowRight', bubbles: true }, options))); }
+    key({ altKey: true });
+    key({ shiftKey: true });
+    setTimeout(function () {
+      seen.after_modified = location.hash;
+      var rendered = once('ne-rendered');
+      key({});
+      rendered.then(function () {
+        seen.after_plain = location.hash;
+        return go('#ne/017');
+      }).then(function () {
+        seen.normalised_unit = location.hash + ' ' + document.getElementById('neuron-number').textContent;
+        return go('#input/00005');
+      }).then(function () {
+        seen.normalised_input = location.hash;
+        seen.titles.input = document.title;
+        return go('#ne/40');
+      }).then(function () {
+        seen.titles.unit = document.title;
+        return go(document.getElementById('back-to-index').getAttribute('href'));
+      }).then(function () {
+        var row = document.querySelector('#neuron-index tr[data-neuron=\"40\"]');
+        var rect = row.getBoundingClientRect();
+        seen.row_visible = rect.top >= 0 && rect.bottom <= window.innerHeight;
+        seen.row_marked = row.classList.contains('here');
+        seen.scrolled = window.scrollY;
+        seen.titles.index = document.title;
+        return go('#');
+      }).then(function () {
+        seen.titles.start = document.title;
+        finish(seen);
+      });
+    }, 100);",
+    );
+    assert_eq!(
+        found["after_modified"], "#ne/17",
+        "Alt or Shift + → is not ours"
+    );
+    assert_eq!(found["after_plain"], "#ne/18", "→ steps");
+    assert_eq!(found["normalised_unit"], "#ne/17 17");
+    assert_eq!(found["normalised_input"], "#input/5");
+    assert_eq!(found["row_visible"], true, "{found}");
+    assert_eq!(found["row_marked"], true, "{found}");
+    assert!(found["scrolled"].as_f64().unwrap() > 0.0, "{found}");
+    let titles: Vec<&str> = found["titles"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    let mut distinct = titles.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), titles.len(), "a title per page: {titles:?}");
+}
+
+#[test]
+fn the_index_searches_filters_and_sorts_its_rows_only() {
+    let Some(browser) = chromium() else { return };
+    let found = probe(
+        &browser,
+        "index",
+        "index/standard",
+        1200,
+        "var table = document.getElementById('neuron-index');
+    table.neMark = true;
+    function rows() { return Array.from(document.querySelectorAll('#neuron-index tbody tr'), function (r) { return Number(r.getAttribute('data-neuron')); }); }
+    function set(id, value) {
+      var node = document.getElementById(id);
+      if (node.type === 'checkbox') node.checked = value; else node.value = value;
+      node.dispatchEvent(new Event(node.type === 'checkbox' || node.tagName === 'SELECT' ? 'change' : 'input'));
+    }
+    var seen = {};
+    document.querySelector('th[data-sort=size] button').click();
+    seen.sorted = rows();
+    seen.same_table = document.getElementById('neuron-index') === table && table.neMark === true;
+    set('index-search', '17'); seen.search_unit = rows();
+    set('index-search', 'digit 7'); seen.search_digit = rows();
+    set('index-search', ''); set('index-digit', '3'); seen.digit = rows();
+    set('index-digit', ''); set('index-min-size', '110'); seen.min_size = rows();
+    set('index-min-size', '0'); set('few-inputs', true); seen.few_inputs = rows();
+    set('few-inputs', false); set('hide-dead', true); seen.alive = rows();
+    seen.shown = document.getElementById('index-shown').textContent;
+    finish(seen);",
+    );
+    let neurons = site().data["layers"][1]["neurons"].as_array().unwrap();
+    let units = |key: &str| -> Vec<usize> {
+        found[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .collect()
+    };
+    assert_eq!(found["same_table"], true, "sorting replaces the rows only");
+    let sorted = units("sorted");
+    assert_eq!(sorted.len(), LATENTS);
+    let size = |j: usize| neurons[j]["size"].as_u64().unwrap();
+    assert!(
+        sorted.windows(2).all(|w| size(w[0]) >= size(w[1])),
+        "by size, largest first"
+    );
+    assert_eq!(units("search_unit"), [17]);
+    let with_digit = |d: u64| -> Vec<usize> {
+        let mut all: Vec<usize> = (0..LATENTS)
+            .filter(|&j| neurons[j]["top_digit"].as_u64() == Some(d))
+            .collect();
+        all.sort_by_key(|&j| (std::cmp::Reverse(size(j)), j));
+        all
+    };
+    assert_eq!(units("search_digit"), with_digit(7));
+    assert!(!with_digit(7).is_empty());
+    assert_eq!(units("digit"), with_digit(3));
+    let min_size = units("min_size");
+    assert_eq!(
+        min_size.len(),
+        (0..LATENTS).filter(|&j| size(j) >= 110).count()
+    );
+    assert!(min_size.iter().all(|&j| size(j) >= 110));
+    let few = (0..LATENTS)
+        .filter(|&j| neurons[j]["encoder_participation"].as_f64().unwrap() <= 3.0)
+        .count();
+    assert_eq!(units("few_inputs").len(), few);
+    let alive = (0..LATENTS)
+        .filter(|&j| neurons[j]["train_firing"] != 0)
+        .count();
+    assert_eq!(units("alive").len(), alive);
+    assert!(alive < LATENTS);
+    assert_eq!(
+        found["shown"],
+        format!("showing {alive} of {LATENTS} latents")
+    );
+}
+
+#[test]
+fn a_unit_page_says_where_the_input_it_was_opened_from_falls() {
+    let Some(browser) = chromium() else { return };
+    let data = &site().data;
+    let fixture = &site().fixture;
+    let j = 17;
+    let latent = &data["layers"][2]["neurons"][j];
+    let top: Vec<usize> = latent["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as usize)
+        .collect();
+    // A test image that latent 17 does not rank among its top: its cluster is not given.
+    let image = (0..TEST_IMAGES).find(|i| !top.contains(i)).unwrap();
+    let found = probe(
+        &browser,
+        "arrival",
+        &format!("input/{image}"),
+        1200,
+        &format!(
+            "go('#ne/{j}').then(function () {{
+      var note = document.getElementById('arrival');
+      var bands = document.querySelectorAll('#activation-bands .band').length;
+      var histogram = document.querySelectorAll('canvas[data-kind=histogram][data-drawn=true]').length;
+      finish({{ cluster: note && note.getAttribute('data-cluster'), text: note && note.textContent, bands: bands, histogram: histogram }});
+    }});"
+        ),
+    );
+    // By brute force here: the embedding is W_enc row ⊙ (h - b_dec), and the input joins the
+    // cluster of its most similar top example if that similarity passes the threshold.
+    let images = fixture.test.images.select(Axis(0), &[image]);
+    let embed = |x: &Array2<f32>| -> Vec<Vec<f32>> {
+        let h = fixture.mlp.hidden(x.view());
+        h.rows()
+            .into_iter()
+            .map(|row| {
+                (0..HIDDEN)
+                    .map(|k| fixture.ne.w_enc[[j, k]] * (row[k] - fixture.ne.b_dec[k]))
+                    .collect()
+            })
+            .collect()
+    };
+    let own = &embed(&images)[0];
+    let cosine = |a: &[f32], b: &[f32]| {
+        let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        dot / (norm(a) * norm(b))
+    };
+    let tops = embed(&fixture.test.images.select(Axis(0), &top));
+    let (best, similarity) = tops
+        .iter()
+        .map(|e| cosine(own, e))
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap();
+    let rank = latent["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c["members"].as_array().unwrap().iter().any(|m| m == best))
+        .unwrap();
+    let expected = if similarity > 0.9 {
+        rank.to_string()
+    } else {
+        "none".to_owned()
+    };
+    assert_eq!(found["cluster"], expected, "{found}");
+    let text = found["text"].as_str().unwrap();
+    assert!(text.contains(&format!("test image {image}")), "{text}");
+    assert!(
+        text.contains(&format!("test image {}", top[best])),
+        "{text}"
+    );
+    assert_eq!(found["bands"], ne_explorer::BANDS as u64);
+    assert_eq!(found["histogram"], 1);
 }

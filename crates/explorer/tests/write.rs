@@ -8,8 +8,8 @@ use common::{
 use ndarray::Array1;
 use ndarray::{Array2, ArrayView2, Axis};
 use ne_explorer::{
-    CLUSTERS_SHOWN, ExplorerError, ExplorerInput, NEAREST_LINKED, OVERLAP_EXAMPLES, SaeInput,
-    WEIGHT_LINKED, write_explorer,
+    BAND_EXAMPLES, BANDS, CLUSTERS_SHOWN, ExplorerError, ExplorerInput, HISTOGRAM_BINS,
+    NEAREST_LINKED, OVERLAP_EXAMPLES, SaeInput, WEIGHT_LINKED, write_explorer,
 };
 use serde_json::Value;
 use std::path::Path;
@@ -52,6 +52,11 @@ fn writes_the_page_and_data_that_match_the_models() {
         file_names(&site),
         [
             "data.js",
+            "explorer-core.js",
+            "explorer-draw.js",
+            "explorer-input.js",
+            "explorer-start.js",
+            "explorer-unit.js",
             "explorer.css",
             "explorer.js",
             "index.html",
@@ -318,14 +323,19 @@ fn top_sets(acts: ArrayView2<f32>) -> Vec<Vec<usize>> {
         .collect()
 }
 
-#[test]
-fn parameters_links_and_maps_match_the_models() {
-    let fixture = Fixture::new();
+/// The page data of the fixture's explorer, written to a temporary folder.
+fn written_page_data(fixture: &Fixture) -> Value {
     let dir = tempfile::tempdir().unwrap();
     fixture
         .with_input(|input| write_explorer(dir.path(), input))
         .unwrap();
-    let data = read_page_data(dir.path());
+    read_page_data(dir.path())
+}
+
+#[test]
+fn parameters_links_and_maps_match_the_models() {
+    let fixture = Fixture::new();
+    let data = written_page_data(&fixture);
     let layers = data["layers"].as_array().unwrap();
 
     // Parameters travel bit for bit, for the page's own forward pass.
@@ -364,6 +374,20 @@ fn parameters_links_and_maps_match_the_models() {
         &brute_top(&cosines, NEAREST_LINKED),
         &cosines,
         "decoder cosine",
+    );
+
+    // Within its own SAE: the other latents, by the same brute force, never itself.
+    let own: Vec<f32> = (0..LATENTS)
+        .map(|k| {
+            let cosine = unit(&fixture.ne.w_dec, j).dot(&unit(&fixture.ne.w_dec, k));
+            if k == j { f32::NEG_INFINITY } else { cosine }
+        })
+        .collect();
+    assert_units(
+        &linked(ne_latent, "decoder_cosine", "ne"),
+        &brute_top(&own, NEAREST_LINKED),
+        &own,
+        "decoder cosine within its own SAE",
     );
 
     let hidden = fixture.mlp.hidden(fixture.test.images.view());
@@ -484,6 +508,75 @@ fn parameters_links_and_maps_match_the_models() {
 }
 
 #[test]
+fn bands_histogram_and_top_digit_match_the_activations() {
+    let fixture = Fixture::new();
+    let data = written_page_data(&fixture);
+    let hidden = fixture.mlp.hidden(fixture.test.images.view());
+    let acts = fixture.standard.encode(hidden.view());
+    let mut checked = 0;
+    for (j, neuron) in data["layers"][1]["neurons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        let column = acts.column(j);
+        let mut active: Vec<(usize, f32)> = column
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|&(_, a)| a > 0.0)
+            .collect();
+        active.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let histogram: Vec<u64> = neuron["histogram"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        let bands = neuron["bands"].as_array().unwrap();
+        if active.is_empty() {
+            assert!(histogram.is_empty() && bands.is_empty());
+            assert!(neuron["top_digit"].is_null());
+            continue;
+        }
+        checked += 1;
+        assert_eq!(histogram.len(), HISTOGRAM_BINS);
+        assert_eq!(histogram.iter().sum::<u64>(), active.len() as u64);
+        // The strongest activation is in the last bin, the weakest in the bin its value says.
+        assert!(*histogram.last().unwrap() >= 1);
+        let weakest = active.last().unwrap().1 / active[0].1;
+        let bin = ((weakest * HISTOGRAM_BINS as f32).ceil() as usize).clamp(1, HISTOGRAM_BINS);
+        assert!(histogram[bin - 1] >= 1, "the weakest activation's bin");
+        assert_eq!(bands.len(), BANDS);
+        let n = active.len();
+        for (b, band) in bands.iter().enumerate() {
+            let examples = indices(&band["examples"]);
+            let ranks = &active[b * n / BANDS..(b + 1) * n / BANDS];
+            assert_eq!(examples.len(), BAND_EXAMPLES.min(ranks.len()));
+            for (i, a) in examples.iter().zip(floats(&band["activations"])) {
+                let at = ranks
+                    .iter()
+                    .find(|r| r.0 == *i)
+                    .expect("an example of its band");
+                assert!((at.1 - a).abs() <= 1e-3 * at.1, "its activation");
+            }
+        }
+        let mut sums = [0.0f64; 10];
+        for &(i, a) in &active {
+            sums[usize::from(fixture.test.labels[i])] += f64::from(a);
+        }
+        let best = (0..10).max_by(|&a, &b| sums[a].total_cmp(&sums[b]).then(b.cmp(&a)));
+        assert_eq!(
+            neuron["top_digit"].as_u64(),
+            best.map(|b| b as u64),
+            "latent {j}"
+        );
+    }
+    assert!(checked > 10, "most latents fire");
+}
+
+#[test]
 fn the_same_bytes_whatever_the_thread_count() {
     let fixture = Fixture::new();
     let dir = tempfile::tempdir().unwrap();
@@ -525,6 +618,11 @@ fn rewriting_replaces_the_files_in_place_and_removes_leftovers() {
         [
             ".notes.1.tmp",
             "data.js",
+            "explorer-core.js",
+            "explorer-draw.js",
+            "explorer-input.js",
+            "explorer-start.js",
+            "explorer-unit.js",
             "explorer.css",
             "explorer.js",
             "index.html",
@@ -636,6 +734,10 @@ fn bad_input_is_refused_with_a_named_error_and_nothing_written() {
         (
             vec![sae("index", &fixture.ne)],
             "reserved for the start page",
+        ),
+        (
+            vec![sae("input", &fixture.ne)],
+            "reserved for the input view",
         ),
         (
             vec![sae("ne", &fixture.ne), sae("ne", &fixture.ne)],

@@ -5,6 +5,7 @@
 //! neurons and over evaluation chunks, and bit-identical whatever the thread count: every
 //! reduction runs over fixed chunks combined in order.
 
+pub mod ground_truth;
 mod neuron;
 mod paper;
 mod proxies;
@@ -14,5 +15,8 @@ mod summary;
 pub use neuron::{Activity, DEFAULT_EXAMPLE_CAP, NeuronStats, activity, neuron_stats};
 pub use paper::{PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD};
 pub use proxies::{MIN_ACTIVE_EXAMPLES, TOP_EXAMPLES, Table4, UnitProxies, unit_proxies};
-pub use sae::{EvalOptions, EvalSet, SaeEvaluation, SaeMetrics, evaluate_sae, mlp_unit_proxies};
+pub use sae::{
+    ActivationEvaluation, ActivationMetrics, EvalOptions, EvalSet, SaeEvaluation, SaeMetrics,
+    evaluate_activations, evaluate_sae, mlp_unit_proxies,
+};
 pub use summary::{MeanStd, median};

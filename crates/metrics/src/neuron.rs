@@ -1,6 +1,7 @@
 //! Per-neuron figures: how many examples activate a neuron and how far apart their embeddings lie.
 use ndarray::{Array1, ArrayView2, Axis, s};
 use ne_embed::{embeddings, pairwise_distance_stats};
+use ne_models::ops::{positive_positions, transposed_cow};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -37,11 +38,13 @@ pub fn neuron_stats(
         inputs.ncols(),
         "weights and inputs share their width"
     );
-    (0..weights.nrows())
+    let by_neuron = transposed_cow(acts);
+    by_neuron
+        .outer_iter()
         .into_par_iter()
-        .map(|j| {
-            let column = acts.column(j);
-            let active: Vec<usize> = (0..column.len()).filter(|&i| column[i] > 0.0).collect();
+        .enumerate()
+        .map(|(j, acts)| {
+            let active = active_examples(acts.as_slice().expect("standard layout"));
             let sample = &active[..active.len().min(cap)];
             let chosen = inputs.select(Axis(0), sample);
             let stats = pairwise_distance_stats(embeddings(weights.row(j), chosen.view()).view());
@@ -52,6 +55,13 @@ pub fn neuron_stats(
             }
         })
         .collect()
+}
+
+/// The examples (positions in `acts`) with a positive activation, ascending.
+pub(crate) fn active_examples(acts: &[f32]) -> Vec<usize> {
+    let mut active = Vec::new();
+    positive_positions(acts, &mut active);
+    active
 }
 
 /// What the neurons did over a set of inputs: on how many rows each fired, and its largest

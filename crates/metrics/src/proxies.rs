@@ -6,7 +6,9 @@
 //! (label purity), which images (input coherence), and how many inputs it reads (encoder
 //! participation, the shortcut's signature).
 use crate::median;
+use crate::neuron::active_examples;
 use ndarray::{ArrayView1, ArrayView2};
+use ne_models::ops::transposed_cow;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -100,17 +102,19 @@ pub fn unit_proxies(
     assert_eq!(weights.nrows(), acts.ncols(), "one weight row per unit");
     assert_eq!(acts.nrows(), labels.len(), "one label per example");
     assert_eq!(acts.nrows(), pixels.nrows(), "one image per example");
-    (0..weights.nrows())
+    let by_unit = transposed_cow(acts);
+    by_unit
+        .outer_iter()
         .into_par_iter()
-        .map(|unit| {
-            let column = acts.column(unit);
-            let mut active: Vec<usize> = (0..column.len()).filter(|&i| column[i] > 0.0).collect();
-            let label_purity = label_purity(column, labels);
-            // Highest activation first; ties keep test-set order (the sort is stable).
-            active.sort_by(|&a, &b| column[b].total_cmp(&column[a]));
-            let top = &active[..active.len().min(TOP_EXAMPLES)];
+        .enumerate()
+        .map(|(unit, acts)| {
+            let acts = acts.to_slice().expect("standard layout");
+            let mut active = active_examples(acts);
+            let count = active.len();
+            let label_purity = label_purity(acts, &active, labels);
+            let top = strongest(&mut active, acts, TOP_EXAMPLES);
             UnitProxies {
-                active: active.len(),
+                active: count,
                 label_purity,
                 top_label_purity: top_label_purity(top, labels),
                 input_coherence: input_coherence(top, pixels),
@@ -120,13 +124,25 @@ pub fn unit_proxies(
         .collect()
 }
 
-/// max over digits of the activation-weighted share of that digit; `None` if the unit is silent.
-fn label_purity(acts: ArrayView1<f32>, labels: ArrayView1<u8>) -> Option<f64> {
+/// The `k` examples of `active` with the highest activation, highest first, ties in test-set
+/// order (`active` is ascending): selects them, then sorts only those, reordering `active`.
+fn strongest<'a>(active: &'a mut [usize], acts: &[f32], k: usize) -> &'a [usize] {
+    let order = |&a: &usize, &b: &usize| acts[b].total_cmp(&acts[a]).then(a.cmp(&b));
+    let k = k.min(active.len());
+    if k < active.len() {
+        active.select_nth_unstable_by(k, order);
+    }
+    let top = &mut active[..k];
+    top.sort_unstable_by(order);
+    top
+}
+
+/// max over digits of the activation-weighted share of that digit, over the `active` examples
+/// (ascending); `None` if the unit is silent.
+fn label_purity(acts: &[f32], active: &[usize], labels: ArrayView1<u8>) -> Option<f64> {
     let mut per_class = [0.0f64; LABEL_VALUES];
-    for (&a, &label) in acts.iter().zip(labels) {
-        if a > 0.0 {
-            per_class[usize::from(label)] += f64::from(a);
-        }
+    for &i in active {
+        per_class[usize::from(labels[i])] += f64::from(acts[i]);
     }
     let total: f64 = per_class.iter().sum();
     (total > 0.0).then(|| per_class.iter().copied().fold(0.0, f64::max) / total)

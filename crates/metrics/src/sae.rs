@@ -1,6 +1,7 @@
 //! Tables 2, 3 and 4 for one trained SAE, and Table 4 for the MLP it reads.
 use crate::{NeuronStats, Table4, UnitProxies, activity, median, neuron_stats, unit_proxies};
-use ndarray::{Array1, ArrayView1, ArrayView2, Zip};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ShapeBuilder, Zip};
 use ne_models::{Mlp, ModelError, Sae, TrainingFiring};
 use serde::{Deserialize, Serialize};
 
@@ -84,36 +85,78 @@ pub struct EvalOptions {
     pub dead_threshold: f32,
 }
 
-/// Evaluates `sae` on the MLP's hidden activations: `test` for everything but dead latents,
-/// which are counted on `train_hidden` and, when `training` (what the SAE's training recorded)
-/// is known, during training too. Distances use the first `options.example_cap` activating
-/// test examples of each latent. Nothing assumes unit-norm decoder columns. Fails only if the
-/// shapes disagree.
-pub fn evaluate_sae(
-    mlp: &Mlp,
+/// Tables 2 and 3 without accuracy loss: the figures that need only the activations an SAE
+/// reads, not the model they come from nor labels, so they apply to any model's activations.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ActivationMetrics {
+    /// Mean over test examples and input dims of (x_hat - x)^2.
+    pub mse: f64,
+    /// Mean over test examples of the summed latent activations.
+    pub l1: f64,
+    /// Mean share of latents active per test example, in percent.
+    pub l0_pct: f64,
+    /// Median over latents (>= 2 activating test examples) of the max embedding distance;
+    /// NaN (null in JSON) when no latent has two.
+    #[serde(deserialize_with = "nan_from_null")]
+    pub max_dist: f64,
+    /// Median over the same latents of the mean embedding distance.
+    #[serde(deserialize_with = "nan_from_null")]
+    pub mean_dist: f64,
+    /// Median over latents with any activating test example of how many there are.
+    pub size: f64,
+    /// Latents that fire on no training example, in percent.
+    pub dead_pct: f64,
+    /// Latents whose largest activation over the training examples is at most τ, in percent.
+    pub dead_threshold_pct: f64,
+    /// Latents that fired on no example during training, in percent; NaN (null) when unknown.
+    #[serde(deserialize_with = "nan_from_null")]
+    pub dead_training_pct: f64,
+    /// Latents that fired on no example during the last tenth of training, in percent; NaN
+    /// (null) when unknown.
+    #[serde(deserialize_with = "nan_from_null")]
+    pub dead_late_pct: f64,
+}
+
+/// [`ActivationMetrics`] with the per-latent figures and what they were computed from.
+#[derive(Debug, Clone)]
+pub struct ActivationEvaluation {
+    pub metrics: ActivationMetrics,
+    /// Per latent, on the test set.
+    pub latents: Vec<NeuronStats>,
+    /// Per latent, on how many training examples it fires.
+    pub train_firing: Array1<u64>,
+    /// Per latent, its largest activation over the training examples.
+    pub train_max: Array1<f32>,
+    /// The latents' activations on the test set (n × latents).
+    pub test_acts: Array2<f32>,
+    /// The SAE's reconstruction of the test set (n × inputs).
+    pub test_recon: Array2<f32>,
+}
+
+/// Evaluates `sae` on activations of any model: `test` (n × d) for everything but dead latents,
+/// which are counted on `train` and, when `training` (what the SAE's training recorded) is
+/// known, during training too. Distances use the first `options.example_cap` activating test
+/// examples of each latent; τ of the threshold count is `options.dead_threshold`. Panics if the widths disagree with the SAE's.
+pub fn evaluate_activations(
     sae: &Sae,
-    test: EvalSet,
-    train_hidden: ArrayView2<f32>,
+    test: ArrayView2<f32>,
+    train: ArrayView2<f32>,
     training: Option<&TrainingFiring>,
     options: EvalOptions,
-) -> Result<SaeEvaluation, ModelError> {
+) -> ActivationEvaluation {
     let cap = options.example_cap;
-    let (test_hidden, test_labels) = (test.hidden, test.labels);
     let latents_n = sae.w_enc.nrows();
-    let acts = sae.encode(test_hidden);
+    let acts = encode_by_column(sae, test);
     let recon = sae.decode(acts.view());
-    let n = test_hidden.nrows() as f64;
+    let n = test.nrows() as f64;
 
     let squared_error: f64 = Zip::from(&recon)
-        .and(&test_hidden)
+        .and(&test)
         .fold(0.0, |acc, &r, &h| acc + f64::from(r - h).powi(2));
     let l1: f64 = acts.iter().map(|&a| f64::from(a)).sum();
     let active = acts.iter().filter(|&&a| a > 0.0).count() as f64;
 
-    let acc_loss = mlp.accuracy_from_hidden(test_hidden, test_labels)?
-        - mlp.accuracy_from_hidden(recon.view(), test_labels)?;
-
-    let centered = &test_hidden - &sae.b_dec;
+    let centered = &test - &sae.b_dec;
     let latents = neuron_stats(sae.w_enc.view(), centered.view(), acts.view(), cap);
     let dists = |pick: fn(&NeuronStats) -> Option<f32>| {
         let v: Vec<f64> = latents.iter().filter_map(pick).map(f64::from).collect();
@@ -125,21 +168,19 @@ pub fn evaluate_sae(
         .map(|s| s.size as f64)
         .collect();
 
-    let train = activity(train_hidden, latents_n, |h| sae.encode(h));
+    let train = activity(train, latents_n, |h| sae.encode(h));
     let dead = train.firing.iter().filter(|&&c| c == 0).count();
     let below = train
         .max
         .iter()
         .filter(|&&m| m <= options.dead_threshold)
         .count();
-    let proxies = unit_proxies(sae.w_enc.view(), acts.view(), test_labels, test.pixels);
 
-    Ok(SaeEvaluation {
-        metrics: SaeMetrics {
-            mse: squared_error / (n * test_hidden.ncols() as f64),
+    ActivationEvaluation {
+        metrics: ActivationMetrics {
+            mse: squared_error / (n * test.ncols() as f64),
             l1: l1 / n,
             l0_pct: 100.0 * active / (n * latents_n as f64),
-            acc_loss_pct: 100.0 * f64::from(acc_loss),
             max_dist: dists(|s| s.max_dist),
             mean_dist: dists(|s| s.mean_dist),
             size: median(&sizes).unwrap_or(0.0),
@@ -147,12 +188,57 @@ pub fn evaluate_sae(
             dead_threshold_pct: 100.0 * below as f64 / latents_n as f64,
             dead_training_pct: training.map_or(f64::NAN, TrainingFiring::never_fired_pct),
             dead_late_pct: training.map_or(f64::NAN, TrainingFiring::silent_late_pct),
+        },
+        latents,
+        train_firing: train.firing,
+        train_max: train.max,
+        test_acts: acts,
+        test_recon: recon,
+    }
+}
+
+/// Evaluates `sae` on the MLP's hidden activations: [`evaluate_activations`] on `test.hidden`
+/// and `train_hidden`, with the MLP's accuracy loss and Table 4 besides. Fails only if the
+/// shapes disagree.
+pub fn evaluate_sae(
+    mlp: &Mlp,
+    sae: &Sae,
+    test: EvalSet,
+    train_hidden: ArrayView2<f32>,
+    training: Option<&TrainingFiring>,
+    options: EvalOptions,
+) -> Result<SaeEvaluation, ModelError> {
+    let ActivationEvaluation {
+        metrics: m,
+        latents,
+        train_firing,
+        train_max,
+        test_acts,
+        test_recon,
+    } = evaluate_activations(sae, test.hidden, train_hidden, training, options);
+    let acc_loss = mlp.accuracy_from_hidden(test.hidden, test.labels)?
+        - mlp.accuracy_from_hidden(test_recon.view(), test.labels)?;
+    let proxies = unit_proxies(sae.w_enc.view(), test_acts.view(), test.labels, test.pixels);
+
+    Ok(SaeEvaluation {
+        metrics: SaeMetrics {
+            mse: m.mse,
+            l1: m.l1,
+            l0_pct: m.l0_pct,
+            acc_loss_pct: 100.0 * f64::from(acc_loss),
+            max_dist: m.max_dist,
+            mean_dist: m.mean_dist,
+            size: m.size,
+            dead_pct: m.dead_pct,
+            dead_threshold_pct: m.dead_threshold_pct,
+            dead_training_pct: m.dead_training_pct,
+            dead_late_pct: m.dead_late_pct,
             table4: Table4::of(&proxies),
         },
         latents,
         proxies,
-        train_firing: train.firing,
-        train_max: train.max,
+        train_firing,
+        train_max,
     })
 }
 
@@ -160,6 +246,19 @@ pub fn evaluate_sae(
 /// input weights are the rows of the first layer, reading pixels.
 pub fn mlp_unit_proxies(mlp: &Mlp, test: EvalSet) -> Vec<UnitProxies> {
     unit_proxies(mlp.fc1.weight.view(), test.hidden, test.labels, test.pixels)
+}
+
+/// `sae.encode(h)`, stored column by column so that each latent's activations lie in one
+/// contiguous row of the transpose (what the per-latent figures read). The same numbers: the
+/// matrix product's kernel packs its inputs and computes each element the same way wherever the
+/// result is stored.
+fn encode_by_column(sae: &Sae, h: ArrayView2<f32>) -> Array2<f32> {
+    let centered = &h - &sae.b_dec;
+    let mut pre = Array2::zeros((h.nrows(), sae.latents()).f());
+    general_mat_mul(1.0, &centered, &sae.w_enc.t(), 0.0, &mut pre);
+    pre += &sae.b_enc;
+    pre.mapv_inplace(|v| if v < 0.0 { 0.0 } else { v });
+    pre
 }
 
 #[cfg(test)]
@@ -216,6 +315,19 @@ mod tests {
             b_dec: Array1::zeros(2),
         };
         (mlp, sae)
+    }
+
+    #[test]
+    fn latents_stored_by_column_are_the_encoded_ones_bit_for_bit() {
+        let mut rng = ne_models::rng::stream_rng(3, ne_models::rng::Stream::SaeInit);
+        let sae = Sae::init(8, 40, &mut rng);
+        let h = Array2::from_shape_fn((300, 8), |(i, k)| ((i * 7 + k * 3) % 11) as f32 / 5.0 - 0.7);
+        let by_column = encode_by_column(&sae, h.view());
+        assert!(by_column.t().is_standard_layout());
+        let encoded = sae.encode(h.view());
+        assert!(encoded.iter().any(|&v| v > 0.0) && encoded.iter().any(|&v| v == 0.0));
+        let bits = |a: &Array2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&by_column), bits(&encoded));
     }
 
     #[test]

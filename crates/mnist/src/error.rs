@@ -34,6 +34,16 @@ pub enum MnistError {
     TooLarge { path: PathBuf, limit: u64 },
 
     #[error(
+        "{path}: decompresses to more data than the {count} {what} its header announces; \
+         refusing to go on"
+    )]
+    MoreThanDeclared {
+        path: PathBuf,
+        what: &'static str,
+        count: u32,
+    },
+
+    #[error(
         "{path}: SHA-256 of the decompressed bytes is {actual}, expected {expected}; \
          this is not the shipped MNIST file"
     )]

@@ -42,7 +42,7 @@ pub(crate) fn read_file(path: &Path, layout: &Layout) -> Result<Vec<u8>, MnistEr
     {
         let mut raw = Vec::with_capacity(size as usize);
         input.read_to_end(&mut raw).map_err(read_error)?;
-        return gunzip_capped(&raw, path, MAX_DECOMPRESSED_BYTES);
+        return gunzip_as_declared(&raw, path, layout);
     }
     let mut idx = Vec::new();
     (&mut input)
@@ -73,11 +73,41 @@ pub fn decompress(raw: Vec<u8>, file: &Path) -> Result<Vec<u8>, MnistError> {
     }
 }
 
+/// Decompresses the gzip file `raw` of `layout`, never holding more than its header declares:
+/// the header is decompressed and checked first, a declared size over the limit is refused
+/// before anything is allocated, and decompression stops one byte past the declared size, so a
+/// stream that goes on (a decompression bomb) is refused having cost only that.
+fn gunzip_as_declared(raw: &[u8], file: &Path, layout: &Layout) -> Result<Vec<u8>, MnistError> {
+    let gzip_error = |error| MnistError::Gzip {
+        path: file.to_path_buf(),
+        error,
+    };
+    let mut header = Vec::new();
+    flate2::bufread::MultiGzDecoder::new(raw)
+        .take(layout.header_len() as u64)
+        .read_to_end(&mut header)
+        .map_err(gzip_error)?;
+    let count = layout.header(&header, file)?;
+    let declared = layout.header_len() as u64 + u64::from(count) * layout.item_len as u64;
+    if declared > MAX_DECOMPRESSED_BYTES {
+        return Err(too_large(file));
+    }
+    gunzip_capped(raw, file, declared).map_err(|error| match error {
+        MnistError::TooLarge { .. } => MnistError::MoreThanDeclared {
+            path: file.to_path_buf(),
+            what: layout.what,
+            count,
+        },
+        other => other,
+    })
+}
+
 /// Decompresses every gzip member of `raw` in turn (gzip allows several, concatenated). Bytes
 /// after the last member must be another valid member; at most `limit` bytes come out.
 fn gunzip_capped(raw: &[u8], file: &Path, limit: u64) -> Result<Vec<u8>, MnistError> {
     let mut rest = raw;
-    let mut out = Vec::new();
+    // The limit is what is expected, or a bound that real files stay far below.
+    let mut out = Vec::with_capacity(limit.min(1 << 26) as usize);
     loop {
         let budget = limit + 1 - out.len() as u64;
         flate2::bufread::GzDecoder::new(&mut rest)
@@ -373,6 +403,35 @@ mod tests {
             Err(MnistError::TooLarge { limit, .. }) => assert_eq!(limit, 999),
             other => panic!("expected TooLarge, got {other:?}"),
         }
+    }
+
+    /// A stream that goes on past what its header declares is refused once it has given one
+    /// byte more, not after the whole stream (or the 1 GiB limit) has been decompressed.
+    #[test]
+    fn a_gzip_bomb_is_refused_at_the_size_its_header_declares() {
+        let mut bomb = labels_idx(&[1, 2, 3]);
+        bomb.resize(64 << 20, 0);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t10k-labels-idx1-ubyte.gz");
+        std::fs::write(&path, gzip(&bomb)).unwrap();
+        match read_file(&path, &Layout::LABELS) {
+            Err(MnistError::MoreThanDeclared { count: 3, .. }) => {}
+            other => panic!("{other:?}"),
+        }
+        // A header that declares more than the limit is refused before anything is read.
+        let mut huge = images_idx(2_000_000, 28, 28, 0);
+        huge.resize(1 << 20, 0);
+        std::fs::write(&path, gzip(&huge)).unwrap();
+        assert!(matches!(
+            read_file(&path, &Layout::IMAGES),
+            Err(MnistError::TooLarge { .. })
+        ));
+        // As declared, it is read whole.
+        std::fs::write(&path, gzip(&labels_idx(&[1, 2, 3]))).unwrap();
+        assert_eq!(
+            read_file(&path, &Layout::LABELS).unwrap(),
+            labels_idx(&[1, 2, 3])
+        );
     }
 
     #[test]

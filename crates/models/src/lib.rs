@@ -8,7 +8,7 @@ mod gradcheck;
 pub mod linear;
 pub mod loss_terms;
 pub mod mlp;
-mod ops;
+pub mod ops;
 pub mod optim;
 mod parallel;
 pub mod rng;
@@ -26,4 +26,6 @@ pub use mlp::{Mlp, MlpStepStats};
 pub use optim::{Adam, AdamW, Optimizer, OptimizerConfig, Sgd};
 pub use sae::{NamedLoss, Sae, SaeBatch, SaeForward, SaeGradients, SaeLossWeights, SaeStepStats};
 pub use train::mlp::{MlpEpoch, MlpHistory, MlpProgress, train_mlp};
-pub use train::sae::{SaeEpoch, SaeHistory, SaeLossParts, SaeProgress, TrainingFiring, train_sae};
+pub use train::sae::{
+    SaeEpoch, SaeHistory, SaeLossParts, SaeProgress, SaeTraining, TrainingFiring, train_sae,
+};

@@ -1,5 +1,6 @@
-//! Parameter-free pieces of the MLP: ReLU and softmax cross-entropy, forward and backward.
-use ndarray::{Array2, ArrayView1, ArrayView2, Axis, Zip};
+//! Parameter-free pieces of the models: ReLU and softmax cross-entropy, forward and backward,
+//! and the small kernels the sparse loops share.
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis, CowArray, Ix2, Zip, s};
 
 /// max(z, 0) element-wise, in place. NaN stays NaN (as in PyTorch) rather than becoming 0, as
 /// `f32::max` would make it, so that bad values surface in the loss.
@@ -75,6 +76,113 @@ pub(crate) fn argmax(row: ArrayView1<f32>) -> usize {
         .0
 }
 
+/// Appends to `out` the positions of the positive values of `values` (NaN is not positive),
+/// ascending. Each block of 32 values is first reduced to a bit mask by a branch-free loop that
+/// the compiler vectorises, so the cost is a few instructions per block plus one push per
+/// positive value, whatever the pattern (a branch per value mispredicts on sparse activations).
+pub fn positive_positions(values: &[f32], out: &mut Vec<usize>) {
+    for (block, chunk) in values.chunks(32).enumerate() {
+        // `k & 31` is k (a block has 32 values), and lets the shift compile without a check.
+        let mut mask = chunk.iter().enumerate().fold(0u32, |mask, (k, &v)| {
+            mask | (u32::from(v > 0.0) << (k & 31))
+        });
+        while mask != 0 {
+            out.push(block * 32 + mask.trailing_zeros() as usize);
+            mask &= mask - 1;
+        }
+    }
+}
+
+/// The transpose of `a` in standard (row-major) layout. Eight rows of `a` at a time: for each
+/// column, their eight values go to one contiguous stretch of the output row, so the reads run
+/// along eight rows and each write fills a 32-byte stretch (a plain copy of `a.t()` touches one
+/// cache line per element once `a` has more than a few rows).
+pub fn transposed(a: ArrayView2<f32>) -> Array2<f32> {
+    const BLOCK: usize = 8;
+    let a = a.as_standard_layout();
+    let (rows, cols) = a.dim();
+    let mut out = Array2::zeros((cols, rows));
+    let source = a.as_slice().expect("standard layout");
+    let full = rows - rows % BLOCK;
+    for start in (0..full).step_by(BLOCK) {
+        let block: [&[f32]; BLOCK] =
+            std::array::from_fn(|k| &source[(start + k) * cols..(start + k + 1) * cols]);
+        for (c, mut to) in out.outer_iter_mut().enumerate() {
+            let to = &mut to.as_slice_mut().expect("standard layout")[start..start + BLOCK];
+            for (t, row) in to.iter_mut().zip(&block) {
+                *t = row[c];
+            }
+        }
+    }
+    for r in full..rows {
+        let row = &source[r * cols..(r + 1) * cols];
+        for (&v, mut to) in row.iter().zip(out.outer_iter_mut()) {
+            to[r] = v;
+        }
+    }
+    out
+}
+
+/// The transpose of `a` in standard layout: `a` itself, seen transposed, when it is stored
+/// column by column; otherwise a copy made by `transposed`.
+pub fn transposed_cow(a: ArrayView2<'_, f32>) -> CowArray<'_, f32, Ix2> {
+    let t = a.reversed_axes();
+    if t.is_standard_layout() {
+        CowArray::from(t)
+    } else {
+        CowArray::from(transposed(a))
+    }
+}
+
+/// The rows `rows` of `source`, in that order, copied into the first rows of `buffer` (which
+/// grows when it has too few; its width must be `source`'s): a batch gathered without a fresh
+/// allocation per step.
+pub(crate) fn gather_rows<'a>(
+    source: ArrayView2<f32>,
+    rows: &[usize],
+    buffer: &'a mut Array2<f32>,
+) -> ArrayView2<'a, f32> {
+    if buffer.nrows() < rows.len() || buffer.ncols() != source.ncols() {
+        *buffer = Array2::zeros((rows.len(), source.ncols()));
+    }
+    for (mut to, &from) in buffer.outer_iter_mut().zip(rows) {
+        to.assign(&source.row(from));
+    }
+    buffer.slice(s![..rows.len(), ..])
+}
+
+/// y += a x, element by element: each element gets exactly the scalar loop's result, however
+/// wide the vector instructions that compute it.
+#[inline(always)]
+pub fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
+    y.iter_mut().zip(x).for_each(|(y, &x)| *y += a * x);
+}
+
+/// x · y with eight running sums (lane k takes the elements at k mod 8, so the sums fill one
+/// vector register), combined in a fixed order: the same result at any vector width.
+#[inline(always)]
+pub fn dot(x: &[f32], y: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let (x_main, x_tail) = x.split_at(x.len() - x.len() % 8);
+    for (xs, ys) in x_main.chunks_exact(8).zip(y.chunks_exact(8)) {
+        for k in 0..8 {
+            lanes[k] += xs[k] * ys[k];
+        }
+    }
+    let tail: f32 = x_tail
+        .iter()
+        .zip(&y[x_main.len()..])
+        .map(|(a, b)| a * b)
+        .sum();
+    let halves = [
+        lanes[0] + lanes[4],
+        lanes[1] + lanes[5],
+        lanes[2] + lanes[6],
+        lanes[3] + lanes[7],
+    ];
+    (halves[0] + halves[2]) + (halves[1] + halves[3]) + tail
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +205,56 @@ mod tests {
             })
             .sum();
         total / mean_over as f64
+    }
+
+    #[test]
+    fn positive_positions_finds_every_positive_value_in_order() {
+        // 70 values (two full blocks and a tail): positive at multiples of 3 and 7, also across
+        // the block edges; zero, negative zero, NaN and negatives are not positive.
+        let values: Vec<f32> = (0..70)
+            .map(|i| match i {
+                _ if i % 3 == 0 || i % 7 == 0 => 0.5 + i as f32,
+                1 => 0.0,
+                2 => -0.0,
+                4 => f32::NAN,
+                _ => -1.0,
+            })
+            .collect();
+        let mut found = vec![99];
+        positive_positions(&values, &mut found);
+        let expected: Vec<usize> = std::iter::once(99)
+            .chain((0..70).filter(|i| i % 3 == 0 || i % 7 == 0))
+            .collect();
+        assert_eq!(found, expected, "appended after what was there");
+        found.clear();
+        positive_positions(&[], &mut found);
+        assert!(found.is_empty());
+    }
+
+    #[test]
+    fn transposed_matches_the_transposed_view() {
+        // Sizes that are not multiples of the tile, and a strided input.
+        let a = random_array(24, (45, 70), -1.0, 1.0);
+        assert_eq!(transposed(a.view()), a.t());
+        let strided = a.slice(ndarray::s![..;2, 1..]);
+        assert_eq!(transposed(strided), strided.t());
+        assert_eq!(transposed(Array2::zeros((0, 3)).view()).dim(), (3, 0));
+        // Stored column by column, the transpose is a view of the same memory.
+        let by_column = a.t().as_standard_layout().into_owned().reversed_axes();
+        let cow = transposed_cow(by_column.view());
+        assert!(cow.is_view() && cow == a.t());
+        assert!(transposed_cow(a.view()).is_owned());
+    }
+
+    #[test]
+    fn gathered_rows_match_select_and_reuse_the_buffer() {
+        let source = random_array(25, (9, 5), -1.0, 1.0);
+        let mut buffer = Array2::zeros((0, 5));
+        for rows in [&[3usize, 0, 8, 3][..], &[7, 1], &[]] {
+            let gathered = gather_rows(source.view(), rows, &mut buffer);
+            assert_eq!(gathered, source.select(Axis(0), rows));
+        }
+        assert_eq!(buffer.dim(), (4, 5), "grown once, then reused");
     }
 
     #[test]

@@ -4,9 +4,11 @@
 //! same settings, so a recipe written for `torch.optim` means the same here.
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Zip};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
-/// One update of a list of parameters from their gradients.
-pub trait Optimizer {
+/// One update of a list of parameters from their gradients. An optimiser is `Clone` (with its
+/// state), so that a training run can be copied midway (`SaeTraining`).
+pub trait Optimizer: fmt::Debug + BoxedClone {
     /// Updates every parameter from the gradient at the same position. Every call must pass the
     /// same parameters in the same order (stateful optimisers keep one slot per position).
     ///
@@ -19,6 +21,23 @@ pub trait Optimizer {
 
     /// Sets the learning rate of the following steps (for a schedule).
     fn set_learning_rate(&mut self, learning_rate: f32);
+}
+
+/// A boxed copy of an optimiser with its state; every `Clone` optimiser has it.
+pub trait BoxedClone {
+    fn boxed_clone(&self) -> Box<dyn Optimizer + Send>;
+}
+
+impl<T: Optimizer + Clone + Send + 'static> BoxedClone for T {
+    fn boxed_clone(&self) -> Box<dyn Optimizer + Send> {
+        Box::new(self.clone())
+    }
+}
+
+impl Clone for Box<dyn Optimizer + Send> {
+    fn clone(&self) -> Self {
+        self.as_ref().boxed_clone()
+    }
 }
 
 /// Which optimiser trains a model, with its settings; `adam` with PyTorch's defaults when a

@@ -3,7 +3,7 @@
 //! any `Optimizer`, with the unit-norm decoder constraint as an option.
 use crate::SaeInit;
 use crate::error::ModelError;
-use crate::ops::relu;
+use crate::ops::{axpy, dot, positive_positions, relu, transposed};
 use crate::optim::Optimizer;
 use crate::parallel::map_row_chunks;
 use crate::rng::uniform_f32;
@@ -312,7 +312,7 @@ impl Sae {
     /// adds its own gradients for W_enc and b_dec, with the active sets taken as constants.
     pub(crate) fn batch_gradients(&self, h: ArrayView2<f32>, weights: SaeLossWeights) -> SaeBatch {
         let rows = h.nrows();
-        let decoder_rows = self.w_dec.t().as_standard_layout().into_owned();
+        let decoder_rows = transposed(self.w_dec.view());
         let passes = map_row_chunks(h, CHUNK_ROWS, |chunk| {
             self.chunk_pass(chunk, decoder_rows.view(), rows, weights)
         });
@@ -363,7 +363,7 @@ impl Sae {
             grads: SaeGradients {
                 w_enc: grad_w_enc,
                 b_enc: sums.grad_b_enc,
-                w_dec: sums.grad_decoder_rows.t().as_standard_layout().into_owned(),
+                w_dec: transposed(sums.grad_decoder_rows.view()),
                 b_dec: grad_b_dec,
             },
         }
@@ -439,17 +439,37 @@ impl Sae {
     /// Removes from each column of a decoder gradient its component along that (unit) column of
     /// W_dec, leaving the part tangent to the unit sphere: the gradient of the loss as a
     /// function of the normalised columns.
+    /// Works row by row over the d x m matrices (every column at once), summing each column's
+    /// products in row order.
     pub(crate) fn project_decoder_gradient(&self, grad_w_dec: &mut Array2<f32>) {
-        let along = (&*grad_w_dec * &self.w_dec).sum_axis(Axis(0));
-        *grad_w_dec -= &(&self.w_dec * &along);
+        let mut along = vec![0.0f32; self.latents()];
+        for (grad, w) in grad_w_dec.rows().into_iter().zip(self.w_dec.rows()) {
+            for ((a, &g), &w) in along.iter_mut().zip(grad).zip(w) {
+                *a += g * w;
+            }
+        }
+        for (mut grad, w) in grad_w_dec.rows_mut().into_iter().zip(self.w_dec.rows()) {
+            for ((g, &w), &a) in grad.iter_mut().zip(w).zip(&along) {
+                *g -= w * a;
+            }
+        }
     }
 
-    /// Scales each decoder column to unit L2 norm.
+    /// Scales each decoder column to unit L2 norm. Works row by row (every column at once),
+    /// summing each column's squares in row order.
     pub(crate) fn normalise_decoder_columns(&mut self) {
-        let norms = self
-            .w_dec
-            .map_axis(Axis(0), |column| column.dot(&column).sqrt());
-        self.w_dec /= &norms;
+        let mut norms = vec![0.0f32; self.latents()];
+        for row in self.w_dec.rows() {
+            for (n, &w) in norms.iter_mut().zip(row) {
+                *n += w * w;
+            }
+        }
+        norms.iter_mut().for_each(|n| *n = n.sqrt());
+        for mut row in self.w_dec.rows_mut() {
+            for (w, &n) in row.iter_mut().zip(&norms) {
+                *w /= n;
+            }
+        }
     }
 
     /// The parameters in optimiser order: W_enc, b_enc, W_dec, b_dec.
@@ -538,13 +558,12 @@ impl ActivePairs {
     fn of(f: ArrayView2<f32>) -> Self {
         let mut starts = vec![0];
         let mut pairs = Vec::new();
+        let mut positions = Vec::with_capacity(f.ncols());
         for row in f.outer_iter() {
-            pairs.extend(
-                row.iter()
-                    .enumerate()
-                    .filter(|(_, v)| **v > 0.0)
-                    .map(|(j, &v)| (j, v)),
-            );
+            let row = row.to_slice().expect("standard layout");
+            positions.clear();
+            positive_positions(row, &mut positions);
+            pairs.extend(positions.iter().map(|&j| (j, row[j])));
             starts.push(pairs.len());
         }
         Self { pairs, starts }
@@ -553,34 +572,6 @@ impl ActivePairs {
     fn of_row(&self, row: usize) -> &[(usize, f32)] {
         &self.pairs[self.starts[row]..self.starts[row + 1]]
     }
-}
-
-/// y += a x.
-fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
-    y.iter_mut().zip(x).for_each(|(y, &x)| *y += a * x);
-}
-
-/// x · y with eight running sums (so the compiler can use SIMD lanes), combined in a fixed order.
-fn dot(x: &[f32], y: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let (x_main, x_tail) = x.split_at(x.len() - x.len() % 8);
-    for (xs, ys) in x_main.chunks_exact(8).zip(y.chunks_exact(8)) {
-        for k in 0..8 {
-            lanes[k] += xs[k] * ys[k];
-        }
-    }
-    let tail: f32 = x_tail
-        .iter()
-        .zip(&y[x_main.len()..])
-        .map(|(a, b)| a * b)
-        .sum();
-    let halves = [
-        lanes[0] + lanes[4],
-        lanes[1] + lanes[5],
-        lanes[2] + lanes[6],
-        lanes[3] + lanes[7],
-    ];
-    (halves[0] + halves[2]) + (halves[1] + halves[3]) + tail
 }
 
 #[cfg(test)]

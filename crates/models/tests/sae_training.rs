@@ -5,8 +5,8 @@ mod common;
 use common::{activations, with_threads};
 use ndarray::Axis;
 use ne_models::{
-    ConfigError, NeForm, OptimizerConfig, Reduction, SaeConfig, SaeInit, SaeProgress, SaeVariant,
-    TrainError, train_sae,
+    ConfigError, NeForm, OptimizerConfig, Reduction, SaeConfig, SaeInit, SaeProgress, SaeTraining,
+    SaeVariant, TrainError, train_sae,
 };
 
 fn config(epochs: usize) -> SaeConfig {
@@ -359,4 +359,82 @@ fn the_two_initialisations_train_to_different_models() {
         train(SaeInit::PytorchDefault),
     );
     assert_ne!(scaled.w_enc, pytorch.w_enc);
+}
+
+/// The standard run copied at `ne_start_step` and continued as an NE run (with a λ_NE of its
+/// own) is the NE run trained alone, bit for bit: weights, Adam's moments, the shuffle, the
+/// firing records and the history; continued as the standard run it is the standard run. The
+/// copy is taken mid-epoch (16 steps per epoch), and progress reports go on as if uninterrupted.
+#[test]
+fn runs_continued_from_the_shared_first_steps_are_the_runs_trained_alone() {
+    let h = activations(2000, 12, 4);
+    let cfg = SaeConfig {
+        ne_start_step: 21,
+        ..config(2)
+    };
+    let alone = |variant, lambda_ne| {
+        let mut training = SaeTraining::new(&cfg, 7, h.view())
+            .unwrap()
+            .continue_as(variant, h.view())
+            .unwrap()
+            .with_lambda_ne(lambda_ne);
+        let mut reports = Vec::new();
+        training
+            .run_until(usize::MAX, h.view(), &mut |p| reports.push(p.clone()))
+            .unwrap();
+        (training, reports)
+    };
+    let mut shared = SaeTraining::new(&cfg, 7, h.view()).unwrap();
+    let mut shared_reports = Vec::new();
+    shared
+        .run_until(cfg.ne_start_step, h.view(), &mut |p| {
+            shared_reports.push(p.clone())
+        })
+        .unwrap();
+    assert_eq!(shared.steps_done(), 21);
+    for (variant, lambda_ne) in [(SaeVariant::Standard, 0.5), (SaeVariant::Ne, 2.0)] {
+        let mut continued = shared
+            .clone()
+            .continue_as(variant, h.view())
+            .unwrap()
+            .with_lambda_ne(lambda_ne);
+        let mut reports = shared_reports.clone();
+        continued
+            .run_until(usize::MAX, h.view(), &mut |p| reports.push(p.clone()))
+            .unwrap();
+        let (trained_alone, alone_reports) = alone(variant, lambda_ne);
+        // Debug prints every f32 in its shortest exact form, so equal text is equal bits.
+        assert_eq!(format!("{continued:?}"), format!("{trained_alone:?}"));
+        assert_eq!(reports, alone_reports);
+        let finished = continued.finish().unwrap();
+        let fresh = SaeConfig {
+            lambda_ne,
+            ..cfg.clone()
+        };
+        assert_eq!(
+            finished,
+            train_sae(&fresh, variant, 7, h.view(), &mut |_| {}).unwrap()
+        );
+        assert_eq!(finished.1.epochs.len(), 2);
+        let ne_steps = finished.1.epochs.iter().map(|e| e.ne_steps).sum::<usize>();
+        let expected = if variant == SaeVariant::Ne {
+            32 - 21
+        } else {
+            0
+        };
+        assert_eq!(ne_steps, expected);
+    }
+}
+
+#[test]
+#[should_panic(expected = "NE loss should have switched on at 21")]
+fn an_ne_run_cannot_continue_past_its_switch_on_step() {
+    let h = activations(2000, 12, 4);
+    let cfg = SaeConfig {
+        ne_start_step: 21,
+        ..config(2)
+    };
+    let mut training = SaeTraining::new(&cfg, 7, h.view()).unwrap();
+    training.run_until(22, h.view(), &mut |_| {}).unwrap();
+    let _ = training.continue_as(SaeVariant::Ne, h.view());
 }

@@ -71,7 +71,8 @@ fn template_mlp(test: &Split) -> Mlp {
     }
     mlp.fc2.weight =
         Array2::from_shape_fn((10, HIDDEN), |(c, k)| if k % 10 == c { 1.0 } else { -0.2 });
-    mlp.fc2.bias = Array1::zeros(10);
+    // Small and different per class, so a page that mixes up bias and logit shows it.
+    mlp.fc2.bias = Array1::from_shape_fn(10, |c| 0.01 * c as f32 - 0.03);
     mlp
 }
 

@@ -1,10 +1,11 @@
 //! Training the MLP: softmax cross-entropy, plain SGD, shuffled mini-batches.
 use super::{EpochOrder, PROGRESS_EVERY, check_inputs, check_loss};
 use crate::error::TrainError;
+use crate::ops::gather_rows;
 use crate::optim::Sgd;
 use crate::rng::{self, Stream};
 use crate::{Mlp, MlpConfig};
-use ndarray::{ArrayView1, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
 use std::fmt;
 
 /// Training loss and accuracy over one epoch, measured on each batch before its update.
@@ -72,15 +73,16 @@ pub fn train_mlp(
     let steps_per_epoch = examples.div_ceil(config.batch_size);
     let steps_total = steps_per_epoch * config.epochs;
     let mut history = MlpHistory::default();
+    let mut batch = Array2::zeros((config.batch_size, images.ncols()));
     let mut step = 0;
     for epoch in 0..config.epochs {
         let (mut epoch_loss, mut epoch_correct) = (0.0f64, 0usize);
         let (mut window_loss, mut window_steps) = (0.0f64, 0usize);
         for rows in order.next_epoch().chunks(config.batch_size) {
-            let x = images.select(Axis(0), rows);
+            let x = gather_rows(images, rows, &mut batch);
             let y = labels.select(Axis(0), rows);
             let stats = model
-                .train_step(&mut sgd, x.view(), y.view())
+                .train_step(&mut sgd, x, y.view())
                 .expect("batches are non-empty rows of checked data");
             check_loss(stats.loss, epoch, step)?;
             step += 1;

@@ -13,6 +13,7 @@ pub const PROGRESS_EVERY: usize = 50;
 
 /// The order in which an epoch visits the examples: a fresh shuffle of the previous epoch's order
 /// (itself uniformly random), from the run's shuffle stream.
+#[derive(Debug, Clone)]
 struct EpochOrder {
     rng: ChaCha8Rng,
     order: Vec<usize>,

@@ -4,12 +4,14 @@ use super::{EpochOrder, PROGRESS_EVERY, check_inputs, check_loss};
 use crate::config::NeForm;
 use crate::error::ModelError;
 use crate::error::TrainError;
-use crate::loss_terms::{BatchShape, weights_for_batch};
+use crate::loss_terms::{BatchShape, LossTerm, weights_for_batch};
+use crate::ops::gather_rows;
 use crate::optim::Optimizer;
 use crate::rng::{self, Stream};
-use crate::sae::{NamedLoss, SaeBatch, SaeLossWeights, SaeStepStats};
+use crate::sae::SaeStepStats;
+use crate::sae::{NamedLoss, SaeBatch, SaeLossWeights};
 use crate::{Sae, SaeConfig, SaeVariant};
-use ndarray::{Array1, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView2};
 use ne_embed::RunningMeans;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -128,7 +130,7 @@ impl SaeEpoch {
 /// variant adds λ_NE times the NE loss from step `config.ne_start_step` (0-based over the run)
 /// on. Deterministic for a given seed whatever the rayon thread count: initialisation uses
 /// stream `SaeInit` and the shuffle stream `SaeShuffle`, so both variants trained with one seed
-/// start from the same weights and see the same batches.
+/// start from the same weights and see the same batches (`SaeTraining` shares those steps).
 pub fn train_sae(
     config: &SaeConfig,
     variant: SaeVariant,
@@ -136,96 +138,219 @@ pub fn train_sae(
     hidden: ArrayView2<f32>,
     progress: &mut dyn FnMut(&SaeProgress),
 ) -> Result<(Sae, SaeHistory), TrainError> {
-    config.validate()?;
-    check_inputs(hidden)?;
-    if variant == SaeVariant::Ne {
-        config.validate_for(hidden.nrows())?;
+    let mut training = SaeTraining::new(config, seed, hidden)?.continue_as(variant, hidden)?;
+    training.run_until(usize::MAX, hidden, progress)?;
+    training.finish()
+}
+
+/// One SAE's training as `train_sae` runs it, step by step, with everything it carries from
+/// one step to the next: the SAE, the optimiser's state, the shuffle and what has been
+/// recorded. It can stop after any step and be copied, so that runs that agree on their first
+/// steps compute them once: before `ne_start_step` the NE variant is the standard one (same
+/// weights, same batches, no NE loss), so a copy taken there continues as the standard SAE or
+/// as an NE SAE with any λ_NE, bit for bit as if trained alone.
+#[derive(Debug, Clone)]
+pub struct SaeTraining {
+    config: SaeConfig,
+    variant: SaeVariant,
+    /// The loss terms of `variant` under `config`.
+    terms: Vec<LossTerm>,
+    sae: Sae,
+    optimizer: Box<dyn Optimizer + Send>,
+    order: EpochOrder,
+    steps_per_epoch: usize,
+    steps_total: usize,
+    late_steps: usize,
+    /// Steps done.
+    step: usize,
+    /// Examples in the batches of the steps done.
+    examples_seen: usize,
+    whole_run: Array1<u64>,
+    last_tenth: Array1<u64>,
+    history: SaeHistory,
+    epoch_sums: Sums,
+    window: Sums,
+    /// The current batch's rows of the training data, reused from step to step.
+    batch: Array2<f32>,
+    /// The latents' running mean embeddings, when the NE loss takes its running-mean form.
+    running: Option<RunningMeans>,
+}
+
+impl SaeTraining {
+    /// A fresh standard run on `hidden`, no step taken yet.
+    pub fn new(config: &SaeConfig, seed: u64, hidden: ArrayView2<f32>) -> Result<Self, TrainError> {
+        config.validate()?;
+        check_inputs(hidden)?;
+        let examples = hidden.nrows();
+        let sae = Sae::new(
+            config.init,
+            hidden.ncols(),
+            config.latents,
+            &mut rng::stream_rng(seed, Stream::SaeInit),
+        );
+        let steps_per_epoch = examples.div_ceil(config.batch_size);
+        let steps_total = steps_per_epoch * config.epochs;
+        Ok(Self {
+            config: config.clone(),
+            variant: SaeVariant::Standard,
+            terms: config.loss_terms(SaeVariant::Standard),
+            sae,
+            optimizer: config.optimizer.build(config.learning_rate),
+            order: EpochOrder::new(seed, Stream::SaeShuffle, examples),
+            steps_per_epoch,
+            steps_total,
+            late_steps: steps_total.div_ceil(10),
+            step: 0,
+            examples_seen: 0,
+            whole_run: Array1::zeros(config.latents),
+            last_tenth: Array1::zeros(config.latents),
+            history: SaeHistory::default(),
+            epoch_sums: Sums::new(config.latents),
+            window: Sums::new(config.latents),
+            batch: Array2::zeros((config.batch_size, hidden.ncols())),
+            running: (config.ne_form == NeForm::RunningMean)
+                .then(|| RunningMeans::new(config.latents, hidden.ncols(), config.ne_momentum)),
+        })
     }
-    let examples = hidden.nrows();
-    let mut sae = Sae::new(
-        config.init,
-        hidden.ncols(),
-        config.latents,
-        &mut rng::stream_rng(seed, Stream::SaeInit),
-    );
-    let mut order = EpochOrder::new(seed, Stream::SaeShuffle, examples);
-    let mut optimizer = config.optimizer.build(config.learning_rate);
-    let terms = config.loss_terms(variant);
-    let mut running = (config.ne_form == NeForm::RunningMean)
-        .then(|| RunningMeans::new(config.latents, hidden.ncols(), config.ne_momentum));
-    let steps_per_epoch = examples.div_ceil(config.batch_size);
-    let steps_total = steps_per_epoch * config.epochs;
-    let late_steps = steps_total.div_ceil(10);
-    let mut whole_run = Array1::<u64>::zeros(config.latents);
-    let mut last_tenth = Array1::<u64>::zeros(config.latents);
-    let mut history = SaeHistory::default();
-    let mut step = 0;
-    for epoch in 0..config.epochs {
-        let mut epoch_sums = Sums::new(config.latents);
-        let mut window = Sums::new(config.latents);
-        for rows in order.next_epoch().chunks(config.batch_size) {
-            let h = hidden.select(Axis(0), rows);
+
+    /// Steps done so far.
+    pub fn steps_done(&self) -> usize {
+        self.step
+    }
+
+    /// Examples in the batches of the steps done so far.
+    pub fn examples_seen(&self) -> usize {
+        self.examples_seen
+    }
+
+    /// The width of the activations the SAE reads.
+    pub fn inputs(&self) -> usize {
+        self.sae.inputs()
+    }
+
+    /// What the run has recorded of which latents fired so far (`TrainingFiring::steps` is the
+    /// whole run's).
+    pub fn firing(&self) -> TrainingFiring {
+        TrainingFiring {
+            steps: self.steps_total,
+            late_steps: self.late_steps,
+            whole_run: self.whole_run.to_vec(),
+            last_tenth: self.last_tenth.to_vec(),
+        }
+    }
+
+    /// This run, from here on with the loss terms of `variant`: checks that the NE loss can
+    /// still switch on at `ne_start_step`, i.e. that no step with it on has been missed.
+    pub fn continue_as(
+        mut self,
+        variant: SaeVariant,
+        hidden: ArrayView2<f32>,
+    ) -> Result<Self, TrainError> {
+        if variant == SaeVariant::Ne {
+            self.config.validate_for(hidden.nrows())?;
+            assert!(
+                self.step <= self.config.ne_start_step,
+                "an NE run continued at step {} after its NE loss should have switched on at {}",
+                self.step,
+                self.config.ne_start_step
+            );
+        }
+        self.variant = variant;
+        self.terms = self.config.loss_terms(variant);
+        Ok(self)
+    }
+
+    /// The same run with λ_NE set to `lambda_ne` for the steps to come.
+    pub fn with_lambda_ne(mut self, lambda_ne: f32) -> Self {
+        self.config.lambda_ne = lambda_ne;
+        self.terms = self.config.loss_terms(self.variant);
+        self
+    }
+
+    /// Trains until `until` steps are done (or the run's last), reporting as `train_sae` does.
+    pub fn run_until(
+        &mut self,
+        until: usize,
+        hidden: ArrayView2<f32>,
+        progress: &mut dyn FnMut(&SaeProgress),
+    ) -> Result<(), TrainError> {
+        let config = &self.config;
+        let batch_size = config.batch_size;
+        while self.step < until.min(self.steps_total) {
+            let (step, epoch) = (self.step, self.step / self.steps_per_epoch);
+            let in_epoch = step % self.steps_per_epoch;
+            if in_epoch == 0 {
+                self.order.next_epoch();
+                self.epoch_sums = Sums::new(config.latents);
+                self.window = Sums::new(config.latents);
+            }
+            let order = &self.order.order;
+            let rows =
+                &order[in_epoch * batch_size..((in_epoch + 1) * batch_size).min(order.len())];
+            let h = gather_rows(hidden, rows, &mut self.batch);
             let shape = BatchShape {
                 rows: rows.len(),
                 inputs: hidden.ncols(),
                 latents: config.latents,
             };
-            let mut weights = weights_for_batch(&terms, step, shape);
+            let mut weights = weights_for_batch(&self.terms, step, shape);
             let ne_on = weights.ne.is_some();
-            let batch = match &mut running {
-                None => {
-                    sae.train_step(&mut *optimizer, h.view(), weights, config.unit_norm_decoder)
-                }
+            let (sae, optimizer) = (&mut self.sae, &mut *self.optimizer);
+            let batch = match &mut self.running {
+                None => sae.train_step(optimizer, h, weights, config.unit_norm_decoder),
                 Some(means) => {
                     let ne = weights.ne.take();
-                    running_mean_step(
-                        &mut sae,
-                        &mut *optimizer,
-                        means,
-                        h.view(),
-                        weights,
-                        ne,
-                        config,
-                    )
+                    running_mean_step(sae, optimizer, means, h, weights, ne, config)
                 }
             }
             .expect("batches are non-empty rows of checked data");
             check_loss(batch.total, epoch, step)?;
             let fired = batch.firing.mapv(u64::from);
-            whole_run += &fired;
-            if step >= steps_total - late_steps {
-                last_tenth += &fired;
+            self.whole_run += &fired;
+            if step >= self.steps_total - self.late_steps {
+                self.last_tenth += &fired;
             }
-            step += 1;
-            epoch_sums.add(&batch, rows.len());
-            window.add(&batch, rows.len());
-            let epoch_done = step % steps_per_epoch == 0;
-            let epoch_end = epoch_done.then(|| epoch_sums.epoch());
-            if step % PROGRESS_EVERY == 0 || epoch_done {
+            self.step += 1;
+            self.examples_seen += rows.len();
+            self.epoch_sums.add(&batch, rows.len());
+            self.window.add(&batch, rows.len());
+            let epoch_done = self.step.is_multiple_of(self.steps_per_epoch);
+            let epoch_end = epoch_done.then(|| self.epoch_sums.epoch());
+            if self.step.is_multiple_of(PROGRESS_EVERY) || epoch_done {
                 progress(&SaeProgress {
                     epoch,
                     epochs: config.epochs,
-                    step,
-                    steps_total,
-                    window: window.epoch().loss,
+                    step: self.step,
+                    steps_total: self.steps_total,
+                    window: self.window.epoch().loss,
                     ne_on,
                     epoch_end: epoch_end.clone(),
                 });
-                window = Sums::new(config.latents);
+                self.window = Sums::new(config.latents);
             }
-            history.epochs.extend(epoch_end);
+            self.history.epochs.extend(epoch_end);
         }
+        Ok(())
     }
-    if !sae.all_finite() {
-        return Err(TrainError::NonFiniteWeights { step: step - 1 });
+
+    /// The trained SAE and its history, once every step is done.
+    ///
+    /// # Panics
+    /// If steps are left (a caller's bug: `run_until` was stopped early).
+    pub fn finish(self) -> Result<(Sae, SaeHistory), TrainError> {
+        assert_eq!(self.step, self.steps_total, "finish after the last step");
+        if !self.sae.all_finite() {
+            return Err(TrainError::NonFiniteWeights {
+                step: self.step - 1,
+            });
+        }
+        let firing = self.firing();
+        let history = SaeHistory {
+            epochs: self.history.epochs,
+            firing,
+        };
+        Ok((self.sae, history))
     }
-    history.firing = TrainingFiring {
-        steps: steps_total,
-        late_steps,
-        whole_run: whole_run.to_vec(),
-        last_tenth: last_tenth.to_vec(),
-    };
-    Ok((sae, history))
 }
 
 /// One step with the NE loss's running-mean form (weight `ne`, when on) added to the SAE's own
@@ -271,6 +396,7 @@ fn running_mean_step(
 }
 
 /// Running sums over some steps, in f64 so that long runs do not lose precision.
+#[derive(Debug, Clone)]
 struct Sums {
     examples: usize,
     steps: usize,

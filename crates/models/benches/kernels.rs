@@ -1,0 +1,65 @@
+//! The small kernels of the sparse loops and of evaluation (`ne_models::ops`), at the SAE's
+//! sizes: d = 64 inputs, m = 512 latents, 64-row chunks, a 10,000-example test set.
+use criterion::{Criterion, criterion_group, criterion_main};
+use ndarray::Array2;
+use ne_models::ops::{axpy, dot, positive_positions, transposed};
+use std::hint::black_box;
+
+const D: usize = 64;
+const M: usize = 512;
+const ROWS: usize = 64;
+
+/// Deterministic values in [-1, 1).
+fn values(n: usize, seed: u32) -> Vec<f32> {
+    (0..n)
+        .map(|i| {
+            let h = (i as u32 ^ seed)
+                .wrapping_mul(2_654_435_761)
+                .rotate_left(13);
+            (h % 2000) as f32 / 1000.0 - 1.0
+        })
+        .collect()
+}
+
+fn kernels(c: &mut Criterion) {
+    let acts = values(ROWS * M, 1)
+        .iter()
+        .map(|v| v - 0.8)
+        .collect::<Vec<f32>>();
+    c.bench_function("positive_positions_64x512", |b| {
+        let mut out = Vec::with_capacity(ROWS * M);
+        b.iter(|| {
+            out.clear();
+            for row in acts.chunks(M) {
+                positive_positions(black_box(row), &mut out);
+            }
+            out.len()
+        })
+    });
+    let big = Array2::from_shape_vec((10_000, M), values(10_000 * M, 2)).expect("sizes");
+    c.bench_function("transposed_10000x512", |b| {
+        b.iter(|| transposed(black_box(big.view())))
+    });
+
+    // One row of the decoder per active pair: the sparse loops' unit of work, d long.
+    let (decoder, g, scales) = (values(M * D, 3), values(D, 4), values(M, 6));
+    let mut grad = vec![0.0; M * D];
+    c.bench_function("axpy_512_rows_of_64", |b| {
+        b.iter(|| {
+            for (row, &a) in grad.chunks_exact_mut(D).zip(&scales) {
+                axpy(row, black_box(a), &decoder[..D]);
+            }
+        })
+    });
+    c.bench_function("dot_512_rows_of_64", |b| {
+        b.iter(|| {
+            decoder
+                .chunks_exact(D)
+                .map(|row| dot(black_box(row), &g))
+                .sum::<f32>()
+        })
+    });
+}
+
+criterion_group!(benches, kernels);
+criterion_main!(benches);
