@@ -216,11 +216,14 @@ fn on_threads<T: Send>(threads: usize, work: impl FnOnce() -> T + Send) -> T {
         .install(work)
 }
 
-/// Runs without their timings, which are all that may differ between identical reruns.
+/// Runs without their timings and FLOP counts (the work this run did: a resumed run reuses its
+/// models), which are all that may differ between identical reruns.
 fn runs_without_timing(metrics: &Value) -> Vec<Value> {
     let mut runs = metrics["runs"].as_array().unwrap().clone();
     for run in &mut runs {
-        run.as_object_mut().unwrap().remove("timing_s");
+        let run = run.as_object_mut().unwrap();
+        run.remove("timing_s");
+        run.remove("flops");
     }
     runs
 }

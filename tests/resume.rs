@@ -46,12 +46,20 @@ fn run(config: &Config, out: &Path, resume: bool) -> anyhow::Result<(Value, Vec<
         serde_json::from_str(&std::fs::read_to_string(out.join(file)).unwrap()).unwrap()
     };
     let mut metrics = read("metrics.json");
-    for run in metrics["runs"].as_array_mut().unwrap() {
-        run.as_object_mut().unwrap().remove("timing_s");
-    }
-    // The paper's released models are measured again by every run, resumed or not.
-    if let Some(paper) = metrics["paper_models"].as_object_mut() {
-        paper.remove("timing_s");
+    // The work a run did (its timings and FLOP counts) differs when it reuses models; the
+    // paper's released models are measured again by every run, resumed or not.
+    let forget = |run: &mut Value| {
+        let run = run.as_object_mut().unwrap();
+        run.remove("timing_s");
+        run.remove("flops");
+    };
+    metrics["runs"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .for_each(forget);
+    if metrics["paper_models"].is_object() {
+        forget(&mut metrics["paper_models"]);
     }
     let measured = serde_json::json!({"metrics": metrics, "curve": read("curve/curve.json")});
     Ok((measured, lines.into_inner().unwrap()))
@@ -442,7 +450,7 @@ fn a_diverging_run_names_the_model_and_the_seed() {
     );
     let error = diverging(|c| c.sae.learning_rate = 1e30);
     assert!(
-        error.contains("seed 1: training the standard SAE: ") && error.contains("non-finite"),
+        error.contains("seed 1: training the SAEs' shared steps: ") && error.contains("non-finite"),
         "{error}"
     );
 }

@@ -13,7 +13,8 @@ pub struct SeedRun {
     pub mlp: Table4,
     pub standard: SaeMetrics,
     pub ne: SaeMetrics,
-    /// Seconds per stage; the only part of a run that differs between identical reruns.
+    /// Seconds per stage; with `flops`, the only part of a run that differs between identical
+    /// reruns.
     pub timing_s: BTreeMap<String, f64>,
     /// FLOPs counted per stage (`flops` module: products and sparse loops, 2 per
     /// multiply-add); 0 for a stage that reused saved models. Absent from older files.
