@@ -3,7 +3,7 @@
 //! and safetensors, as `.ci/run` sets it) by Python.
 mod common;
 
-use common::small_config;
+use common::{copy_dir, small_config};
 use ndarray::s;
 use ndarray_npy::read_npy;
 use neuron_embeddings::experiment::explore::explore_from;
@@ -258,19 +258,6 @@ fn evaluate_measures_an_exported_sae_as_the_run_did_and_shows_it() {
             .any(|l| l.contains("leaving out")),
         "{lines:?}"
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// `reproduce --resume` over a run with an imported SAE keeps it in the explorer when it was

@@ -4,7 +4,7 @@
 //! any work.
 mod common;
 
-use common::small_config;
+use common::{copy_dir, small_config};
 use ndarray::{Array1, Array2};
 use neuron_embeddings::experiment::explore::explore_from;
 use neuron_embeddings::experiment::outputs::MANIFEST_FILE;
@@ -67,19 +67,6 @@ fn run(config: &Config, out: &Path, resume: bool) -> anyhow::Result<(Value, Vec<
 
 fn model_path(out: &Path, seed: u64, model: &str) -> PathBuf {
     out.join(format!("seed-{seed}/{model}.safetensors"))
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// Every file under `dir`, relative to it.
