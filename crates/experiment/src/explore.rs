@@ -68,6 +68,7 @@ pub fn write(
             mlp_proxies: &eval.mlp_proxies,
             saes: &saes,
             metrics: &metrics_json,
+            paper: &crate::paper::explorer_figures(),
             seed: outcome.run.seed,
             cluster_threshold: explorer.cluster_threshold,
             cluster_examples: explorer.cluster_examples,

@@ -10,6 +10,7 @@ pub mod flops;
 pub mod imported;
 pub mod interop;
 pub mod outputs;
+pub mod paper;
 pub mod paper_models;
 pub mod pipeline;
 pub mod recipe;

@@ -2,10 +2,11 @@
 //! (shipped in `data/mechmnistic/`, PyTorch `torch.save` files), measured exactly as a run
 //! measures its own: one more seed's models through `pipeline::evaluate_seed`.
 use crate::outputs::write_atomic;
+use crate::paper::{PAPER_NE, PAPER_STANDARD};
 use crate::pipeline::{Log, SeedModels, SeedOutcome, evaluate_seed, load_and_check, seed_run};
 use crate::{Config, MetricsFile, SeedRun, report};
 use anyhow::{Context, bail};
-use ne_metrics::{PAPER_NE, PAPER_STANDARD, SaeEvaluation, median};
+use ne_metrics::{SaeEvaluation, median};
 use ne_mnist::{CLASSES, IMAGE_PIXELS, Mnist};
 use ne_models::torch;
 use serde::{Deserialize, Serialize};

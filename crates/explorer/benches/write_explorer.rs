@@ -56,6 +56,7 @@ fn full_size(c: &mut Criterion) {
         },
     ];
     let metrics = serde_json::json!({"config": {}, "runs": [], "summary": {}});
+    let paper = serde_json::json!({"standard": {}, "ne": {}, "mlp_test_accuracy": 0.94});
     let input = ExplorerInput {
         test: &test,
         mlp: &mlp,
@@ -63,6 +64,7 @@ fn full_size(c: &mut Criterion) {
         mlp_proxies: &mlp_proxies,
         saes: &saes,
         metrics: &metrics,
+        paper: &paper,
         seed: 0,
         cluster_threshold: 0.9,
         cluster_examples: 200,

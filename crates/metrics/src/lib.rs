@@ -7,13 +7,11 @@
 
 pub mod ground_truth;
 mod neuron;
-mod paper;
 mod proxies;
 mod sae;
 mod summary;
 
 pub use neuron::{Activity, DEFAULT_EXAMPLE_CAP, NeuronStats, activity, neuron_stats};
-pub use paper::{PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD};
 pub use proxies::{MIN_ACTIVE_EXAMPLES, TOP_EXAMPLES, Table4, UnitProxies, unit_proxies};
 pub use sae::{
     ActivationEvaluation, ActivationMetrics, EvalOptions, EvalSet, SaeEvaluation, SaeMetrics,
