@@ -1,3 +1,4 @@
+#![warn(missing_docs, clippy::missing_errors_doc)]
 //! Evaluation metrics: the paper's Tables 2 and 3, and Table 4, measures of monosemanticity
 //! that the NE loss does not optimise (definitions in the project's docs/method.md).
 //!

@@ -57,14 +57,18 @@ pub(crate) fn nan_from_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f6
 /// pixels (0-255) of the images they come from.
 #[derive(Debug, Clone, Copy)]
 pub struct EvalSet<'a> {
+    /// n x d: what the SAE reads.
     pub hidden: ArrayView2<'a, f32>,
+    /// n: the class of each example.
     pub labels: ArrayView1<'a, u8>,
+    /// n x pixels: the images, for Table 4's input coherence.
     pub pixels: ArrayView2<'a, u8>,
 }
 
 /// An SAE's metrics and the per-latent figures they summarise.
 #[derive(Debug, Clone)]
 pub struct SaeEvaluation {
+    /// Its row of Tables 2 to 4.
     pub metrics: SaeMetrics,
     /// Per latent, on the test set.
     pub latents: Vec<NeuronStats>,
@@ -120,6 +124,7 @@ pub struct ActivationMetrics {
 /// [`ActivationMetrics`] with the per-latent figures and what they were computed from.
 #[derive(Debug, Clone)]
 pub struct ActivationEvaluation {
+    /// Its row of Tables 2 and 3, accuracy loss aside.
     pub metrics: ActivationMetrics,
     /// Per latent, on the test set.
     pub latents: Vec<NeuronStats>,
@@ -198,8 +203,14 @@ pub fn evaluate_activations(
 }
 
 /// Evaluates `sae` on the MLP's hidden activations: [`evaluate_activations`] on `test.hidden`
-/// and `train_hidden`, with the MLP's accuracy loss and Table 4 besides. Fails only if the
-/// shapes disagree.
+/// and `train_hidden`, with the MLP's accuracy loss and Table 4 besides.
+///
+/// # Errors
+/// [`ModelError`] when `test.hidden` is not as wide as the MLP's hidden layer or its rows and
+/// `test.labels` differ in number.
+///
+/// # Panics
+/// If the activations are not as wide as the SAE reads, as [`evaluate_activations`].
 pub fn evaluate_sae(
     mlp: &Mlp,
     sae: &Sae,
