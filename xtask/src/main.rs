@@ -368,19 +368,14 @@ fn print(text: impl Display) -> anyhow::Result<()> {
 
 /// `path`, or else `default` inside the workspace.
 fn or_in_workspace(path: Option<PathBuf>, default: &str) -> PathBuf {
-    path.unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("xtask sits in the workspace")
-            .join(default)
-    })
+    path.unwrap_or_else(|| ne_shipped::root().join(default))
 }
 
+/// The config at `path`, or else the paper's.
 fn config_or_default(path: Option<PathBuf>) -> anyhow::Result<Config> {
-    Ok(Config::from_file(&or_in_workspace(
-        path,
-        "configs/paper.toml",
-    ))?)
+    Ok(Config::from_file(
+        &path.unwrap_or_else(ne_shipped::paper_config),
+    )?)
 }
 
 /// Runs the task. An error is the user's to fix (a file, a config, a folder): it is printed with

@@ -35,15 +35,6 @@ pub const SHIPPED_SHA256: [(&str, &str); 3] = [
 /// activating examples' embeddings (the neurons' weights) are near-parallel by construction.
 pub const FEW_NEURONS: f64 = 3.0;
 
-/// `data/mechmnistic` in the workspace.
-pub fn shipped_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("crates/experiment sits two levels down")
-        .join("data/mechmnistic")
-}
-
 /// Where the three `.pt` files are, and whether to check them against `SHIPPED_SHA256`.
 #[derive(Debug, Clone)]
 pub struct ModelFiles {
@@ -56,7 +47,7 @@ pub struct ModelFiles {
 impl ModelFiles {
     /// The shipped, checksum-verified files.
     pub fn shipped() -> Self {
-        let dir = shipped_dir();
+        let dir = ne_shipped::paper_models_dir();
         Self {
             mlp: dir.join(SHIPPED_SHA256[0].0),
             standard: dir.join(SHIPPED_SHA256[1].0),

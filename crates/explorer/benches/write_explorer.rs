@@ -4,9 +4,10 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use ne_explorer::{ExplorerInput, SaeInput, write_explorer};
 use ne_metrics::unit_proxies;
-use ne_mnist::{Checksums, SplitKind, load_split, shipped_dir};
+use ne_mnist::{Checksums, SplitKind, load_split};
 use ne_models::rng::{Stream, stream_rng};
 use ne_models::{Mlp, Sae};
+use ne_shipped::mnist_dir;
 
 fn folder_bytes(dir: &std::path::Path) -> u64 {
     std::fs::read_dir(dir)
@@ -22,7 +23,7 @@ fn folder_bytes(dir: &std::path::Path) -> u64 {
 }
 
 fn full_size(c: &mut Criterion) {
-    let test = load_split(&shipped_dir(), SplitKind::Test, Checksums::Skip).expect("shipped MNIST");
+    let test = load_split(&mnist_dir(), SplitKind::Test, Checksums::Skip).expect("shipped MNIST");
     let mlp = Mlp::init(784, 64, 10, &mut stream_rng(0, Stream::MlpInit));
     let standard = Sae::init(64, 512, &mut stream_rng(0, Stream::SaeInit));
     let ne = Sae::init(64, 512, &mut stream_rng(1, Stream::SaeInit));

@@ -1,23 +1,19 @@
 //! Loads MNIST from a folder of IDX files (gzip or plain) and shows what is in it: each split's
 //! shape and digit counts, and the first test image drawn in text. Run with
 //! `cargo run -p ne-mnist --example inspect [DIR]`; without DIR it reads the repository's
-//! `data/mnist` and verifies the shipped files' SHA-256.
+//! `data/mnist` (`ne_shipped::mnist_dir`) and verifies the shipped files' SHA-256.
 use ne_mnist::{Checksums, IMAGE_SIDE, MnistError, load};
+use ne_shipped::mnist_dir;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 fn main() -> Result<(), MnistError> {
     let (dir, checksums) = match std::env::args_os().nth(1) {
         Some(dir) => (PathBuf::from(dir), Checksums::Skip),
-        None => (repository_data(), Checksums::Verify),
+        None => (mnist_dir(), Checksums::Verify),
     };
     print!("{}", describe(&dir, checksums)?);
     Ok(())
-}
-
-/// The copy committed with the repository, two folders above this crate.
-fn repository_data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist")
 }
 
 /// Shapes and digit counts of both splits, then the first test image with its label.
@@ -59,7 +55,7 @@ fn describe(dir: &Path, checksums: Checksums) -> Result<String, MnistError> {
 /// `cargo test` runs the example on the shipped files, so it cannot rot.
 #[test]
 fn describes_the_shipped_files() {
-    let text = describe(&repository_data(), Checksums::Verify).unwrap();
+    let text = describe(&mnist_dir(), Checksums::Verify).unwrap();
     assert!(text.contains("train: images 60000 x 784"), "{text}");
     assert!(text.contains("test: images 10000 x 784"), "{text}");
     assert!(text.contains("first test image, label 7"), "{text}");

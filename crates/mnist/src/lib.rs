@@ -8,8 +8,8 @@
 //! of the shipped copies. Images come both normalised for training and as raw pixels for display.
 //!
 //! ```
-//! use ne_mnist::{Checksums, load, shipped_dir};
-//! let mnist = load(&shipped_dir(), Checksums::Verify)?;
+//! use ne_mnist::{Checksums, load};
+//! let mnist = load(&ne_shipped::mnist_dir(), Checksums::Verify)?;
 //! assert_eq!((mnist.train.len(), mnist.test.len()), (60_000, 10_000));
 //! assert_eq!(mnist.test.images.dim(), (10_000, ne_mnist::IMAGE_PIXELS));
 //! assert_eq!(mnist.test.labels[0], 7);
@@ -173,16 +173,6 @@ pub struct Mnist {
     pub train: Split,
     /// The test split (10,000 examples in MNIST).
     pub test: Split,
-}
-
-/// `<workspace root>/data/mnist`, where the verified copies are committed.
-pub fn shipped_dir() -> PathBuf {
-    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    crate_dir
-        .ancestors()
-        .nth(2)
-        .expect("crates/mnist sits two levels down")
-        .join("data/mnist")
 }
 
 /// Loads both splits from `dir`, in parallel.

@@ -900,7 +900,7 @@ mod tests {
 
     #[test]
     fn reads_the_shipped_sae() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mechmnistic/sae-ne.pt");
+        let path = ne_shipped::paper_models_dir().join("sae-ne.pt");
         let dict = read(&path).unwrap();
         let shapes: Vec<(&str, &[usize])> = dict
             .iter()

@@ -9,9 +9,10 @@
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 use ne_explorer::{ExplorerInput, SaeInput};
 use ne_metrics::{UnitProxies, unit_proxies};
-use ne_mnist::{Checksums, Split, SplitKind, load_split, shipped_dir};
+use ne_mnist::{Checksums, Split, SplitKind, load_split};
 use ne_models::rng::{Stream, stream_rng};
 use ne_models::{Mlp, Sae};
+use ne_shipped::mnist_dir;
 use serde_json::{Value, json};
 
 pub const TEST_IMAGES: usize = 400;
@@ -154,7 +155,7 @@ fn metrics() -> Value {
 
 impl Fixture {
     pub fn new() -> Self {
-        let test = load_split(&shipped_dir(), SplitKind::Test, Checksums::Skip)
+        let test = load_split(&mnist_dir(), SplitKind::Test, Checksums::Skip)
             .expect("the shipped MNIST test split loads")
             .head(TEST_IMAGES);
         let mlp = template_mlp(&test);
