@@ -412,8 +412,9 @@ fn the_paper_config_shows_the_main_finding_on_every_seed() {
 /// seeds the ratio of the mean-distance medians must land near it.
 #[test]
 fn the_distance_config_matches_the_papers_distance_ratio() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = Config::from_file(&root.join("configs/paper-distance.toml")).unwrap();
+    let config =
+        Config::from_file(&neuron_embeddings::shipped::configs_dir().join("paper-distance.toml"))
+            .unwrap();
     let mut same_otherwise = config.clone();
     same_otherwise.name = neuron_embeddings::paper_config().unwrap().name;
     same_otherwise.lambda_ne_chosen_for = neuron_embeddings::paper_config()
