@@ -40,7 +40,7 @@ pub fn write(
                 .map(|i| (i.key.as_str(), i.title.as_str(), &i.sae, &i.evaluation)),
         )
         .map(|(key, title, sae, evaluation)| {
-            let train_firing = firing(&evaluation.train_firing);
+            let train_firing = firing(&evaluation.per_latent.train_firing);
             (key, title, sae, train_firing, &evaluation.proxies)
         })
         .collect();

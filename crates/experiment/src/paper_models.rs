@@ -202,18 +202,18 @@ pub struct Shortcut {
 impl Shortcut {
     pub fn of(evaluation: &SaeEvaluation) -> Self {
         let few = |j: usize| evaluation.proxies[j].encoder_participation <= FEW_NEURONS;
-        let m = evaluation.latents.len();
+        let m = evaluation.per_latent.stats.len();
         let med = |pick: fn(&ne_metrics::NeuronStats) -> Option<f32>, want: bool| {
             let v: Vec<f64> = (0..m)
                 .filter(|&j| few(j) == want)
-                .filter_map(|j| pick(&evaluation.latents[j]).map(f64::from))
+                .filter_map(|j| pick(&evaluation.per_latent.stats[j]).map(f64::from))
                 .collect();
             median(&v).unwrap_or(f64::NAN)
         };
         Self {
             few_neuron_latents: (0..m).filter(|&j| few(j)).count(),
             few_neuron_alive: (0..m)
-                .filter(|&j| few(j) && evaluation.train_firing[j] > 0)
+                .filter(|&j| few(j) && evaluation.per_latent.train_firing[j] > 0)
                 .count(),
             few_max_dist: med(|s| s.max_dist, true),
             few_mean_dist: med(|s| s.mean_dist, true),
@@ -282,7 +282,12 @@ pub fn paper_models(
             ("ne".to_owned(), f(&eval.ne, PAPER_NE.dead_pct)),
         ])
     };
-    let tau = by_sae(&|e, printed| tau_range(e.train_max.as_slice().expect("contiguous"), printed));
+    let tau = by_sae(&|e, printed| {
+        tau_range(
+            e.per_latent.train_max.as_slice().expect("contiguous"),
+            printed,
+        )
+    });
     let shortcut = BTreeMap::from([
         ("standard".to_owned(), Shortcut::of(&eval.standard)),
         ("ne".to_owned(), Shortcut::of(&eval.ne)),

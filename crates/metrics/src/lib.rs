@@ -15,7 +15,7 @@ mod summary;
 pub use neuron::{Activity, DEFAULT_EXAMPLE_CAP, NeuronStats, activity, neuron_stats};
 pub use proxies::{MIN_ACTIVE_EXAMPLES, TOP_EXAMPLES, Table4, UnitProxies, unit_proxies};
 pub use sae::{
-    ActivationEvaluation, ActivationMetrics, EvalOptions, EvalSet, SaeEvaluation, SaeMetrics,
-    evaluate_activations, evaluate_sae, mlp_unit_proxies,
+    ActivationEvaluation, ActivationMetrics, EvalOptions, EvalSet, PerLatent, SaeEvaluation,
+    SaeMetrics, evaluate_activations, evaluate_sae, mlp_unit_proxies,
 };
 pub use summary::{MeanStd, median};
