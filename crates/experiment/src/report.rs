@@ -1,5 +1,6 @@
 //! `report.md`: Tables 2 and 3 beside the paper's, the definitions used, and what agrees.
 use crate::curve::CurveFile;
+use crate::layers::{NE, STANDARD};
 use crate::paper_models::PaperModelsFile;
 use crate::results::MetricsFile;
 use crate::{Peak, SeedRun};
@@ -12,10 +13,31 @@ use std::fmt::Write;
 
 /// Reads one figure from an SAE's metrics.
 type Pick = fn(&SaeMetrics) -> f64;
-/// Reads one SAE's metrics from a seed's run.
-type Variant = fn(&SeedRun) -> SaeMetrics;
-const STANDARD: Variant = |r| r.standard;
-const NE: Variant = |r| r.ne;
+/// The key of one SAE of a seed's run.
+type Variant<'a> = &'a str;
+
+/// The paper's printed figures of the SAE under `key`, for the run's own two.
+fn printed_figures(key: &str) -> Option<&'static SaeMetrics> {
+    match key {
+        STANDARD => Some(&PAPER_STANDARD),
+        NE => Some(&PAPER_NE),
+        _ => None,
+    }
+}
+
+/// A row's name for the SAE under `key`.
+fn row_name(key: &str) -> &str {
+    match key {
+        NE => "+ NE loss",
+        key => key,
+    }
+}
+
+/// The SAE keys of a run's tables, in order: its seeds', else the paper's models'.
+fn sae_keys(metrics: &MetricsFile) -> Vec<&str> {
+    let first = metrics.runs.first().or(metrics.paper_models.as_ref());
+    first.map_or_else(|| vec![STANDARD, NE], |r| r.saes.keys().collect())
+}
 
 /// The project's page that defines every model, loss and metric, relative to its root.
 const METHOD_DOC: &str = "docs/method.md";
@@ -68,7 +90,11 @@ fn printed(value: f64) -> String {
 
 /// Mean ± std over seeds of one figure.
 fn over_seeds(metrics: &MetricsFile, variant: Variant, pick: Pick) -> Option<MeanStd> {
-    let values: Vec<f64> = metrics.runs.iter().map(|r| pick(&variant(r))).collect();
+    let values: Vec<f64> = metrics
+        .runs
+        .iter()
+        .map(|r| pick(&r.saes[variant]))
+        .collect();
     MeanStd::of(&values)
 }
 
@@ -83,20 +109,25 @@ fn table(out: &mut String, metrics: &MetricsFile, title: &str, columns: &[Column
     let headings: Vec<&str> = columns.iter().map(|c| c.heading).collect();
     let _ = writeln!(out, "| | {} |", headings.join(" | "));
     let _ = writeln!(out, "|---|{}", "---:|".repeat(columns.len()));
-    for (name, paper, variant) in [
-        ("standard", &PAPER_STANDARD, STANDARD),
-        ("+ NE loss", &PAPER_NE, NE),
-    ] {
-        let paper_cells: Vec<String> = columns.iter().map(|c| printed((c.pick)(paper))).collect();
-        let _ = writeln!(
-            out,
-            "| {name} (paper, 1 run) | {} |",
-            paper_cells.join(" | ")
-        );
-        if let Some(released) = &metrics.paper_models {
+    for variant in sae_keys(metrics) {
+        let name = row_name(variant);
+        if let Some(paper) = printed_figures(variant) {
+            let paper_cells: Vec<String> =
+                columns.iter().map(|c| printed((c.pick)(paper))).collect();
+            let _ = writeln!(
+                out,
+                "| {name} (paper, 1 run) | {} |",
+                paper_cells.join(" | ")
+            );
+        }
+        if let Some(released) = metrics
+            .paper_models
+            .as_ref()
+            .and_then(|r| r.saes.get(variant))
+        {
             let cells: Vec<String> = columns
                 .iter()
-                .map(|c| format!("{:.*}", c.decimals + 1, (c.pick)(&variant(released))))
+                .map(|c| format!("{:.*}", c.decimals + 1, (c.pick)(released)))
                 .collect();
             let _ = writeln!(out, "| {name} ({RELEASED}) | {} |", cells.join(" | "));
         }
@@ -124,7 +155,7 @@ fn seeds_where(metrics: &MetricsFile, holds: impl Fn(&SaeMetrics, &SaeMetrics) -
     metrics
         .runs
         .iter()
-        .filter(|r| holds(&r.standard, &r.ne))
+        .filter(|r| holds(&r.saes[STANDARD], &r.saes[NE]))
         .count()
 }
 
@@ -290,8 +321,8 @@ fn table4_over_seeds(metrics: &MetricsFile, model: Table4Of, pick: Table4Pick) -
 
 const MODELS: [(&str, Table4Of); 3] = [
     ("MLP hidden neurons (baseline)", |r| r.mlp),
-    ("standard SAE", |r| r.standard.table4),
-    ("SAE + NE loss", |r| r.ne.table4),
+    ("standard SAE", |r| r.saes[STANDARD].table4),
+    ("SAE + NE loss", |r| r.saes[NE].table4),
 ];
 
 /// Table 4: the MLP baseline and both SAEs, mean ± std over seeds.
@@ -348,12 +379,12 @@ fn ne_moves(metrics: &MetricsFile, pick: Table4Pick) -> (usize, usize) {
     let up = metrics
         .runs
         .iter()
-        .filter(|r| pick(&r.ne.table4) > pick(&r.standard.table4))
+        .filter(|r| pick(&r.saes[NE].table4) > pick(&r.saes[STANDARD].table4))
         .count();
     let down = metrics
         .runs
         .iter()
-        .filter(|r| pick(&r.ne.table4) < pick(&r.standard.table4))
+        .filter(|r| pick(&r.saes[NE].table4) < pick(&r.saes[STANDARD].table4))
         .count();
     (up, down)
 }
@@ -501,7 +532,7 @@ pub(crate) fn attribution(out: &mut String, metrics: &MetricsFile) {
             ("NE", &PAPER_NE, NE),
         ] {
             let p = (c.pick)(paper);
-            let r = (c.pick)(&variant(released));
+            let r = (c.pick)(&released.saes[variant]);
             let measured = reads_as_printed(r, p);
             let ours = over_seeds(metrics, variant, c.pick).map(|s| s.mean);
             let verdict = match (measured, ours) {
@@ -639,8 +670,7 @@ pub fn paper_models(file: &PaperModelsFile, reproduction: Option<&MetricsFile>) 
         seed: 0,
         mlp_test_accuracy: file.mlp_test_accuracy,
         mlp: file.mlp,
-        standard: file.standard,
-        ne: file.ne,
+        saes: file.saes.clone(),
         timing_s: file.timing_s.clone(),
         flops: BTreeMap::new(),
     };
@@ -890,8 +920,12 @@ mod tests {
             seed,
             mlp_test_accuracy: 0.95,
             mlp: proxies(0.4, 300.0),
-            standard: sae(0.9, 0.4, 5.0, 500.0, 20.0),
-            ne: sae(ne_max_dist, 0.1, 10.0, 1500.0, 40.0),
+            saes: [
+                (STANDARD, sae(0.9, 0.4, 5.0, 500.0, 20.0)),
+                (NE, sae(ne_max_dist, 0.1, 10.0, 1500.0, 40.0)),
+            ]
+            .into_iter()
+            .collect(),
             timing_s: BTreeMap::new(),
             flops: BTreeMap::new(),
         }
@@ -905,7 +939,7 @@ mod tests {
             .enumerate()
             .map(|(seed, &purity)| {
                 let mut r = run(seed as u64, 0.2);
-                r.ne.table4 = proxies(purity, ne_participation);
+                r.saes[NE].table4 = proxies(purity, ne_participation);
                 r
             })
             .collect();
@@ -1022,8 +1056,8 @@ mod tests {
         let per_seed = vec![(
             0,
             vec![
-                (0.0, metrics.runs[0].standard),
-                (1000.0, metrics.runs[0].ne),
+                (0.0, metrics.runs[0].saes[STANDARD]),
+                (1000.0, metrics.runs[0].saes[NE]),
             ],
         )];
         let curve = CurveFile::new(&Config::paper(), &[0.0, 1000.0], &per_seed);
