@@ -2,7 +2,7 @@
 use crate::MetricsFile;
 use crate::finished::FinishedRun;
 use crate::imported::imported_saes;
-use crate::layers::SaeLayer;
+use crate::layers::{Provenance, SaeLayer};
 use crate::outputs::Log;
 use crate::pipeline::SeedOutcome;
 use ne_explorer::{ExplorerInput, SaeInput, write_explorer};
@@ -30,13 +30,28 @@ pub fn write(
     });
     let shown: Vec<_> = own
         .chain(more.iter().map(|(layer, evaluation)| (layer, evaluation)))
-        .map(|(layer, evaluation)| (layer, firing(&evaluation.train_firing), evaluation))
+        .map(|(layer, evaluation)| {
+            let provenance = layer.provenance.describe();
+            (
+                layer,
+                provenance,
+                firing(&evaluation.train_firing),
+                evaluation,
+            )
+        })
         .collect();
+    // Released models are not a run's seeds: the page's tables say so.
+    let released = |layer: &SaeLayer| matches!(layer.provenance, Provenance::Released { .. });
+    let models_label = match outcome.models.saes.iter().all(released) {
+        true => "released, measured here",
+        false => "ours",
+    };
     let saes: Vec<SaeInput> = shown
         .iter()
-        .map(|(layer, train_firing, evaluation)| SaeInput {
+        .map(|(layer, provenance, train_firing, evaluation)| SaeInput {
             key: &layer.key,
             title: &layer.title,
+            provenance,
             sae: &layer.sae,
             train_firing,
             proxies: &evaluation.proxies,
@@ -60,6 +75,7 @@ pub fn write(
             cluster_threshold: explorer.cluster_threshold,
             cluster_examples: explorer.cluster_examples,
             distance_cap: metrics.config.eval.example_cap,
+            models_label,
         },
     )?;
     for name in ne_explorer::file_names() {

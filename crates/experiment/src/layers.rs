@@ -33,7 +33,10 @@ impl Provenance {
             } => "trained here".to_owned(),
             Provenance::Trained { lambda_ne, .. } => format!("trained here, λ_NE {lambda_ne}"),
             Provenance::Imported { source } => format!("imported from {}", source.display()),
-            Provenance::Released { file } => format!("the paper's released {}", file.display()),
+            Provenance::Released { file } => {
+                let name = file.file_name().unwrap_or(file.as_os_str());
+                format!("the paper's released {}", name.to_string_lossy())
+            }
         }
     }
 }
