@@ -161,13 +161,30 @@ fn seeds_where(metrics: &MetricsFile, holds: impl Fn(&SaeMetrics, &SaeMetrics) -
 
 /// The comparison paragraphs: every statement is computed from the numbers.
 fn findings(out: &mut String, metrics: &MetricsFile) {
-    let n = metrics.runs.len();
-    let std_of = |pick: Pick| mean_over_seeds(metrics, STANDARD, pick);
-    let ne_of = |pick: Pick| mean_over_seeds(metrics, NE, pick);
+    let _ = writeln!(out, "## How this compares with the paper\n");
+    main_finding(out, metrics);
+    directions(out, metrics);
+    scale_of_l1(out, metrics);
+    scale_of_size(out, metrics);
+    dead_latents(out, metrics);
+    mlp_accuracy(out, metrics);
+}
 
+/// The means over seeds of one figure of the standard SAE and of the NE SAE.
+fn standard_and_ne(metrics: &MetricsFile, pick: Pick) -> (f64, f64) {
+    (
+        mean_over_seeds(metrics, STANDARD, pick),
+        mean_over_seeds(metrics, NE, pick),
+    )
+}
+
+/// Table 3's distances, ours against the paper's, and what the independent proxies say.
+fn main_finding(out: &mut String, metrics: &MetricsFile) {
+    let n = metrics.runs.len();
+    let max_dist = standard_and_ne(metrics, |m| m.max_dist);
+    let mean_dist = standard_and_ne(metrics, |m| m.mean_dist);
     let lower_max = seeds_where(metrics, |s, e| e.max_dist < s.max_dist);
     let lower_mean = seeds_where(metrics, |s, e| e.mean_dist < s.mean_dist);
-    let _ = writeln!(out, "## How this compares with the paper\n");
     let _ = writeln!(
         out,
         "**Main finding.** The paper reports that the NE loss brings the embeddings of each \
@@ -180,13 +197,16 @@ fn findings(out: &mut String, metrics: &MetricsFile) {
         PAPER_NE.max_dist,
         PAPER_STANDARD.mean_dist,
         PAPER_NE.mean_dist,
-        std_of(|m| m.max_dist),
-        ne_of(|m| m.max_dist),
-        std_of(|m| m.mean_dist),
-        ne_of(|m| m.mean_dist),
+        max_dist.0,
+        max_dist.1,
+        mean_dist.0,
+        mean_dist.1,
         monosemanticity_verdict(metrics, lower_max == n && lower_mean == n),
     );
+}
 
+/// Whether each other figure moves as the paper's does, standard → NE.
+fn directions(out: &mut String, metrics: &MetricsFile) {
     let _ = writeln!(
         out,
         "**Direction of every other change (standard → NE), ours against the paper's:**\n"
@@ -200,7 +220,7 @@ fn findings(out: &mut String, metrics: &MetricsFile) {
         ("dead %", |m| m.dead_pct),
     ];
     for (name, pick) in rows {
-        let (ours_std, ours_ne) = (std_of(pick), ne_of(pick));
+        let (ours_std, ours_ne) = standard_and_ne(metrics, pick);
         let (paper_std, paper_ne) = (pick(&PAPER_STANDARD), pick(&PAPER_NE));
         let word = |a: f64, b: f64| {
             if b > a {
@@ -223,7 +243,11 @@ fn findings(out: &mut String, metrics: &MetricsFile) {
              ({paper_std} → {paper_ne}): {agree}."
         );
     }
-    let l1_batch = std_of(|m| m.l1) * 128.0;
+}
+
+/// The paper's L1 against ours on its apparent scale (summed over a batch of 128).
+fn scale_of_l1(out: &mut String, metrics: &MetricsFile) {
+    let l1_batch = mean_over_seeds(metrics, STANDARD, |m| m.l1) * 128.0;
     let _ = writeln!(
         out,
         "\n**Scale of L1.** We report L1 per example. The paper's {} looks like a sum over a \
@@ -232,6 +256,10 @@ fn findings(out: &mut String, metrics: &MetricsFile) {
          trained MLPs, so compare directions and ratios rather than raw L1 and MSE.\n",
         PAPER_STANDARD.l1
     );
+}
+
+/// The average size L0 and dead % imply, against the median sizes printed.
+fn scale_of_size(out: &mut String, metrics: &MetricsFile) {
     let test_images = match metrics.config.data.test_limit {
         0 => MNIST_TEST_IMAGES,
         limit => limit.min(MNIST_TEST_IMAGES),
@@ -241,10 +269,12 @@ fn findings(out: &mut String, metrics: &MetricsFile) {
         implied(PAPER_STANDARD.l0_pct, PAPER_STANDARD.dead_pct),
         implied(PAPER_NE.l0_pct, PAPER_NE.dead_pct),
     );
-    let ours_implied = (
-        implied(std_of(|m| m.l0_pct), std_of(|m| m.dead_pct)),
-        implied(ne_of(|m| m.l0_pct), ne_of(|m| m.dead_pct)),
+    let (l0, dead) = (
+        standard_and_ne(metrics, |m| m.l0_pct),
+        standard_and_ne(metrics, |m| m.dead_pct),
     );
+    let ours_implied = (implied(l0.0, dead.0), implied(l0.1, dead.1));
+    let size = standard_and_ne(metrics, |m| m.size);
     let _ = writeln!(
         out,
         "**Scale of size.** Size counts every activating test image, so L0 and dead % fix its \
@@ -261,12 +291,19 @@ fn findings(out: &mut String, metrics: &MetricsFile) {
         PAPER_NE.size,
         ours_implied.0,
         ours_implied.1,
-        std_of(|m| m.size),
-        ne_of(|m| m.size),
+        size.0,
+        size.1,
         paper_implied.0 / PAPER_STANDARD.size,
         paper_implied.1 / PAPER_NE.size,
     );
-    let dead = |pick: Pick| format!("{:.1}% → {:.1}%", std_of(pick), ne_of(pick));
+}
+
+/// Dead latents, ours counted three ways, against the paper's.
+fn dead_latents(out: &mut String, metrics: &MetricsFile) {
+    let dead = |pick: Pick| {
+        let (standard, ne) = standard_and_ne(metrics, pick);
+        format!("{standard:.1}% → {ne:.1}%")
+    };
     let _ = writeln!(
         out,
         "**Dead latents.** The paper's standard SAE leaves {}% of latents dead and the NE SAE \
@@ -281,6 +318,11 @@ fn findings(out: &mut String, metrics: &MetricsFile) {
         dead(|m| m.dead_training_pct),
         dead(|m| m.dead_late_pct),
     );
+}
+
+/// The MLP's test accuracy over seeds against the paper's.
+fn mlp_accuracy(out: &mut String, metrics: &MetricsFile) {
+    let n = metrics.runs.len();
     let accs: Vec<f64> = metrics
         .runs
         .iter()
