@@ -2,6 +2,7 @@
 use crate::curve::CurveFile;
 use crate::layers::{NE, STANDARD};
 use crate::paper_models::PaperModelsFile;
+use crate::recipe::relative_difference;
 use crate::results::MetricsFile;
 use crate::{Peak, SeedRun};
 use ne_metrics::{
@@ -163,6 +164,7 @@ fn seeds_where(metrics: &MetricsFile, holds: impl Fn(&SaeMetrics, &SaeMetrics) -
 fn findings(out: &mut String, metrics: &MetricsFile) {
     let _ = writeln!(out, "## How this compares with the paper\n");
     main_finding(out, metrics);
+    fit_to_printed(out, metrics);
     directions(out, metrics);
     scale_of_l1(out, metrics);
     scale_of_size(out, metrics);
@@ -202,6 +204,58 @@ fn main_finding(out: &mut String, metrics: &MetricsFile) {
         mean_dist.0,
         mean_dist.1,
         monosemanticity_verdict(metrics, lower_max == n && lower_mean == n),
+    );
+}
+
+/// The Table 2-3 columns compared with the paper's printed figures: (ours, printed). L1 is left
+/// out (the printed L1 is on another scale); dead latents are counted by threshold τ, the count
+/// that gives the printed dead % on the paper's released models.
+const PRINTED_COLUMNS: [(Pick, Pick); 7] = [
+    (|m| m.mse, |p| p.mse),
+    (|m| m.l0_pct, |p| p.l0_pct),
+    (|m| m.acc_loss_pct, |p| p.acc_loss_pct),
+    (|m| m.max_dist, |p| p.max_dist),
+    (|m| m.mean_dist, |p| p.mean_dist),
+    (|m| m.size, |p| p.size),
+    (|m| m.dead_threshold_pct, |p| p.dead_pct),
+];
+
+/// Mean relative difference (`recipe::relative_difference`, 0 to 2) from the paper's printed
+/// `paper` over `PRINTED_COLUMNS`, each of ours read by `ours`.
+fn distance_to_printed(ours: impl Fn(Pick) -> f64, paper: &SaeMetrics) -> f64 {
+    let sum: f64 = PRINTED_COLUMNS
+        .iter()
+        .map(|&(mine, printed)| relative_difference(ours(mine), printed(paper)))
+        .sum();
+    sum / PRINTED_COLUMNS.len() as f64
+}
+
+/// How far the run's means (and the released models, when measured) are from the printed tables.
+fn fit_to_printed(out: &mut String, metrics: &MetricsFile) {
+    if metrics.runs.is_empty() {
+        return;
+    }
+    let ours = |key| move |pick| mean_over_seeds(metrics, key, pick);
+    let (standard, ne) = (
+        distance_to_printed(ours(STANDARD), &PAPER_STANDARD),
+        distance_to_printed(ours(NE), &PAPER_NE),
+    );
+    let released = metrics.paper_models.as_ref().map_or(String::new(), |r| {
+        let of = |key| move |pick: Pick| pick(&r.saes[key]);
+        format!(
+            " The paper's released models, measured here, give {:.3} and {:.3}.",
+            distance_to_printed(of(STANDARD), &PAPER_STANDARD),
+            distance_to_printed(of(NE), &PAPER_NE)
+        )
+    });
+    let _ = writeln!(
+        out,
+        "**Fit to the printed tables.** Over MSE, L0, accuracy loss, max and mean dist, size and \
+         dead ≤ τ (against the printed dead %; L1 is on another scale), the mean relative \
+         difference of our means from the paper's printed figures (0: equal, 2: as far as can \
+         be) is {standard:.3} for the standard SAE and {ne:.3} for the NE SAE (config {}).\
+         {released}\n",
+        markdown_text(&metrics.config.name),
     );
 }
 
@@ -275,6 +329,10 @@ fn scale_of_size(out: &mut String, metrics: &MetricsFile) {
     );
     let ours_implied = (implied(l0.0, dead.0), implied(l0.1, dead.1));
     let size = standard_and_ne(metrics, |m| m.size);
+    let paper_ratio = (
+        paper_implied.0 / PAPER_STANDARD.size,
+        paper_implied.1 / PAPER_NE.size,
+    );
     let _ = writeln!(
         out,
         "**Scale of size.** Size counts every activating test image, so L0 and dead % fix its \
@@ -282,9 +340,7 @@ fn scale_of_size(out: &mut String, metrics: &MetricsFile) {
          paper's own L0 and dead % that average is {:.0} (standard) and {:.0} (NE) over \
          {test_images:.0} test images, against its medians of {} and {}; ours is {:.0} and \
          {:.0}, against medians of {:.0} and {:.0}. The paper's averages are {:.0} and {:.0} \
-         times its medians, which needs an extremely skewed distribution, so we suspect the \
-         paper counted size over a smaller sample than the whole test set. Compare its \
-         direction, not its value.\n",
+         times its medians, which needs a skewed distribution. {}\n",
         paper_implied.0,
         paper_implied.1,
         PAPER_STANDARD.size,
@@ -293,9 +349,34 @@ fn scale_of_size(out: &mut String, metrics: &MetricsFile) {
         ours_implied.1,
         size.0,
         size.1,
-        paper_implied.0 / PAPER_STANDARD.size,
-        paper_implied.1 / PAPER_NE.size,
+        paper_ratio.0,
+        paper_ratio.1,
+        skew_reading(
+            paper_ratio,
+            (ours_implied.0 / size.0, ours_implied.1 / size.1)
+        ),
     );
+}
+
+/// What our own average-to-median ratios of size say about the paper's: skewed as much (within
+/// a factor 3, both SAEs), the whole test set can give the printed medians; far less skewed,
+/// the printed medians suggest a smaller sample.
+fn skew_reading(paper_ratio: (f64, f64), ours: (f64, f64)) -> String {
+    if ours.0 >= paper_ratio.0 / 3.0 && ours.1 >= paper_ratio.1 / 3.0 {
+        format!(
+            "Our averages are {:.0} and {:.0} times our medians, a skew of the same order, so \
+             size over the whole test set can give medians like the paper's: compare values as \
+             well as directions.",
+            ours.0, ours.1
+        )
+    } else {
+        format!(
+            "Our averages are only {:.0} and {:.0} times our medians, so we suspect the paper \
+             counted size over a smaller sample than the whole test set. Compare its direction, \
+             not its value.",
+            ours.0, ours.1
+        )
+    }
 }
 
 /// Dead latents, ours counted three ways, against the paper's.
@@ -993,6 +1074,36 @@ mod tests {
     }
 
     #[test]
+    fn fit_to_printed_is_zero_at_the_printed_figures_and_grows_with_each_column() {
+        let printed = |paper: &SaeMetrics| SaeMetrics {
+            dead_threshold_pct: paper.dead_pct,
+            ..*paper
+        };
+        let mut at_printed = run(0, 0.2);
+        at_printed.saes[STANDARD] = printed(&PAPER_STANDARD);
+        at_printed.saes[NE] = printed(&PAPER_NE);
+        let mut metrics = MetricsFile::new(Config::paper(), vec![at_printed.clone()]);
+        let text = render_plain(&metrics);
+        assert!(
+            text.contains("is 0.000 for the standard SAE and 0.000 for the NE SAE"),
+            "{text}"
+        );
+        // The standard SAE's size at 3 × 7: |21 - 7| / 14 = 1 in one of seven columns.
+        at_printed.saes[STANDARD].size = 21.0;
+        metrics.runs = vec![at_printed.clone()];
+        metrics.paper_models = Some(at_printed);
+        let text = render_plain(&metrics);
+        assert!(
+            text.contains("is 0.143 for the standard SAE and 0.000 for the NE SAE"),
+            "{text}"
+        );
+        assert!(
+            text.contains("measured here, give 0.143 and 0.000."),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn flops_table_sums_seeds_and_compares_with_the_peak() {
         let mut runs = vec![run(0, 0.2), run(1, 0.2)];
         for (r, secs) in runs.iter_mut().zip([1.0, 3.0]) {
@@ -1078,6 +1189,15 @@ mod tests {
         // 10,000 × 2.4 / 76.2 and 10,000 × 9.1 / 96.3; ours 10,000 × 5 / 80 and × 10 / 60.
         assert!(holds.contains("that average is 315 (standard) and 945 (NE) over 10000 test"));
         assert!(holds.contains("ours is 625 and 1667, against medians of 500 and 1500"));
+        // Ours 1.25 and 1.1 times the medians against the paper's 45 and 30: a smaller sample.
+        assert!(holds.contains("Our averages are only 1 and 1 times our medians, so we suspect"));
+        assert_eq!(
+            skew_reading((45.0, 30.0), (40.0, 17.0)),
+            "Our averages are 40 and 17 times our medians, a skew of the same order, so size \
+             over the whole test set can give medians like the paper's: compare values as well \
+             as directions."
+        );
+        assert!(skew_reading((45.0, 30.0), (40.0, 9.0)).contains("smaller sample"));
         assert!(holds.contains("**The MLP.** Test accuracy 95.00% ± 0.00 over 2 seeds"));
         assert!(holds.contains(
             "(Table 3) 20.0% → 40.0%; no firing during the training epoch 2.0% → 4.0%; no \
