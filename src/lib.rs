@@ -9,7 +9,8 @@ pub use ne_mnist as mnist;
 pub use ne_models as models;
 pub use ne_shipped as shipped;
 
-/// The paper's experiment, `configs/paper.toml`: what `cargo xtask reproduce` runs by default.
+/// The paper's experiment as it describes it, `configs/paper.toml` (the studies' base config;
+/// `cargo xtask reproduce` runs `configs/paper-recipe.toml` by default).
 ///
 /// # Errors
 /// When the file cannot be read or is not a valid config (a clone missing its `configs/`).

@@ -387,7 +387,7 @@ fn the_paper_config_shows_the_main_finding_on_every_seed() {
     let config = neuron_embeddings::paper_config().unwrap();
     let done = three_seeds_without_extras(&config);
     for run in &done.metrics.runs {
-        let (standard, ne) = (&run.standard, &run.ne);
+        let (standard, ne) = (&run.saes["standard"], &run.saes["ne"]);
         assert!(
             (0.935..=0.955).contains(&run.mlp_test_accuracy),
             "seed {}: {}",
@@ -430,7 +430,7 @@ fn the_distance_config_matches_the_papers_distance_ratio() {
 
     let done = three_seeds_without_extras(&config);
     let summary = &done.metrics.summary;
-    let ratio = summary.ne["mean_dist"].mean / summary.standard["mean_dist"].mean;
+    let ratio = summary.saes["ne"]["mean_dist"].mean / summary.saes["standard"]["mean_dist"].mean;
     assert!(
         (0.25..=0.55).contains(&ratio),
         "mean-distance ratio {ratio}"

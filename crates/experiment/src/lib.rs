@@ -9,6 +9,7 @@ pub mod finished;
 pub mod flops;
 pub mod imported;
 pub mod interop;
+pub mod layers;
 pub mod outputs;
 pub mod paper;
 pub mod paper_models;

@@ -1,6 +1,7 @@
 //! The paper's own models: the MLP and the two SAEs published with its explorer mechMNISTic
 //! (shipped in `data/mechmnistic/`, PyTorch `torch.save` files), measured exactly as a run
 //! measures its own: one more seed's models through `pipeline::evaluate_seed`.
+use crate::layers::{Keyed, NE, Provenance, STANDARD, SaeLayer};
 use crate::outputs::write_atomic;
 use crate::paper::{PAPER_NE, PAPER_STANDARD};
 use crate::pipeline::{Log, SeedModels, SeedOutcome, evaluate_seed, load_and_check, seed_run};
@@ -93,7 +94,16 @@ pub fn load(files: &ModelFiles) -> anyhow::Result<SeedModels> {
         );
     }
     let mut saes = Vec::new();
-    for (path, i) in [(&files.standard, 1), (&files.ne, 2)] {
+    let layers = [
+        (
+            STANDARD,
+            "Paper's standard SAE (released)",
+            &files.standard,
+            1,
+        ),
+        (NE, "Paper's NE SAE (released)", &files.ne, 2),
+    ];
+    for (key, title, path, i) in layers {
         let sae = torch::sae(&read_checked(path, expected(i))?).context(in_file(path))?;
         if sae.inputs() != mlp.fc1.outputs() {
             bail!(
@@ -104,11 +114,15 @@ pub fn load(files: &ModelFiles) -> anyhow::Result<SeedModels> {
                 mlp.fc1.outputs()
             );
         }
-        saes.push(sae);
+        saes.push(SaeLayer {
+            key: key.to_owned(),
+            title: title.to_owned(),
+            provenance: Provenance::Released { file: path.clone() },
+            sae,
+            training: None,
+        });
     }
-    let ne = saes.pop().expect("two SAEs");
-    let standard = saes.pop().expect("two SAEs");
-    Ok(SeedModels { mlp, standard, ne })
+    Ok(SeedModels { mlp, saes })
 }
 
 /// Measures `models` as a run measures a seed's models, without a training record (their
@@ -129,7 +143,6 @@ pub fn measure(
         &models,
         train_hidden.view(),
         test_hidden.view(),
-        [None, None],
     )?;
     let secs = start.elapsed().as_secs_f64();
     log(&format!("paper's models: measured in {secs:.2} s"));
@@ -232,8 +245,9 @@ pub struct PaperModelsFile {
     pub config: Config,
     pub mlp_test_accuracy: f64,
     pub mlp: ne_metrics::Table4,
-    pub standard: ne_metrics::SaeMetrics,
-    pub ne: ne_metrics::SaeMetrics,
+    /// Each released SAE's figures under its key (`standard`, `ne`).
+    #[serde(flatten)]
+    pub saes: Keyed<ne_metrics::SaeMetrics>,
     /// Per SAE, the τ that give the paper's printed dead %.
     pub tau_for_printed_dead: BTreeMap<String, TauRange>,
     /// Per SAE, the few-neuron shortcut.
@@ -273,25 +287,23 @@ pub fn paper_models(
     let load_secs = start.elapsed().as_secs_f64();
     let outcome = measure(config, &data, models, log)?;
     let eval = &outcome.evaluation;
-    let by_sae = |f: &dyn Fn(&SaeEvaluation, f64) -> _| {
-        BTreeMap::from([
-            (
-                "standard".to_owned(),
-                f(&eval.standard, PAPER_STANDARD.dead_pct),
-            ),
-            ("ne".to_owned(), f(&eval.ne, PAPER_NE.dead_pct)),
-        ])
+    let printed_dead = |key: &str| match key {
+        STANDARD => PAPER_STANDARD.dead_pct,
+        _ => PAPER_NE.dead_pct,
     };
-    let tau = by_sae(&|e, printed| {
-        tau_range(
-            e.per_latent.train_max.as_slice().expect("contiguous"),
-            printed,
-        )
-    });
-    let shortcut = BTreeMap::from([
-        ("standard".to_owned(), Shortcut::of(&eval.standard)),
-        ("ne".to_owned(), Shortcut::of(&eval.ne)),
-    ]);
+    let tau = eval
+        .saes
+        .iter()
+        .map(|(key, e)| {
+            let max = e.per_latent.train_max.as_slice().expect("contiguous");
+            (key.to_owned(), tau_range(max, printed_dead(key)))
+        })
+        .collect();
+    let shortcut = eval
+        .saes
+        .iter()
+        .map(|(key, e)| (key.to_owned(), Shortcut::of(e)))
+        .collect();
     let files = &options.files;
     let mut timing_s = outcome.run.timing_s.clone();
     timing_s.insert("load".into(), load_secs);
@@ -305,8 +317,7 @@ pub fn paper_models(
         config: config.clone(),
         mlp_test_accuracy: outcome.run.mlp_test_accuracy,
         mlp: outcome.run.mlp,
-        standard: outcome.run.standard,
-        ne: outcome.run.ne,
+        saes: outcome.run.saes.clone(),
         tau_for_printed_dead: tau,
         shortcut,
         timing_s,
@@ -320,17 +331,8 @@ pub fn paper_models(
     write_atomic(&report_path, text.as_bytes())?;
     let explorer_path = if options.explorer {
         let metrics = MetricsFile::new(config.clone(), vec![outcome.run.clone()]);
-        Some(crate::explore::write(
-            &data,
-            &outcome,
-            &metrics,
-            [
-                "Paper's standard SAE (released)",
-                "Paper's NE SAE (released)",
-            ],
-            &[],
-            &out.join("explorer"),
-        )?)
+        let dir = out.join("explorer");
+        Some(crate::explore::write(&data, &outcome, &metrics, &[], &dir)?)
     } else {
         None
     };
@@ -346,7 +348,7 @@ pub fn paper_models(
 fn read_reproduction(dir: &Path, log: Log) -> Option<MetricsFile> {
     let path = dir.join("metrics.json");
     let text = std::fs::read(&path).ok()?;
-    match serde_json::from_slice(&text) {
+    match MetricsFile::from_json(&text) {
         Ok(metrics) => Some(metrics),
         Err(e) => {
             log(&format!(

@@ -44,6 +44,7 @@ fn full_size(c: &mut Criterion) {
         SaeInput {
             key: "standard",
             title: "Standard SAE",
+            provenance: "randomly initialised",
             sae: &standard,
             train_firing: &sae_firing,
             proxies: &standard_proxies,
@@ -51,6 +52,7 @@ fn full_size(c: &mut Criterion) {
         SaeInput {
             key: "ne",
             title: "SAE + NE loss",
+            provenance: "randomly initialised",
             sae: &ne,
             train_firing: &sae_firing,
             proxies: &ne_proxies,
@@ -70,6 +72,7 @@ fn full_size(c: &mut Criterion) {
         cluster_threshold: 0.9,
         cluster_examples: 200,
         distance_cap: ne_metrics::DEFAULT_EXAMPLE_CAP,
+        models_label: "ours",
     };
     let dir = tempfile::tempdir().expect("a temporary folder");
 

@@ -66,6 +66,8 @@ pub struct PageData<'a> {
     /// Pixel normalisation of the MLP's input: normalised = (pixel / 255 - mean) / std.
     pub normalisation: Value,
     pub metrics: &'a Value,
+    /// `ExplorerInput::models_label`.
+    pub models_label: &'a str,
     pub paper: &'a Value,
     /// The MLP's parameters, for the page's own forward pass.
     pub mlp: MlpParameters,
@@ -121,6 +123,8 @@ impl SaeParameters {
 pub struct LayerRecord {
     pub key: String,
     pub title: String,
+    /// Where an SAE came from; `None` for the MLP's layer.
+    pub provenance: Option<String>,
     pub kind: LayerKind,
     /// Pixel-space input weights of every neuron, 784 signed bytes each, base64.
     pub weights: String,
@@ -236,6 +240,7 @@ pub struct LinkGroup {
 struct LayerSource<'a> {
     key: &'a str,
     title: &'a str,
+    provenance: Option<&'a str>,
     kind: LayerKind,
     sae: Option<&'a Sae>,
     /// neurons x 784.
@@ -266,6 +271,7 @@ pub fn build<'a>(input: &ExplorerInput<'a>) -> PageData<'a> {
     let mut sources = vec![LayerSource {
         key: MLP_KEY,
         title: "MLP hidden layer",
+        provenance: None,
         kind: LayerKind::Mlp,
         sae: None,
         pixel_weights: mlp.fc1.weight.clone(),
@@ -280,6 +286,7 @@ pub fn build<'a>(input: &ExplorerInput<'a>) -> PageData<'a> {
         sources.push(LayerSource {
             key: s.key,
             title: s.title,
+            provenance: Some(s.provenance),
             kind: LayerKind::Sae,
             sae: Some(s.sae),
             pixel_weights: pixel_space_weights(s.sae.w_enc.view(), mlp.fc1.weight.view()),
@@ -325,6 +332,7 @@ pub fn build<'a>(input: &ExplorerInput<'a>) -> PageData<'a> {
         labels: BASE64.encode(test.labels.iter().copied().collect::<Vec<u8>>()),
         normalisation: json!({"mean": ne_mnist::PIXEL_MEAN, "std": ne_mnist::PIXEL_STD}),
         metrics: input.metrics,
+        models_label: input.models_label,
         paper: input.paper,
         mlp: MlpParameters {
             fc1_weight: Tensor::of(mlp.fc1.weight.view().into_dyn()),
@@ -466,6 +474,7 @@ fn build_layer(
     LayerRecord {
         key: source.key.to_owned(),
         title: source.title.to_owned(),
+        provenance: source.provenance.map(str::to_owned),
         kind: source.kind,
         weights,
         weight_scales,

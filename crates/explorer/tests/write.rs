@@ -720,6 +720,7 @@ fn bad_input_is_refused_with_a_named_error_and_nothing_written() {
     let sae = |key, sae| SaeInput {
         key,
         title: "t",
+        provenance: "p",
         sae,
         train_firing: &fixture.ne_firing,
         proxies: &fixture.ne_proxies,

@@ -30,7 +30,8 @@ pub fn configs_dir() -> PathBuf {
     root().join("configs")
 }
 
-/// `configs/paper.toml`: the paper's experiment, the command line's default config.
+/// `configs/paper.toml`: the paper's experiment as it describes it, the base of the studies'
+/// configs.
 pub fn paper_config() -> PathBuf {
     configs_dir().join("paper.toml")
 }

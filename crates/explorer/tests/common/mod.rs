@@ -193,6 +193,7 @@ impl Fixture {
             SaeInput {
                 key: "standard",
                 title: "Standard SAE",
+                provenance: "trained here",
                 sae: &self.standard,
                 train_firing: &self.standard_firing,
                 proxies: &self.standard_proxies,
@@ -200,6 +201,7 @@ impl Fixture {
             SaeInput {
                 key: "ne",
                 title: "SAE + NE loss",
+                provenance: "trained here, λ_NE 1000",
                 sae: &self.ne,
                 train_firing: &self.ne_firing,
                 proxies: &self.ne_proxies,
@@ -217,6 +219,7 @@ impl Fixture {
             cluster_threshold: 0.9,
             cluster_examples: CLUSTER_EXAMPLES,
             distance_cap: DISTANCE_CAP,
+            models_label: "ours",
         })
     }
 }
