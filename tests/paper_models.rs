@@ -4,7 +4,7 @@
 use neuron_embeddings::experiment::Config;
 use neuron_embeddings::experiment::layers::Provenance;
 use neuron_embeddings::experiment::paper_models::{
-    self, ModelFiles, PaperModelsFile, PaperModelsOptions, shipped_dir,
+    self, ModelFiles, PaperModelsFile, PaperModelsOptions,
 };
 use neuron_embeddings::experiment::pipeline::load_data;
 use neuron_embeddings::mnist::Mnist;
@@ -206,7 +206,7 @@ fn close(name: &str, got: f64, want: f64, tolerance: f64) {
 
 #[test]
 fn every_figure_agrees_with_an_independent_float64_measurement() {
-    let config = Config::paper();
+    let config = neuron_embeddings::paper_config().unwrap();
     let data = load_data(&config.data).unwrap();
     let out = tempfile::tempdir().unwrap();
     let options = PaperModelsOptions {
@@ -225,7 +225,7 @@ fn every_figure_agrees_with_an_independent_float64_measurement() {
         }
     }
 
-    let dir = shipped_dir();
+    let dir = neuron_embeddings::shipped::paper_models_dir();
     let hidden_layer = Layer::read(&dir.join("model.pt"), 0, 1);
     let classifier = Layer::read(&dir.join("model.pt"), 2, 3);
     let hidden = |images: &ndarray::Array2<f32>| -> Vec<Vec<f64>> {
@@ -301,7 +301,7 @@ fn the_shipped_files_load_with_their_shapes_and_the_pickle_agrees_with_the_raw_s
     let models = paper_models::load(&ModelFiles::shipped()).unwrap();
     assert_eq!(models.mlp.fc1.weight.shape(), [64, 784]);
     assert_eq!(models.mlp.fc2.weight.shape(), [10, 64]);
-    let dir = shipped_dir();
+    let dir = neuron_embeddings::shipped::paper_models_dir();
     let as_f64 = |a: &ndarray::Array2<f32>| a.iter().map(|&v| f64::from(v)).collect::<Vec<_>>();
     assert_eq!(
         as_f64(&models.mlp.fc1.weight),

@@ -384,7 +384,7 @@ fn three_seeds_without_extras(config: &Config) -> Reproduction {
 /// seed, and its median mean distance is at most half the standard SAE's.
 #[test]
 fn the_paper_config_shows_the_main_finding_on_every_seed() {
-    let config = Config::paper();
+    let config = neuron_embeddings::paper_config().unwrap();
     let done = three_seeds_without_extras(&config);
     for run in &done.metrics.runs {
         let (standard, ne) = (&run.saes["standard"], &run.saes["ne"]);
@@ -412,16 +412,19 @@ fn the_paper_config_shows_the_main_finding_on_every_seed() {
 /// seeds the ratio of the mean-distance medians must land near it.
 #[test]
 fn the_distance_config_matches_the_papers_distance_ratio() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = Config::from_file(&root.join("configs/paper-distance.toml")).unwrap();
+    let config =
+        Config::from_file(&neuron_embeddings::shipped::configs_dir().join("paper-distance.toml"))
+            .unwrap();
     let mut same_otherwise = config.clone();
-    same_otherwise.name = Config::paper().name;
-    same_otherwise.lambda_ne_chosen_for = Config::paper().lambda_ne_chosen_for;
-    same_otherwise.sae.lambda_ne = Config::paper().sae.lambda_ne;
-    same_otherwise.curve = Config::paper().curve;
+    same_otherwise.name = neuron_embeddings::paper_config().unwrap().name;
+    same_otherwise.lambda_ne_chosen_for = neuron_embeddings::paper_config()
+        .unwrap()
+        .lambda_ne_chosen_for;
+    same_otherwise.sae.lambda_ne = neuron_embeddings::paper_config().unwrap().sae.lambda_ne;
+    same_otherwise.curve = neuron_embeddings::paper_config().unwrap().curve;
     assert_eq!(
         same_otherwise,
-        Config::paper(),
+        neuron_embeddings::paper_config().unwrap(),
         "only name, note, λ_NE and the curve differ"
     );
 

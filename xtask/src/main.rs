@@ -369,12 +369,7 @@ fn print(text: impl Display) -> anyhow::Result<()> {
 
 /// `path`, or else `default` inside the workspace.
 fn or_in_workspace(path: Option<PathBuf>, default: &str) -> PathBuf {
-    path.unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("xtask sits in the workspace")
-            .join(default)
-    })
+    path.unwrap_or_else(|| ne_shipped::root().join(default))
 }
 
 /// The config `reproduce`, `train-mlp`, `train-sae` and `paper-models` run without

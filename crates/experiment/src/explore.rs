@@ -35,7 +35,7 @@ pub fn write(
             (
                 layer,
                 provenance,
-                firing(&evaluation.train_firing),
+                firing(&evaluation.per_latent.train_firing),
                 evaluation,
             )
         })
@@ -71,6 +71,7 @@ pub fn write(
             mlp_proxies: &eval.mlp_proxies,
             saes: &saes,
             metrics: &metrics_json,
+            paper: &crate::paper::explorer_figures(),
             seed: outcome.run.seed,
             cluster_threshold: explorer.cluster_threshold,
             cluster_examples: explorer.cluster_examples,

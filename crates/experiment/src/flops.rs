@@ -68,10 +68,11 @@ pub struct EvalSizes {
 /// MLP's last layer on both, encoding the training set (its dead latents), each latent's Gram
 /// matrix of up to `cap` embeddings, and the pixels of up to 100 top examples per latent.
 pub fn sae_evaluation(sizes: &EvalSizes, evaluation: &SaeEvaluation) -> f64 {
-    let latents = evaluation.latents.len() as f64;
+    let latents = evaluation.per_latent.stats.len() as f64;
     let d = sizes.inputs as f64;
     let grams: f64 = evaluation
-        .latents
+        .per_latent
+        .stats
         .iter()
         .map(|s| (s.size.min(sizes.cap) as f64).powi(2) * d)
         .sum();

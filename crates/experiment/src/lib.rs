@@ -11,6 +11,7 @@ pub mod imported;
 pub mod interop;
 pub mod layers;
 pub mod outputs;
+pub mod paper;
 pub mod paper_models;
 pub mod pipeline;
 pub mod recipe;

@@ -3,10 +3,11 @@
 //! measures its own: one more seed's models through `pipeline::evaluate_seed`.
 use crate::layers::{Keyed, NE, Provenance, STANDARD, SaeLayer};
 use crate::outputs::write_atomic;
+use crate::paper::{PAPER_NE, PAPER_STANDARD};
 use crate::pipeline::{Log, SeedModels, SeedOutcome, evaluate_seed, load_and_check, seed_run};
 use crate::{Config, MetricsFile, SeedRun, report};
 use anyhow::{Context, bail};
-use ne_metrics::{PAPER_NE, PAPER_STANDARD, SaeEvaluation, median};
+use ne_metrics::{SaeEvaluation, median};
 use ne_mnist::{CLASSES, IMAGE_PIXELS, Mnist};
 use ne_models::torch;
 use serde::{Deserialize, Serialize};
@@ -35,15 +36,6 @@ pub const SHIPPED_SHA256: [(&str, &str); 3] = [
 /// activating examples' embeddings (the neurons' weights) are near-parallel by construction.
 pub const FEW_NEURONS: f64 = 3.0;
 
-/// `data/mechmnistic` in the workspace.
-pub fn shipped_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("crates/experiment sits two levels down")
-        .join("data/mechmnistic")
-}
-
 /// Where the three `.pt` files are, and whether to check them against `SHIPPED_SHA256`.
 #[derive(Debug, Clone)]
 pub struct ModelFiles {
@@ -56,7 +48,7 @@ pub struct ModelFiles {
 impl ModelFiles {
     /// The shipped, checksum-verified files.
     pub fn shipped() -> Self {
-        let dir = shipped_dir();
+        let dir = ne_shipped::paper_models_dir();
         Self {
             mlp: dir.join(SHIPPED_SHA256[0].0),
             standard: dir.join(SHIPPED_SHA256[1].0),
@@ -223,18 +215,18 @@ pub struct Shortcut {
 impl Shortcut {
     pub fn of(evaluation: &SaeEvaluation) -> Self {
         let few = |j: usize| evaluation.proxies[j].encoder_participation <= FEW_NEURONS;
-        let m = evaluation.latents.len();
+        let m = evaluation.per_latent.stats.len();
         let med = |pick: fn(&ne_metrics::NeuronStats) -> Option<f32>, want: bool| {
             let v: Vec<f64> = (0..m)
                 .filter(|&j| few(j) == want)
-                .filter_map(|j| pick(&evaluation.latents[j]).map(f64::from))
+                .filter_map(|j| pick(&evaluation.per_latent.stats[j]).map(f64::from))
                 .collect();
             median(&v).unwrap_or(f64::NAN)
         };
         Self {
             few_neuron_latents: (0..m).filter(|&j| few(j)).count(),
             few_neuron_alive: (0..m)
-                .filter(|&j| few(j) && evaluation.train_firing[j] > 0)
+                .filter(|&j| few(j) && evaluation.per_latent.train_firing[j] > 0)
                 .count(),
             few_max_dist: med(|s| s.max_dist, true),
             few_mean_dist: med(|s| s.mean_dist, true),
@@ -303,7 +295,7 @@ pub fn paper_models(
         .saes
         .iter()
         .map(|(key, e)| {
-            let max = e.train_max.as_slice().expect("contiguous");
+            let max = e.per_latent.train_max.as_slice().expect("contiguous");
             (key.to_owned(), tau_range(max, printed_dead(key)))
         })
         .collect();

@@ -38,7 +38,7 @@ pub fn load_and_check(config: &Config, seeds: usize) -> anyhow::Result<Mnist> {
 /// cut to the configured limits.
 pub fn load_data(config: &DataConfig) -> anyhow::Result<Mnist> {
     let (dir, checksums) = if config.dir.as_os_str().is_empty() {
-        (ne_mnist::shipped_dir(), Checksums::Verify)
+        (ne_shipped::mnist_dir(), Checksums::Verify)
     } else {
         (config.dir.clone(), Checksums::Skip)
     };
@@ -518,7 +518,7 @@ mod tests {
     #[test]
     fn an_empty_test_set_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let shipped = ne_mnist::shipped_dir();
+        let shipped = ne_shipped::mnist_dir();
         for entry in std::fs::read_dir(&shipped).unwrap() {
             let entry = entry.unwrap();
             if entry.file_name().to_string_lossy().starts_with("train-") {

@@ -288,7 +288,7 @@ mod tests {
     /// The shipped search files and the recipe they found read and validate.
     #[test]
     fn shipped_recipes_and_the_paper_recipe_are_valid() {
-        let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let configs = ne_shipped::configs_dir();
         let base = Config::from_file(&configs.join("paper.toml")).unwrap().sae;
         assert_eq!(
             read_recipes(&configs.join("recipe-search.toml"), &base)

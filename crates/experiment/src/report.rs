@@ -1,14 +1,12 @@
 //! `report.md`: Tables 2 and 3 beside the paper's, the definitions used, and what agrees.
 use crate::curve::CurveFile;
 use crate::layers::{NE, STANDARD};
+use crate::paper::{PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD};
 use crate::paper_models::PaperModelsFile;
 use crate::recipe::relative_difference;
 use crate::results::MetricsFile;
 use crate::{Peak, SeedRun};
-use ne_metrics::{
-    MIN_ACTIVE_EXAMPLES, MeanStd, PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD, SaeMetrics,
-    TOP_EXAMPLES, Table4,
-};
+use ne_metrics::{MIN_ACTIVE_EXAMPLES, MeanStd, SaeMetrics, TOP_EXAMPLES, Table4};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 

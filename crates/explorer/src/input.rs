@@ -35,6 +35,10 @@ pub struct ExplorerInput<'a> {
     pub saes: &'a [SaeInput<'a>],
     /// The run's `metrics.json`: `{"config", "runs": [...], "summary": {"standard", "ne"}}`.
     pub metrics: &'a serde_json::Value,
+    /// Published figures the start page prints beside the run's (for MNIST, the paper's):
+    /// `{"standard": .., "ne": ..}` rows in `metrics.json`'s names and `"mlp_test_accuracy"` in
+    /// [0, 1].
+    pub paper: &'a serde_json::Value,
     /// Which seed's models are shown.
     pub seed: u64,
     /// Two examples' embeddings join a feature cluster above this cosine similarity.

@@ -13,10 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewD};
 use ne_embed::{Cluster, cluster_separation, feature_clusters};
-use ne_metrics::{
-    MIN_ACTIVE_EXAMPLES, NeuronStats, PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD,
-    TOP_EXAMPLES, UnitProxies, neuron_stats,
-};
+use ne_metrics::{MIN_ACTIVE_EXAMPLES, NeuronStats, TOP_EXAMPLES, UnitProxies, neuron_stats};
 use ne_mnist::IMAGE_PIXELS;
 use ne_models::Sae;
 use rayon::prelude::*;
@@ -71,7 +68,7 @@ pub struct PageData<'a> {
     pub metrics: &'a Value,
     /// `ExplorerInput::models_label`.
     pub models_label: &'a str,
-    pub paper: Value,
+    pub paper: &'a Value,
     /// The MLP's parameters, for the page's own forward pass.
     pub mlp: MlpParameters,
     pub layers: Vec<LayerRecord>,
@@ -260,15 +257,6 @@ struct LayerSource<'a> {
     proxies: &'a [UnitProxies],
 }
 
-/// The paper's Tables 2 and 3 (one run each) and its MLP accuracy.
-fn paper_tables() -> Value {
-    json!({
-        "standard": PAPER_STANDARD,
-        "ne": PAPER_NE,
-        "mlp_test_accuracy": PAPER_MLP_TEST_ACCURACY,
-    })
-}
-
 /// Builds everything the page shows. `input` must have passed `validate`.
 pub fn build<'a>(input: &ExplorerInput<'a>) -> PageData<'a> {
     let test = input.test;
@@ -345,7 +333,7 @@ pub fn build<'a>(input: &ExplorerInput<'a>) -> PageData<'a> {
         normalisation: json!({"mean": ne_mnist::PIXEL_MEAN, "std": ne_mnist::PIXEL_STD}),
         metrics: input.metrics,
         models_label: input.models_label,
-        paper: paper_tables(),
+        paper: input.paper,
         mlp: MlpParameters {
             fc1_weight: Tensor::of(mlp.fc1.weight.view().into_dyn()),
             fc1_bias: Tensor::of(mlp.fc1.bias.view().into_dyn()),
