@@ -7,7 +7,8 @@ use crate::{Config, DataConfig, SeedRun, flops};
 use anyhow::Context;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use ne_metrics::{
-    EvalSet, SaeEvaluation, SaeMetrics, Table4, UnitProxies, evaluate_sae, mlp_unit_proxies,
+    EvalSet, NeuronStats, SaeEvaluation, SaeMetrics, Table4, UnitProxies, evaluate_sae,
+    mlp_unit_proxies, sae_metrics,
 };
 use ne_mnist::{Checksums, Mnist, MnistError};
 use ne_models::{Mlp, Sae, SaeTraining, SaeVariant, TrainingFiring};
@@ -231,17 +232,25 @@ pub fn run_seed(
         )
     };
     let classes = mlp.fc2.outputs();
-    let eval_flops = |evaluation: &SaeEvaluation| {
+    let eval_flops = |latents: &[NeuronStats], proxies: &[UnitProxies], train_encoded| {
         let (test_n, inputs) = test_hidden.dim();
         let sizes = flops::EvalSizes {
             test: test_n,
-            train: train_view.nrows(),
             inputs,
             classes,
             pixels: data.test.pixels.ncols(),
             cap: config.eval.example_cap,
         };
-        work.add(flops::sae_evaluation(&sizes, evaluation));
+        work.add(flops::sae_evaluation(
+            &sizes,
+            latents,
+            proxies,
+            train_encoded,
+        ));
+    };
+    let full_eval_flops = |evaluation: &SaeEvaluation| {
+        let train_encoded = train_view.nrows() * evaluation.latents.len();
+        eval_flops(&evaluation.latents, &evaluation.proxies, train_encoded);
     };
     let standard = stages.run("sae_standard", || {
         trained_sae("sae-standard", SaeVariant::Standard, config.sae.lambda_ne)
@@ -265,8 +274,8 @@ pub fn run_seed(
             test_hidden.view(),
             trainings,
         )?;
-        eval_flops(&evaluation.standard);
-        eval_flops(&evaluation.ne);
+        full_eval_flops(&evaluation.standard);
+        full_eval_flops(&evaluation.ne);
         Ok(evaluation)
     })?;
     let curve = if curve {
@@ -284,7 +293,7 @@ pub fn run_seed(
                             let (sae, training) = trained_sae(&stem, SaeVariant::Ne, lambda)?;
                             let test = test_set(data, test_hidden.view());
                             let options = config.eval.options();
-                            let evaluation = evaluate_sae(
+                            let measured = sae_metrics(
                                 &models.mlp,
                                 &sae,
                                 test,
@@ -292,8 +301,9 @@ pub fn run_seed(
                                 Some(&training),
                                 options,
                             )?;
-                            eval_flops(&evaluation);
-                            evaluation.metrics
+                            let (latents, proxies) = (&measured.latents, &measured.proxies);
+                            eval_flops(latents, proxies, measured.train_encoded);
+                            measured.metrics
                         }
                     };
                     Ok((lambda, metrics))

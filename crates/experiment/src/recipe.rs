@@ -9,7 +9,7 @@ use crate::sweep::HELD_OUT;
 use crate::{Config, DataConfig};
 use anyhow::{Context, bail};
 use ndarray::{ArrayView2, s};
-use ne_metrics::{EvalSet, SaeMetrics, evaluate_sae};
+use ne_metrics::{EvalSet, SaeMetrics, sae_metrics};
 use ne_mnist::Mnist;
 use ne_models::{Mlp, Sae, SaeConfig, SaeVariant};
 use rayon::prelude::*;
@@ -146,7 +146,7 @@ fn measure(
     hidden: ArrayView2<f32>,
 ) -> anyhow::Result<SaeMetrics> {
     let (fit, held_out) = split(data, hidden);
-    Ok(evaluate_sae(mlp, sae, held_out, fit, None, config.eval.options())?.metrics)
+    Ok(sae_metrics(mlp, sae, held_out, fit, None, config.eval.options())?.metrics)
 }
 
 /// Trains every recipe's standard and NE SAE (seed `config.seed`, on our MLP of that seed) and

@@ -16,7 +16,7 @@ pub use neuron::{Activity, DEFAULT_EXAMPLE_CAP, NeuronStats, activity, neuron_st
 pub use paper::{PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD};
 pub use proxies::{MIN_ACTIVE_EXAMPLES, TOP_EXAMPLES, Table4, UnitProxies, unit_proxies};
 pub use sae::{
-    ActivationEvaluation, ActivationMetrics, EvalOptions, EvalSet, SaeEvaluation, SaeMetrics,
-    evaluate_activations, evaluate_sae, mlp_unit_proxies,
+    ActivationEvaluation, ActivationMetrics, EvalOptions, EvalSet, SaeEvaluation, SaeMeasurement,
+    SaeMetrics, evaluate_activations, evaluate_sae, mlp_unit_proxies, sae_metrics,
 };
 pub use summary::{MeanStd, median};
