@@ -180,17 +180,24 @@ pub fn dot(x: &[f32], y: &[f32]) -> f32 {
 #[target_feature(enable = "avx2")]
 #[inline]
 pub(crate) fn dot_avx2(x: &[f32], y: &[f32]) -> f32 {
-    use std::arch::x86_64::{_mm256_add_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_setzero_ps};
+    use std::arch::x86_64::{__m256, _mm256_add_ps, _mm256_mul_ps, _mm256_setzero_ps};
     let (x_main, _) = x.as_chunks::<8>();
     let (y_main, _) = y.as_chunks::<8>();
     let mut sums = _mm256_setzero_ps();
-    for (xs, ys) in x_main.iter().zip(y_main) {
-        // SAFETY: each load reads one array of eight f32.
-        let (xs, ys) = unsafe { (_mm256_loadu_ps(xs.as_ptr()), _mm256_loadu_ps(ys.as_ptr())) };
+    for (&xs, &ys) in x_main.iter().zip(y_main) {
+        // SAFETY: [f32; 8] and __m256 have the same size, and every bit pattern is valid in
+        // both. (A value transmute, not `_mm256_loadu_ps`: with debug assertions on, that
+        // checks its pointers on every call.)
+        let (xs, ys) = unsafe {
+            (
+                std::mem::transmute::<[f32; 8], __m256>(xs),
+                std::mem::transmute::<[f32; 8], __m256>(ys),
+            )
+        };
         sums = _mm256_add_ps(sums, _mm256_mul_ps(xs, ys));
     }
-    // SAFETY: the two types have the same size, and every bit pattern is a valid f32.
-    let lanes: [f32; 8] = unsafe { std::mem::transmute(sums) };
+    // SAFETY: as above.
+    let lanes = unsafe { std::mem::transmute::<__m256, [f32; 8]>(sums) };
     combine_lanes(lanes, x, y)
 }
 

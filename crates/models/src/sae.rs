@@ -484,6 +484,24 @@ impl Sae {
     /// Works row by row over the d x m matrices (every column at once), summing each column's
     /// products in row order.
     pub(crate) fn project_decoder_gradient(&self, grad_w_dec: &mut Array2<f32>) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, all that the function needs.
+            return unsafe { self.project_decoder_gradient_avx2(grad_w_dec) };
+        }
+        self.project_decoder_gradient_any(grad_w_dec);
+    }
+
+    /// `project_decoder_gradient` compiled for AVX2: element-wise work of the same operations
+    /// in the same order, so the same bits.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn project_decoder_gradient_avx2(&self, grad_w_dec: &mut Array2<f32>) {
+        self.project_decoder_gradient_any(grad_w_dec);
+    }
+
+    #[inline(always)]
+    fn project_decoder_gradient_any(&self, grad_w_dec: &mut Array2<f32>) {
         let mut along = vec![0.0f32; self.latents()];
         for (grad, w) in grad_w_dec.rows().into_iter().zip(self.w_dec.rows()) {
             for ((a, &g), &w) in along.iter_mut().zip(grad).zip(w) {
@@ -500,6 +518,24 @@ impl Sae {
     /// Scales each decoder column to unit L2 norm. Works row by row (every column at once),
     /// summing each column's squares in row order.
     pub(crate) fn normalise_decoder_columns(&mut self) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, all that the function needs.
+            return unsafe { self.normalise_decoder_columns_avx2() };
+        }
+        self.normalise_decoder_columns_any();
+    }
+
+    /// `normalise_decoder_columns` compiled for AVX2: element-wise work of the same operations
+    /// in the same order (square roots and divisions round as scalar ones do), so the same bits.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn normalise_decoder_columns_avx2(&mut self) {
+        self.normalise_decoder_columns_any();
+    }
+
+    #[inline(always)]
+    fn normalise_decoder_columns_any(&mut self) {
         let mut norms = vec![0.0f32; self.latents()];
         for row in self.w_dec.rows() {
             for (n, &w) in norms.iter_mut().zip(row) {
