@@ -893,6 +893,67 @@ mod tests {
         assert_eq!(batch.stats.firing.to_vec(), firing);
     }
 
+    /// The AVX2 build of the chunk pass and of the decoder's projection and renormalisation
+    /// against the baseline build, bit for bit, at the default sizes (d = 64 rows of the
+    /// vector width, 512 latents).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_avx2_step_gives_the_baseline_bits() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            eprintln!("skipped: this CPU has no AVX2");
+            return;
+        }
+        let mut sae = Sae::init(64, 512, &mut stream_rng(51, Stream::SaeInit));
+        sae.b_enc = random_array(52, 512, -0.4, 0.1);
+        let h = random_array(53, (70, 64), -1.0, 2.0);
+        let decoder_rows = transposed(sae.w_dec.view());
+        let weights = SaeLossWeights {
+            mse: 1.0,
+            l1: 3.0,
+            ne: None,
+            ne_reduction: NeReduction::LatentMean,
+        };
+        let bits = |a: &[f32]| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let base = sae.chunk_pass_any(h.view(), decoder_rows.view(), 128, weights, dot);
+        // SAFETY: the CPU has AVX2.
+        let wide = unsafe { sae.chunk_pass_avx2(h.view(), decoder_rows.view(), 128, weights) };
+        let (a, b) = (&base.sums, &wide.sums);
+        assert!(a.firing.sum() > 70 && a.firing.iter().any(|&c| c == 0));
+        assert_eq!(a.firing, b.firing);
+        for (x, y) in [
+            (&a.grad_w_enc, &b.grad_w_enc),
+            (&a.grad_decoder_rows, &b.grad_decoder_rows),
+        ] {
+            assert_eq!(bits(x.as_slice().unwrap()), bits(y.as_slice().unwrap()));
+        }
+        for (x, y) in [
+            (&a.grad_b_enc, &b.grad_b_enc),
+            (&a.grad_b_dec, &b.grad_b_dec),
+        ] {
+            assert_eq!(bits(x.as_slice().unwrap()), bits(y.as_slice().unwrap()));
+        }
+        assert_eq!(a.squared_error.to_bits(), b.squared_error.to_bits());
+
+        let mut grad = transposed(a.grad_decoder_rows.view());
+        let mut wide_grad = grad.clone();
+        sae.project_decoder_gradient_any(&mut grad);
+        // SAFETY: the CPU has AVX2.
+        unsafe { sae.project_decoder_gradient_avx2(&mut wide_grad) };
+        assert_eq!(
+            bits(grad.as_slice().unwrap()),
+            bits(wide_grad.as_slice().unwrap())
+        );
+        sae.w_dec.mapv_inplace(|w| w * 1.7 - 0.01);
+        let mut wide_sae = sae.clone();
+        sae.normalise_decoder_columns_any();
+        // SAFETY: the CPU has AVX2.
+        unsafe { wide_sae.normalise_decoder_columns_avx2() };
+        assert_eq!(
+            bits(sae.w_dec.as_slice().unwrap()),
+            bits(wide_sae.w_dec.as_slice().unwrap())
+        );
+    }
+
     /// L(W_dec) with the columns normalised first: at unit columns its gradient is the tangent
     /// part of the plain gradient, which is what the projection must produce.
     #[test]
