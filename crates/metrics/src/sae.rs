@@ -316,16 +316,9 @@ pub fn evaluate_sae(
     training: Option<&TrainingFiring>,
     options: EvalOptions,
 ) -> Result<SaeEvaluation, ModelError> {
-    let measured = measure_sae(
-        mlp,
-        sae,
-        test,
-        train_hidden,
-        training,
-        options,
-        TrainScan::PerLatent,
-    )?;
-    let train = measured.train.expect("a per-latent scan keeps its figures");
+    let scan = TrainScan::PerLatent;
+    let (measured, train) = measure_sae(mlp, sae, test, train_hidden, training, options, scan)?;
+    let train = train.expect("a per-latent scan keeps its figures");
     Ok(SaeEvaluation {
         metrics: measured.metrics,
         latents: measured.latents,
@@ -363,23 +356,11 @@ pub fn sae_metrics(
     options: EvalOptions,
 ) -> Result<SaeMeasurement, ModelError> {
     let scan = TrainScan::DeadCounts;
-    let measured = measure_sae(mlp, sae, test, train_hidden, training, options, scan)?;
-    Ok(SaeMeasurement {
-        metrics: measured.metrics,
-        latents: measured.latents,
-        proxies: measured.proxies,
-        train_encoded: measured.train_encoded,
-    })
+    Ok(measure_sae(mlp, sae, test, train_hidden, training, options, scan)?.0)
 }
 
-/// `SaeEvaluation`, with the training set's per-latent figures only when `scan` keeps them.
-struct MeasuredSae {
-    metrics: SaeMetrics,
-    latents: Vec<NeuronStats>,
-    proxies: Vec<UnitProxies>,
-    train: Option<Activity>,
-    train_encoded: usize,
-}
+/// `SaeEvaluation`'s figures, with the training set's per-latent ones only when `scan` keeps
+/// them.
 
 fn measure_sae(
     mlp: &Mlp,
@@ -389,7 +370,7 @@ fn measure_sae(
     training: Option<&TrainingFiring>,
     options: EvalOptions,
     scan: TrainScan,
-) -> Result<MeasuredSae, ModelError> {
+) -> Result<(SaeMeasurement, Option<Activity>), ModelError> {
     let MeasuredActivations {
         metrics: m,
         latents,
@@ -402,7 +383,7 @@ fn measure_sae(
         - mlp.accuracy_from_hidden(test_recon.view(), test.labels)?;
     let proxies = unit_proxies(sae.w_enc.view(), test_acts.view(), test.labels, test.pixels);
 
-    Ok(MeasuredSae {
+    let measurement = SaeMeasurement {
         metrics: SaeMetrics {
             mse: m.mse,
             l1: m.l1,
@@ -419,9 +400,9 @@ fn measure_sae(
         },
         latents,
         proxies,
-        train,
         train_encoded,
-    })
+    };
+    Ok((measurement, train))
 }
 
 /// Table 4 for the MLP's hidden neurons (the baseline SAEs are meant to improve on): their
