@@ -361,7 +361,6 @@ pub fn sae_metrics(
 
 /// `SaeEvaluation`'s figures, with the training set's per-latent ones only when `scan` keeps
 /// them.
-
 fn measure_sae(
     mlp: &Mlp,
     sae: &Sae,
