@@ -183,9 +183,11 @@ fn evaluate_measures_an_exported_sae_as_the_run_did_and_shows_it() {
         assert!(expected[training_only].is_number(), "{training_only}");
         expected[training_only] = Value::Null;
     }
-    assert_eq!(as_json(done.imported), expected);
-    assert_eq!(as_json(done.standard), seed_1["standard"]);
-    assert_ne!(done.imported, done.standard);
+    let keys: Vec<&str> = done.saes.keys().collect();
+    assert_eq!(keys, ["standard", "ne", "ne-copy"]);
+    assert_eq!(as_json(done.saes["ne-copy"]), expected);
+    assert_eq!(as_json(done.saes["standard"]), seed_1["standard"]);
+    assert_ne!(done.saes["ne-copy"], done.saes["standard"]);
     let record = read_json(&done.saved.join(interop::EVALUATION_FILE));
     assert_eq!(
         (&record["key"], &record["seed"]),

@@ -2,8 +2,9 @@
 //! `paper-models` against a measurement written out here in float64, from weights read
 //! straight out of the archives' raw storages (not through the pickle reader).
 use neuron_embeddings::experiment::Config;
+use neuron_embeddings::experiment::layers::Provenance;
 use neuron_embeddings::experiment::paper_models::{
-    self, ModelFiles, PaperModelsFile, PaperModelsOptions, shipped_dir,
+    self, ModelFiles, PaperModelsFile, PaperModelsOptions,
 };
 use neuron_embeddings::experiment::pipeline::load_data;
 use neuron_embeddings::mnist::Mnist;
@@ -205,7 +206,7 @@ fn close(name: &str, got: f64, want: f64, tolerance: f64) {
 
 #[test]
 fn every_figure_agrees_with_an_independent_float64_measurement() {
-    let config = Config::paper();
+    let config = neuron_embeddings::paper_config().unwrap();
     let data = load_data(&config.data).unwrap();
     let out = tempfile::tempdir().unwrap();
     let options = PaperModelsOptions {
@@ -224,7 +225,7 @@ fn every_figure_agrees_with_an_independent_float64_measurement() {
         }
     }
 
-    let dir = shipped_dir();
+    let dir = neuron_embeddings::shipped::paper_models_dir();
     let hidden_layer = Layer::read(&dir.join("model.pt"), 0, 1);
     let classifier = Layer::read(&dir.join("model.pt"), 2, 3);
     let hidden = |images: &ndarray::Array2<f32>| -> Vec<Vec<f64>> {
@@ -254,8 +255,8 @@ fn every_figure_agrees_with_an_independent_float64_measurement() {
     );
 
     for (name, path, got) in [
-        ("standard", "sae-standard.pt", &measured.standard),
-        ("ne", "sae-ne.pt", &measured.ne),
+        ("standard", "sae-standard.pt", &measured.saes["standard"]),
+        ("ne", "sae-ne.pt", &measured.saes["ne"]),
     ] {
         let want = expected_sae(
             &dir.join(path),
@@ -300,16 +301,21 @@ fn the_shipped_files_load_with_their_shapes_and_the_pickle_agrees_with_the_raw_s
     let models = paper_models::load(&ModelFiles::shipped()).unwrap();
     assert_eq!(models.mlp.fc1.weight.shape(), [64, 784]);
     assert_eq!(models.mlp.fc2.weight.shape(), [10, 64]);
-    let dir = shipped_dir();
+    let dir = neuron_embeddings::shipped::paper_models_dir();
     let as_f64 = |a: &ndarray::Array2<f32>| a.iter().map(|&v| f64::from(v)).collect::<Vec<_>>();
     assert_eq!(
         as_f64(&models.mlp.fc1.weight),
         raw_storage(&dir.join("model.pt"), 0)
     );
-    for (sae, file) in [
-        (&models.standard, "sae-standard.pt"),
-        (&models.ne, "sae-ne.pt"),
-    ] {
+    let keys: Vec<&str> = models.saes.iter().map(|l| l.key.as_str()).collect();
+    assert_eq!(keys, ["standard", "ne"]);
+    for (layer, file) in models.saes.iter().zip(["sae-standard.pt", "sae-ne.pt"]) {
+        let sae = &layer.sae;
+        assert!(
+            matches!(&layer.provenance, Provenance::Released { file: f } if f.ends_with(file)),
+            "{:?}",
+            layer.provenance
+        );
         assert_eq!(sae.w_enc.shape(), [512, 64]);
         assert_eq!(sae.w_dec.shape(), [64, 512]);
         assert_eq!(as_f64(&sae.w_enc), raw_storage(&dir.join(file), 0));

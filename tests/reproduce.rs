@@ -384,10 +384,10 @@ fn three_seeds_without_extras(config: &Config) -> Reproduction {
 /// seed, and its median mean distance is at most half the standard SAE's.
 #[test]
 fn the_paper_config_shows_the_main_finding_on_every_seed() {
-    let config = Config::paper();
+    let config = neuron_embeddings::paper_config().unwrap();
     let done = three_seeds_without_extras(&config);
     for run in &done.metrics.runs {
-        let (standard, ne) = (&run.standard, &run.ne);
+        let (standard, ne) = (&run.saes["standard"], &run.saes["ne"]);
         assert!(
             (0.935..=0.955).contains(&run.mlp_test_accuracy),
             "seed {}: {}",
@@ -412,22 +412,25 @@ fn the_paper_config_shows_the_main_finding_on_every_seed() {
 /// seeds the ratio of the mean-distance medians must land near it.
 #[test]
 fn the_distance_config_matches_the_papers_distance_ratio() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = Config::from_file(&root.join("configs/paper-distance.toml")).unwrap();
+    let config =
+        Config::from_file(&neuron_embeddings::shipped::configs_dir().join("paper-distance.toml"))
+            .unwrap();
     let mut same_otherwise = config.clone();
-    same_otherwise.name = Config::paper().name;
-    same_otherwise.lambda_ne_chosen_for = Config::paper().lambda_ne_chosen_for;
-    same_otherwise.sae.lambda_ne = Config::paper().sae.lambda_ne;
-    same_otherwise.curve = Config::paper().curve;
+    same_otherwise.name = neuron_embeddings::paper_config().unwrap().name;
+    same_otherwise.lambda_ne_chosen_for = neuron_embeddings::paper_config()
+        .unwrap()
+        .lambda_ne_chosen_for;
+    same_otherwise.sae.lambda_ne = neuron_embeddings::paper_config().unwrap().sae.lambda_ne;
+    same_otherwise.curve = neuron_embeddings::paper_config().unwrap().curve;
     assert_eq!(
         same_otherwise,
-        Config::paper(),
+        neuron_embeddings::paper_config().unwrap(),
         "only name, note, λ_NE and the curve differ"
     );
 
     let done = three_seeds_without_extras(&config);
     let summary = &done.metrics.summary;
-    let ratio = summary.ne["mean_dist"].mean / summary.standard["mean_dist"].mean;
+    let ratio = summary.saes["ne"]["mean_dist"].mean / summary.saes["standard"]["mean_dist"].mean;
     assert!(
         (0.25..=0.55).contains(&ratio),
         "mean-distance ratio {ratio}"

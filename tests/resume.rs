@@ -379,7 +379,7 @@ fn models_of_changed_training_data_are_trained_again() {
     let dir = tempfile::tempdir().unwrap();
     let mnist = dir.path().join("mnist");
     std::fs::create_dir_all(&mnist).unwrap();
-    let shipped = neuron_embeddings::mnist::shipped_dir();
+    let shipped = neuron_embeddings::shipped::mnist_dir();
     for entry in std::fs::read_dir(&shipped).unwrap() {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), mnist.join(entry.file_name())).unwrap();

@@ -5,7 +5,7 @@ use std::path::Path;
 /// The paper's config cut down to seconds: 3,000 training and 1,000 test images, one MLP epoch,
 /// and the NE loss switched on after 8 of the SAE's 24 steps.
 pub fn small_config() -> Config {
-    let mut config = Config::paper();
+    let mut config = neuron_embeddings::paper_config().unwrap();
     config.data.train_limit = 3000;
     config.data.test_limit = 1000;
     config.mlp.epochs = 1;

@@ -18,7 +18,7 @@ pub fn summary(dir: Option<PathBuf>) -> anyhow::Result<String> {
     let seconds = start.elapsed().as_secs_f64();
 
     let source = if data.dir.as_os_str().is_empty() {
-        format!("{} (SHA-256 verified)", ne_mnist::shipped_dir().display())
+        format!("{} (SHA-256 verified)", ne_shipped::mnist_dir().display())
     } else {
         format!("{} (checksums not checked)", data.dir.display())
     };

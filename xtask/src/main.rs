@@ -38,7 +38,7 @@ enum Task {
     },
     /// Train the MLP and save its weights.
     TrainMlp {
-        /// [default: configs/paper.toml in the workspace]
+        /// [default: configs/paper-recipe.toml in the workspace]
         #[arg(long)]
         config: Option<PathBuf>,
         /// [default: results/train in the workspace]
@@ -49,7 +49,7 @@ enum Task {
     TrainSae {
         #[arg(long, value_enum)]
         variant: Variant,
-        /// [default: configs/paper.toml in the workspace]
+        /// [default: configs/paper-recipe.toml in the workspace]
         #[arg(long)]
         config: Option<PathBuf>,
         /// Where the MLP is read from, or saved to if it must be trained [default:
@@ -152,7 +152,7 @@ enum Task {
     /// Measure the paper's released MLP and SAEs (data/mechmnistic, or your own .pt files of
     /// that layout) on Tables 2-4 as our own are measured, with the explorer over them.
     PaperModels {
-        /// [default: configs/paper.toml in the workspace]
+        /// [default: configs/paper-recipe.toml in the workspace]
         #[arg(long)]
         config: Option<PathBuf>,
         /// [default: results/paper-models in the workspace]
@@ -325,7 +325,8 @@ impl SyntheticArgs {
 /// The config and seeds of a multi-seed run (`reproduce`, `dead-latents`).
 #[derive(clap::Args)]
 struct RunArgs {
-    /// [default: configs/paper.toml in the workspace]
+    /// [default, in the workspace: configs/paper-recipe.toml for reproduce, configs/paper.toml
+    /// for dead-latents]
     #[arg(long)]
     config: Option<PathBuf>,
     /// Run seeds 0..N.
@@ -334,9 +335,9 @@ struct RunArgs {
 }
 
 impl RunArgs {
-    /// The config (read and checked) and the seeds 0..N.
-    fn resolve(self) -> anyhow::Result<(Config, Vec<u64>)> {
-        Ok((config_or_default(self.config)?, (0..self.seeds).collect()))
+    /// The config (read and checked; `default` when none is named) and the seeds 0..N.
+    fn resolve(self, default: &str) -> anyhow::Result<(Config, Vec<u64>)> {
+        Ok((config_or(self.config, default)?, (0..self.seeds).collect()))
     }
 }
 
@@ -368,19 +369,20 @@ fn print(text: impl Display) -> anyhow::Result<()> {
 
 /// `path`, or else `default` inside the workspace.
 fn or_in_workspace(path: Option<PathBuf>, default: &str) -> PathBuf {
-    path.unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("xtask sits in the workspace")
-            .join(default)
-    })
+    path.unwrap_or_else(|| ne_shipped::root().join(default))
 }
 
-fn config_or_default(path: Option<PathBuf>) -> anyhow::Result<Config> {
-    Ok(Config::from_file(&or_in_workspace(
-        path,
-        "configs/paper.toml",
-    ))?)
+/// The config `reproduce`, `train-mlp`, `train-sae` and `paper-models` run without
+/// `--config`: of the configs measured, the closest to the paper's Tables 2-3 and to its
+/// released SAEs (README, "The paper's recipe").
+const DEFAULT_CONFIG: &str = "configs/paper-recipe.toml";
+/// The config of the studies whose grids are written on its λ scale (`sweep`, `dead-latents`,
+/// `recipe-search`, whose recipes are laid over its `[sae]`).
+const STUDY_CONFIG: &str = "configs/paper.toml";
+
+/// The config at `path`, or the workspace's `default` (`DEFAULT_CONFIG`, `STUDY_CONFIG`).
+fn config_or(path: Option<PathBuf>, default: &str) -> anyhow::Result<Config> {
+    Ok(Config::from_file(&or_in_workspace(path, default))?)
 }
 
 /// Runs the task. An error is the user's to fix (a file, a config, a folder): it is printed with
@@ -425,7 +427,7 @@ fn run(task: Task) -> anyhow::Result<()> {
     match task {
         Task::Data { dir } => print(data::summary(dir)?),
         Task::TrainMlp { config, out } => {
-            let config = config_or_default(config)?;
+            let config = config_or(config, DEFAULT_CONFIG)?;
             let out = or_in_workspace(out, "results/train");
             let data = load_and_check(&config, 1)?;
             let mlp = train_and_save_mlp(&config, &data, &out.join("mlp.safetensors"))?;
@@ -438,7 +440,7 @@ fn run(task: Task) -> anyhow::Result<()> {
             mlp,
             out,
         } => {
-            let config = config_or_default(config)?;
+            let config = config_or(config, DEFAULT_CONFIG)?;
             let mlp_path = or_in_workspace(mlp, "results/train/mlp.safetensors");
             let out = or_in_workspace(out, "results/train");
             let data = load_and_check(&config, 1)?;
@@ -482,7 +484,7 @@ fn run(task: Task) -> anyhow::Result<()> {
             no_curve,
             force,
         } => {
-            let (config, seeds) = run.resolve()?;
+            let (config, seeds) = run.resolve(DEFAULT_CONFIG)?;
             let out = or_in_workspace(out, "results/reproduce");
             say_what_is_kept_when_interrupted(&out)?;
             let options = ReproduceOptions {
@@ -517,7 +519,7 @@ fn run(task: Task) -> anyhow::Result<()> {
             recipes,
             out,
         } => {
-            let config = config_or_default(config)?;
+            let config = config_or(config, STUDY_CONFIG)?;
             let recipes = or_in_workspace(recipes, "configs/recipe-search.toml");
             let out = or_in_workspace(out, "results/recipe-search.md");
             let recipes = ne_experiment::recipe::read_recipes(&recipes, &config.sae)?;
@@ -536,7 +538,7 @@ fn run(task: Task) -> anyhow::Result<()> {
             ne,
             out,
         } => {
-            let config = config_or_default(config)?;
+            let config = config_or(config, STUDY_CONFIG)?;
             let out = or_in_workspace(out, "results/sweep.md");
             let start = Instant::now();
             let points = ne_experiment::sweep::sweep(&config, &l1, &ne, &log)?;
@@ -573,7 +575,7 @@ fn run(task: Task) -> anyhow::Result<()> {
             print(format_args!("explorer: {}", done.explorer.display()))
         }
         Task::DeadLatents { run, out } => {
-            let (config, seeds) = run.resolve()?;
+            let (config, seeds) = run.resolve(STUDY_CONFIG)?;
             let out = or_in_workspace(out, "results/dead-latents");
             let study = ne_experiment::dead_latents::study(&config, &seeds, &out, &log)?;
             print(std::fs::read_to_string(&study.table_path)?)?;
@@ -589,7 +591,7 @@ fn run(task: Task) -> anyhow::Result<()> {
             no_explorer,
         } => {
             let start = Instant::now();
-            let config = config_or_default(config)?;
+            let config = config_or(config, DEFAULT_CONFIG)?;
             let files = match (mlp, sae_standard, sae_ne) {
                 (Some(mlp), Some(standard), Some(ne)) => PaperModelFiles {
                     mlp,

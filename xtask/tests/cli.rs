@@ -2,7 +2,7 @@
 //! a reader that stops early, and bad input refused with a message (exit 1 or 2), never a panic.
 use ndarray::{Array1, Array2};
 use ne_models::{Linear, Mlp};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 fn xtask(cwd: &Path, args: &[&str]) -> Output {
@@ -17,13 +17,6 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
-
 /// A folder with `work/run.toml`, a small config that reads MNIST from `work/mnist` (written
 /// relative to the config file), and a copy of the shipped files there.
 fn small_project() -> tempfile::TempDir {
@@ -31,11 +24,11 @@ fn small_project() -> tempfile::TempDir {
     let work = dir.path().join("work");
     let mnist = work.join("mnist");
     std::fs::create_dir_all(&mnist).unwrap();
-    for entry in std::fs::read_dir(workspace().join("data/mnist")).unwrap() {
+    for entry in std::fs::read_dir(ne_shipped::mnist_dir()).unwrap() {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), mnist.join(entry.file_name())).unwrap();
     }
-    let paper = std::fs::read_to_string(workspace().join("configs/paper.toml")).unwrap();
+    let paper = std::fs::read_to_string(ne_shipped::paper_config()).unwrap();
     let mut small = paper.replacen("dir = \"\"", "dir = \"mnist\"", 1);
     for (from, to) in [
         ("train_limit = 0", "train_limit = 1000"),

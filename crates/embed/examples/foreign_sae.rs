@@ -54,3 +54,9 @@ fn main() {
         sae.gain.scaled_add(-learning_rate, &grad_gain);
     }
 }
+
+/// `cargo test` runs the example, so it cannot rot.
+#[test]
+fn runs() {
+    main();
+}

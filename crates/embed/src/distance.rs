@@ -59,7 +59,9 @@ pub fn cosine_similarity_matrix(embeddings: ArrayView2<f32>) -> Array2<f32> {
 /// Largest and mean cosine distance between the rows.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DistanceStats {
+    /// The largest distance over all pairs.
     pub max: f32,
+    /// The mean distance over all pairs.
     pub mean: f32,
 }
 

@@ -86,12 +86,6 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// The shipped `configs/paper.toml`, as compiled into the binary.
-    pub fn paper() -> Self {
-        let text = include_str!("../../../configs/paper.toml");
-        Self::parse(text, Path::new("configs/paper.toml")).expect("the shipped config is valid")
-    }
-
     /// Reads and checks a config file; a relative `[data] dir` is taken relative to the file's
     /// folder, so the config means the same wherever it is used from.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
@@ -266,13 +260,25 @@ impl CurveConfig {
     }
 }
 
+/// For the crate's tests: the repository's `configs/paper.toml`, which the command line runs by
+/// default (`ne_shipped::paper_config`).
+#[cfg(test)]
+impl Config {
+    pub(crate) fn paper() -> Self {
+        Self::from_file(&ne_shipped::paper_config()).expect("the shipped config is valid")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn paper_text() -> String {
+        std::fs::read_to_string(ne_shipped::paper_config()).unwrap()
+    }
+
     fn with(edit: impl Fn(&str) -> String) -> Result<Config, ConfigError> {
-        let text = include_str!("../../../configs/paper.toml");
-        Config::parse(&edit(text), Path::new("test.toml"))
+        Config::parse(&edit(&paper_text()), Path::new("test.toml"))
     }
 
     #[test]
@@ -391,8 +397,7 @@ mod tests {
     #[test]
     fn a_relative_data_folder_is_relative_to_the_config_file() {
         let dir = tempfile::tempdir().unwrap();
-        let text =
-            include_str!("../../../configs/paper.toml").replace("dir = \"\"", "dir = \"mnist\"");
+        let text = paper_text().replace("dir = \"\"", "dir = \"mnist\"");
         let path = dir.path().join("sub/my.toml");
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, text).unwrap();

@@ -2,11 +2,12 @@
 //! user sees what each step of λ_NE buys (distance, purity) and what it costs (MSE, accuracy,
 //! dead latents), with the spread over seeds.
 use crate::outputs::write_atomic;
+use crate::paper::{PAPER_NE, PAPER_STANDARD};
 use crate::results::{MetricSummary, summarise};
 use ne_figures::{
     Band, BandPoint, Panel, Reference, ReferencePoint, TradeoffPoint, curve_figure, tradeoff_figure,
 };
-use ne_metrics::{MeanStd, PAPER_NE, PAPER_STANDARD, SaeMetrics};
+use ne_metrics::{MeanStd, SaeMetrics};
 use ne_models::SaeInit;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write;

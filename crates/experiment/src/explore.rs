@@ -1,57 +1,60 @@
 //! The neuron explorer for one seed of a run.
 use crate::MetricsFile;
 use crate::finished::FinishedRun;
-use crate::imported::{ImportedSae, imported_saes};
+use crate::imported::imported_saes;
+use crate::layers::{Provenance, SaeLayer};
 use crate::outputs::Log;
 use crate::pipeline::SeedOutcome;
 use ne_explorer::{ExplorerInput, SaeInput, write_explorer};
+use ne_metrics::SaeEvaluation;
 use ne_mnist::Mnist;
 use std::path::{Path, PathBuf};
 
-/// The explorer's titles of a run's own two SAEs.
-pub const OWN_TITLES: [&str; 2] = ["Standard SAE", "SAE + NE loss"];
-
-/// Writes the explorer for `outcome`, with its two SAEs (titled `titles`: standard, NE) and then
-/// `imported`, into `dir`; returns the path of its `index.html`.
+/// Writes the explorer for `outcome`, with its SAE layers and then `more` (each measured
+/// against the outcome's MLP), into `dir`; returns the path of its `index.html`.
 pub fn write(
     data: &Mnist,
     outcome: &SeedOutcome,
     metrics: &MetricsFile,
-    titles: [&str; 2],
-    imported: &[ImportedSae],
+    more: &[(SaeLayer, SaeEvaluation)],
     dir: &Path,
 ) -> anyhow::Result<PathBuf> {
     let eval = &outcome.evaluation;
     let firing = |counts: &ndarray::Array1<u64>| counts.to_vec();
-    let own = [
+    let own = outcome.models.saes.iter().map(|layer| {
+        let evaluation = eval.saes.get(&layer.key);
         (
-            "standard",
-            titles[0],
-            &outcome.models.standard,
-            &eval.standard,
-        ),
-        ("ne", titles[1], &outcome.models.ne, &eval.ne),
-    ];
-    let shown: Vec<_> = own
-        .into_iter()
-        .chain(
-            imported
-                .iter()
-                .map(|i| (i.key.as_str(), i.title.as_str(), &i.sae, &i.evaluation)),
+            layer,
+            evaluation.expect("every layer of a seed is measured"),
         )
-        .map(|(key, title, sae, evaluation)| {
-            let train_firing = firing(&evaluation.train_firing);
-            (key, title, sae, train_firing, &evaluation.proxies)
+    });
+    let shown: Vec<_> = own
+        .chain(more.iter().map(|(layer, evaluation)| (layer, evaluation)))
+        .map(|(layer, evaluation)| {
+            let provenance = layer.provenance.describe();
+            (
+                layer,
+                provenance,
+                firing(&evaluation.per_latent.train_firing),
+                evaluation,
+            )
         })
         .collect();
+    // Released models are not a run's seeds: the page's tables say so.
+    let released = |layer: &SaeLayer| matches!(layer.provenance, Provenance::Released { .. });
+    let models_label = match outcome.models.saes.iter().all(released) {
+        true => "released, measured here",
+        false => "ours",
+    };
     let saes: Vec<SaeInput> = shown
         .iter()
-        .map(|(key, title, sae, train_firing, proxies)| SaeInput {
-            key,
-            title,
-            sae,
+        .map(|(layer, provenance, train_firing, evaluation)| SaeInput {
+            key: &layer.key,
+            title: &layer.title,
+            provenance,
+            sae: &layer.sae,
             train_firing,
-            proxies,
+            proxies: &evaluation.proxies,
         })
         .collect();
     let mlp_firing = firing(&eval.mlp_train_firing);
@@ -68,10 +71,12 @@ pub fn write(
             mlp_proxies: &eval.mlp_proxies,
             saes: &saes,
             metrics: &metrics_json,
+            paper: &crate::paper::explorer_figures(),
             seed: outcome.run.seed,
             cluster_threshold: explorer.cluster_threshold,
             cluster_examples: explorer.cluster_examples,
             distance_cap: metrics.config.eval.example_cap,
+            models_label,
         },
     )?;
     for name in ne_explorer::file_names() {
@@ -90,14 +95,7 @@ pub fn write_run(
     log: Log,
 ) -> anyhow::Result<PathBuf> {
     let imported = imported_saes(dir, &metrics.config, data, outcome, log)?;
-    write(
-        data,
-        outcome,
-        metrics,
-        OWN_TITLES,
-        &imported,
-        &dir.join("explorer"),
-    )
+    write(data, outcome, metrics, &imported, &dir.join("explorer"))
 }
 
 /// Writes the explorer of a finished `reproduce` run from its folder: the config and seeds come

@@ -22,7 +22,7 @@ impl FinishedRun {
         let path = dir.join("metrics.json");
         let text =
             std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let metrics: MetricsFile = serde_json::from_slice(&text)
+        let metrics = MetricsFile::from_json(&text)
             .with_context(|| format!("{} is not a metrics file of this project", path.display()))?;
         metrics.config.validate().map_err(|problem| {
             anyhow::anyhow!("{}: its config is not valid: {problem}", path.display())

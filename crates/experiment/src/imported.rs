@@ -2,27 +2,20 @@
 //! again for the explorer. Apart from `interop`, so that the explorer can read them without
 //! depending on the module that writes them (which itself writes the explorer).
 use crate::Config;
+use crate::layers::{Provenance, SaeLayer};
 use crate::outputs::Log;
-use crate::pipeline::SeedOutcome;
+use crate::pipeline::{SeedOutcome, evaluate_layer};
 use anyhow::Context;
-use ne_metrics::{EvalOptions, EvalSet, SaeEvaluation, evaluate_sae};
+use ne_metrics::{EvalOptions, EvalSet, SaeEvaluation};
 use ne_mnist::Mnist;
-use ne_models::{Sae, saelens};
+use ne_models::saelens;
 use serde::Deserialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Folder of a run holding the SAEs `evaluate` brought in, one folder per key.
 pub const IMPORTED_DIR: &str = "imported";
 /// What `evaluate` measured for an imported SAE, in that SAE's folder.
 pub const EVALUATION_FILE: &str = "evaluation.json";
-
-/// An SAE brought in by `evaluate`, measured against the MLP of the seed shown.
-pub struct ImportedSae {
-    pub key: String,
-    pub title: String,
-    pub sae: Sae,
-    pub evaluation: SaeEvaluation,
-}
 
 /// The part of `evaluation.json` needed to show an imported SAE again.
 #[derive(Deserialize)]
@@ -31,29 +24,26 @@ struct ImportRecord {
     title: String,
     seed: u64,
     config_digest: String,
+    /// Where `evaluate` read it from; absent in records of older runs.
+    #[serde(default)]
+    source: PathBuf,
 }
 
-/// Measures `sae` as the run measured its own SAEs, on the outcome's MLP and the run's data;
-/// it has no training record, so the dead counts during training are left unmeasured.
+/// Measures `layer` as the run measured its own SAEs, on the outcome's MLP and the run's data;
+/// an imported SAE has no training record, so the dead counts during training stay unmeasured.
 pub(crate) fn measure(
     data: &Mnist,
     outcome: &SeedOutcome,
     options: EvalOptions,
-    sae: &Sae,
+    layer: &SaeLayer,
 ) -> anyhow::Result<SaeEvaluation> {
     let test = EvalSet {
         hidden: outcome.test_hidden.view(),
         labels: data.test.labels.view(),
         pixels: data.test.pixels.view(),
     };
-    Ok(evaluate_sae(
-        &outcome.models.mlp,
-        sae,
-        test,
-        outcome.train_hidden.view(),
-        None,
-        options,
-    )?)
+    let train = outcome.train_hidden.view();
+    evaluate_layer(&outcome.models.mlp, layer, test, train, options)
 }
 
 /// The SAEs in `<run>/imported/` that were measured against the seed of `outcome` and against
@@ -65,7 +55,7 @@ pub fn imported_saes(
     data: &Mnist,
     outcome: &SeedOutcome,
     log: Log,
-) -> anyhow::Result<Vec<ImportedSae>> {
+) -> anyhow::Result<Vec<(SaeLayer, SaeEvaluation)>> {
     let root = run.join(IMPORTED_DIR);
     let entries = match std::fs::read_dir(&root) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -116,14 +106,17 @@ pub fn imported_saes(
             ));
             continue;
         }
-        let sae = saelens::read(&folder)?.sae;
-        let evaluation = measure(data, outcome, config.eval.options(), &sae)?;
-        imported.push(ImportedSae {
+        let layer = SaeLayer {
             key: record.key,
             title: record.title,
-            sae,
-            evaluation,
-        });
+            provenance: Provenance::Imported {
+                source: record.source,
+            },
+            sae: saelens::read(&folder)?.sae,
+            training: None,
+        };
+        let evaluation = measure(data, outcome, config.eval.options(), &layer)?;
+        imported.push((layer, evaluation));
     }
     Ok(imported)
 }

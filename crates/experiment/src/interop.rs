@@ -6,6 +6,7 @@
 use crate::finished::FinishedRun;
 use crate::imported::measure;
 pub use crate::imported::{EVALUATION_FILE, IMPORTED_DIR};
+use crate::layers::{Keyed, Provenance, SaeLayer};
 use crate::outputs::write_atomic;
 use crate::pipeline::{Log, SeedOutcome, seed_dir};
 use crate::{Config, explore};
@@ -85,10 +86,11 @@ pub fn export_seed(
     let seed = outcome.run.seed;
     let dir = seed_dir(out, seed);
     let mut written = Vec::new();
-    for (variant, sae) in [
-        (SaeVariant::Standard, &outcome.models.standard),
-        (SaeVariant::Ne, &outcome.models.ne),
-    ] {
+    for layer in &outcome.models.saes {
+        let Provenance::Trained { variant, .. } = layer.provenance else {
+            continue;
+        };
+        let sae = &layer.sae;
         let folder = dir.join(SAELENS_DIR).join(variant.name());
         let record = provenance(config, seed, Some(variant));
         let metadata = Map::from_iter([
@@ -181,9 +183,8 @@ pub struct EvaluateOptions {
 pub struct Evaluation {
     pub key: String,
     pub seed: u64,
-    pub standard: SaeMetrics,
-    pub ne: SaeMetrics,
-    pub imported: SaeMetrics,
+    /// The seed's own SAEs' figures, then the imported one's under `key`.
+    pub saes: Keyed<SaeMetrics>,
     /// `imported/<key>/` in the run's folder.
     pub saved: PathBuf,
     /// The explorer's `index.html`.
@@ -193,11 +194,14 @@ pub struct Evaluation {
 impl Evaluation {
     /// A Markdown table, one row per figure of `SaeMetrics` as `metrics.json` names it.
     pub fn table(&self) -> String {
-        let columns = [
-            (format!("standard (seed {})", self.seed), &self.standard),
-            (format!("+ NE loss (seed {})", self.seed), &self.ne),
-            (self.key.clone(), &self.imported),
-        ];
+        let columns: Vec<(String, &SaeMetrics)> = self
+            .saes
+            .iter()
+            .map(|(key, metrics)| match key == self.key {
+                true => (key.to_owned(), metrics),
+                false => (format!("{key} (seed {})", self.seed), metrics),
+            })
+            .collect();
         let as_json = |m: &SaeMetrics| serde_json::to_value(m).expect("plain numbers");
         let values: Vec<Value> = columns.iter().map(|(_, m)| as_json(m)).collect();
         let headings: Vec<&str> = columns.iter().map(|(h, _)| h.as_str()).collect();
@@ -254,13 +258,10 @@ pub fn evaluate(options: &EvaluateOptions, log: Log) -> anyhow::Result<Evaluatio
         None => key_of_folder(&options.sae),
     };
     ne_explorer::check_sae_key(&key).context("choose another name with --name")?;
-    if [SaeVariant::Standard, SaeVariant::Ne]
-        .iter()
-        .any(|v| v.name() == key)
-    {
+    let run = FinishedRun::open(&options.run, log)?;
+    if run.metrics.runs.iter().any(|r| r.saes.get(&key).is_some()) {
         bail!("the name {key:?} is taken by the run's own SAE; choose another with --name");
     }
-    let run = FinishedRun::open(&options.run, log)?;
     let seed = run.seed(options.seed)?;
     let config = &run.metrics.config;
     let sae = loaded.sae;
@@ -286,7 +287,18 @@ pub fn evaluate(options: &EvaluateOptions, log: Log) -> anyhow::Result<Evaluatio
 
     let data = run.data()?;
     let outcome = run.outcome(&data, seed, log)?;
-    let evaluation = measure(&data, &outcome, config.eval.options(), &sae)?;
+    let source = std::fs::canonicalize(&options.sae).unwrap_or_else(|_| options.sae.clone());
+    let layer = SaeLayer {
+        key: key.clone(),
+        title: format!("{key} (imported)"),
+        provenance: Provenance::Imported {
+            source: source.clone(),
+        },
+        sae,
+        training: None,
+    };
+    let evaluation = measure(&data, &outcome, config.eval.options(), &layer)?;
+    let sae = layer.sae;
     let m = &evaluation.metrics;
     if [
         m.mse,
@@ -317,11 +329,9 @@ pub fn evaluate(options: &EvaluateOptions, log: Log) -> anyhow::Result<Evaluatio
     let staging = run.dir.join(IMPORTED_DIR).join(format!(".partial-{key}"));
     remove_dir_if_present(&staging)?;
     write_saelens(&staging, &sae, &loaded.metadata)?;
-    let title = format!("{key} (imported)");
-    let source = std::fs::canonicalize(&options.sae).unwrap_or_else(|_| options.sae.clone());
     let record = json!({
         "key": key,
-        "title": title,
+        "title": layer.title,
         "source": source,
         "seed": seed,
         "config_digest": config.digest(),
@@ -330,12 +340,12 @@ pub fn evaluate(options: &EvaluateOptions, log: Log) -> anyhow::Result<Evaluatio
     write_atomic(&staging.join(EVALUATION_FILE), &pretty(&record))?;
     replace_dir(&staging, &saved)?;
     let explorer = explore::write_run(&run.dir, &run.metrics, &data, &outcome, log)?;
+    let mut saes = outcome.run.saes.clone();
+    saes.insert(key.clone(), evaluation.metrics);
     Ok(Evaluation {
         key,
         seed,
-        standard: outcome.run.standard,
-        ne: outcome.run.ne,
-        imported: evaluation.metrics,
+        saes,
         saved,
         explorer,
     })

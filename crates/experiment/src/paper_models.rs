@@ -1,11 +1,13 @@
 //! The paper's own models: the MLP and the two SAEs published with its explorer mechMNISTic
 //! (shipped in `data/mechmnistic/`, PyTorch `torch.save` files), measured exactly as a run
 //! measures its own: one more seed's models through `pipeline::evaluate_seed`.
+use crate::layers::{Keyed, NE, Provenance, STANDARD, SaeLayer};
 use crate::outputs::write_atomic;
+use crate::paper::{PAPER_NE, PAPER_STANDARD};
 use crate::pipeline::{Log, SeedModels, SeedOutcome, evaluate_seed, load_and_check, seed_run};
 use crate::{Config, MetricsFile, SeedRun, report};
 use anyhow::{Context, bail};
-use ne_metrics::{PAPER_NE, PAPER_STANDARD, SaeEvaluation, median};
+use ne_metrics::{SaeEvaluation, median};
 use ne_mnist::{CLASSES, IMAGE_PIXELS, Mnist};
 use ne_models::torch;
 use serde::{Deserialize, Serialize};
@@ -34,15 +36,6 @@ pub const SHIPPED_SHA256: [(&str, &str); 3] = [
 /// activating examples' embeddings (the neurons' weights) are near-parallel by construction.
 pub const FEW_NEURONS: f64 = 3.0;
 
-/// `data/mechmnistic` in the workspace.
-pub fn shipped_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("crates/experiment sits two levels down")
-        .join("data/mechmnistic")
-}
-
 /// Where the three `.pt` files are, and whether to check them against `SHIPPED_SHA256`.
 #[derive(Debug, Clone)]
 pub struct ModelFiles {
@@ -55,7 +48,7 @@ pub struct ModelFiles {
 impl ModelFiles {
     /// The shipped, checksum-verified files.
     pub fn shipped() -> Self {
-        let dir = shipped_dir();
+        let dir = ne_shipped::paper_models_dir();
         Self {
             mlp: dir.join(SHIPPED_SHA256[0].0),
             standard: dir.join(SHIPPED_SHA256[1].0),
@@ -101,7 +94,16 @@ pub fn load(files: &ModelFiles) -> anyhow::Result<SeedModels> {
         );
     }
     let mut saes = Vec::new();
-    for (path, i) in [(&files.standard, 1), (&files.ne, 2)] {
+    let layers = [
+        (
+            STANDARD,
+            "Paper's standard SAE (released)",
+            &files.standard,
+            1,
+        ),
+        (NE, "Paper's NE SAE (released)", &files.ne, 2),
+    ];
+    for (key, title, path, i) in layers {
         let sae = torch::sae(&read_checked(path, expected(i))?).context(in_file(path))?;
         if sae.inputs() != mlp.fc1.outputs() {
             bail!(
@@ -112,11 +114,15 @@ pub fn load(files: &ModelFiles) -> anyhow::Result<SeedModels> {
                 mlp.fc1.outputs()
             );
         }
-        saes.push(sae);
+        saes.push(SaeLayer {
+            key: key.to_owned(),
+            title: title.to_owned(),
+            provenance: Provenance::Released { file: path.clone() },
+            sae,
+            training: None,
+        });
     }
-    let ne = saes.pop().expect("two SAEs");
-    let standard = saes.pop().expect("two SAEs");
-    Ok(SeedModels { mlp, standard, ne })
+    Ok(SeedModels { mlp, saes })
 }
 
 /// Measures `models` as a run measures a seed's models, without a training record (their
@@ -137,7 +143,6 @@ pub fn measure(
         &models,
         train_hidden.view(),
         test_hidden.view(),
-        [None, None],
     )?;
     let secs = start.elapsed().as_secs_f64();
     log(&format!("paper's models: measured in {secs:.2} s"));
@@ -210,18 +215,18 @@ pub struct Shortcut {
 impl Shortcut {
     pub fn of(evaluation: &SaeEvaluation) -> Self {
         let few = |j: usize| evaluation.proxies[j].encoder_participation <= FEW_NEURONS;
-        let m = evaluation.latents.len();
+        let m = evaluation.per_latent.stats.len();
         let med = |pick: fn(&ne_metrics::NeuronStats) -> Option<f32>, want: bool| {
             let v: Vec<f64> = (0..m)
                 .filter(|&j| few(j) == want)
-                .filter_map(|j| pick(&evaluation.latents[j]).map(f64::from))
+                .filter_map(|j| pick(&evaluation.per_latent.stats[j]).map(f64::from))
                 .collect();
             median(&v).unwrap_or(f64::NAN)
         };
         Self {
             few_neuron_latents: (0..m).filter(|&j| few(j)).count(),
             few_neuron_alive: (0..m)
-                .filter(|&j| few(j) && evaluation.train_firing[j] > 0)
+                .filter(|&j| few(j) && evaluation.per_latent.train_firing[j] > 0)
                 .count(),
             few_max_dist: med(|s| s.max_dist, true),
             few_mean_dist: med(|s| s.mean_dist, true),
@@ -240,8 +245,9 @@ pub struct PaperModelsFile {
     pub config: Config,
     pub mlp_test_accuracy: f64,
     pub mlp: ne_metrics::Table4,
-    pub standard: ne_metrics::SaeMetrics,
-    pub ne: ne_metrics::SaeMetrics,
+    /// Each released SAE's figures under its key (`standard`, `ne`).
+    #[serde(flatten)]
+    pub saes: Keyed<ne_metrics::SaeMetrics>,
     /// Per SAE, the τ that give the paper's printed dead %.
     pub tau_for_printed_dead: BTreeMap<String, TauRange>,
     /// Per SAE, the few-neuron shortcut.
@@ -281,20 +287,23 @@ pub fn paper_models(
     let load_secs = start.elapsed().as_secs_f64();
     let outcome = measure(config, &data, models, log)?;
     let eval = &outcome.evaluation;
-    let by_sae = |f: &dyn Fn(&SaeEvaluation, f64) -> _| {
-        BTreeMap::from([
-            (
-                "standard".to_owned(),
-                f(&eval.standard, PAPER_STANDARD.dead_pct),
-            ),
-            ("ne".to_owned(), f(&eval.ne, PAPER_NE.dead_pct)),
-        ])
+    let printed_dead = |key: &str| match key {
+        STANDARD => PAPER_STANDARD.dead_pct,
+        _ => PAPER_NE.dead_pct,
     };
-    let tau = by_sae(&|e, printed| tau_range(e.train_max.as_slice().expect("contiguous"), printed));
-    let shortcut = BTreeMap::from([
-        ("standard".to_owned(), Shortcut::of(&eval.standard)),
-        ("ne".to_owned(), Shortcut::of(&eval.ne)),
-    ]);
+    let tau = eval
+        .saes
+        .iter()
+        .map(|(key, e)| {
+            let max = e.per_latent.train_max.as_slice().expect("contiguous");
+            (key.to_owned(), tau_range(max, printed_dead(key)))
+        })
+        .collect();
+    let shortcut = eval
+        .saes
+        .iter()
+        .map(|(key, e)| (key.to_owned(), Shortcut::of(e)))
+        .collect();
     let files = &options.files;
     let mut timing_s = outcome.run.timing_s.clone();
     timing_s.insert("load".into(), load_secs);
@@ -308,8 +317,7 @@ pub fn paper_models(
         config: config.clone(),
         mlp_test_accuracy: outcome.run.mlp_test_accuracy,
         mlp: outcome.run.mlp,
-        standard: outcome.run.standard,
-        ne: outcome.run.ne,
+        saes: outcome.run.saes.clone(),
         tau_for_printed_dead: tau,
         shortcut,
         timing_s,
@@ -323,17 +331,8 @@ pub fn paper_models(
     write_atomic(&report_path, text.as_bytes())?;
     let explorer_path = if options.explorer {
         let metrics = MetricsFile::new(config.clone(), vec![outcome.run.clone()]);
-        Some(crate::explore::write(
-            &data,
-            &outcome,
-            &metrics,
-            [
-                "Paper's standard SAE (released)",
-                "Paper's NE SAE (released)",
-            ],
-            &[],
-            &out.join("explorer"),
-        )?)
+        let dir = out.join("explorer");
+        Some(crate::explore::write(&data, &outcome, &metrics, &[], &dir)?)
     } else {
         None
     };
@@ -349,7 +348,7 @@ pub fn paper_models(
 fn read_reproduction(dir: &Path, log: Log) -> Option<MetricsFile> {
     let path = dir.join("metrics.json");
     let text = std::fs::read(&path).ok()?;
-    match serde_json::from_slice(&text) {
+    match MetricsFile::from_json(&text) {
         Ok(metrics) => Some(metrics),
         Err(e) => {
             log(&format!(

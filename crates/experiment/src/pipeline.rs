@@ -1,14 +1,15 @@
 //! The experiment stage by stage for one seed: data, MLP, hidden activations, the SAEs and the
 //! curve's, metrics, and the model files that record them. `reproduce` runs it over seeds.
 use crate::curve::{CurveModel, curve_model, curve_model_stem};
+use crate::layers::{Keyed, NE, Provenance, STANDARD, SaeLayer};
 use crate::outputs::write_atomic;
 use crate::store::{ModelSource, SeedStore, check_mlp, check_sae};
 use crate::{Config, DataConfig, SeedRun, flops};
 use anyhow::Context;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use ne_metrics::{
-    EvalSet, NeuronStats, SaeEvaluation, SaeMetrics, Table4, UnitProxies, evaluate_sae,
-    mlp_unit_proxies, sae_metrics,
+    EvalOptions, EvalSet, NeuronStats, SaeEvaluation, SaeMetrics, Table4, UnitProxies,
+    evaluate_sae, mlp_unit_proxies, sae_metrics,
 };
 use ne_mnist::{Checksums, Mnist, MnistError};
 use ne_models::{Mlp, Sae, SaeTraining, SaeVariant, TrainingFiring};
@@ -37,7 +38,7 @@ pub fn load_and_check(config: &Config, seeds: usize) -> anyhow::Result<Mnist> {
 /// cut to the configured limits.
 pub fn load_data(config: &DataConfig) -> anyhow::Result<Mnist> {
     let (dir, checksums) = if config.dir.as_os_str().is_empty() {
-        (ne_mnist::shipped_dir(), Checksums::Verify)
+        (ne_shipped::mnist_dir(), Checksums::Verify)
     } else {
         (config.dir.clone(), Checksums::Skip)
     };
@@ -73,12 +74,18 @@ fn with_checksum_advice(error: MnistError) -> anyhow::Error {
     )
 }
 
-/// The three trained models of one seed.
+/// One seed's MLP and the SAEs on its hidden layer (a run's own: `STANDARD` then `NE`).
 #[derive(Debug, Clone)]
 pub struct SeedModels {
     pub mlp: Mlp,
-    pub standard: Sae,
-    pub ne: Sae,
+    pub saes: Vec<SaeLayer>,
+}
+
+impl SeedModels {
+    /// The SAE under `key`, if the seed has one.
+    pub fn sae(&self, key: &str) -> Option<&SaeLayer> {
+        self.saes.iter().find(|layer| layer.key == key)
+    }
 }
 
 /// Per-neuron figures kept for the explorer.
@@ -88,8 +95,8 @@ pub struct SeedEvaluation {
     pub mlp_train_firing: Array1<u64>,
     /// Per MLP hidden neuron, the Table 4 figures on the test set.
     pub mlp_proxies: Vec<UnitProxies>,
-    pub standard: SaeEvaluation,
-    pub ne: SaeEvaluation,
+    /// Each SAE of `SeedModels::saes`, measured, under its key and in its order.
+    pub saes: Keyed<SaeEvaluation>,
 }
 
 /// One finished seed.
@@ -216,10 +223,10 @@ pub fn run_seed(
             .clone()
             .map_err(|e| anyhow::anyhow!("seed {seed}: training the SAEs' shared steps: {e}"))
     };
-    let trained_sae = |stem: &str, variant: SaeVariant, lambda_ne: f32| {
+    let trained_sae = |key: &str, stem: &str, variant: SaeVariant, lambda_ne: f32| {
         let mut config = config.clone();
         config.sae.lambda_ne = lambda_ne;
-        store.model_with_record(
+        let (sae, training) = store.model_with_record(
             stem,
             |sae, path| check_sae(&config, hidden_units, sae, path),
             || {
@@ -229,7 +236,14 @@ pub fn run_seed(
                 work.add(sae_flops(&config.sae, &training.0, Some(&from), ne));
                 Ok((training.1, training.2))
             },
-        )
+        )?;
+        anyhow::Ok(SaeLayer {
+            key: key.to_owned(),
+            title: title_of(variant).to_owned(),
+            provenance: Provenance::Trained { variant, lambda_ne },
+            sae,
+            training: Some(training),
+        })
     };
     let classes = mlp.fc2.outputs();
     let eval_flops = |latents: &[NeuronStats], proxies: &[UnitProxies], train_encoded| {
@@ -249,33 +263,27 @@ pub fn run_seed(
         ));
     };
     let full_eval_flops = |evaluation: &SaeEvaluation| {
-        let train_encoded = train_view.nrows() * evaluation.latents.len();
-        eval_flops(&evaluation.latents, &evaluation.proxies, train_encoded);
+        let stats = &evaluation.per_latent.stats;
+        let train_encoded = train_view.nrows() * stats.len();
+        eval_flops(stats, &evaluation.proxies, train_encoded);
     };
+    let lambda_ne = config.sae.lambda_ne;
     let standard = stages.run("sae_standard", || {
-        trained_sae("sae-standard", SaeVariant::Standard, config.sae.lambda_ne)
+        trained_sae(STANDARD, "sae-standard", SaeVariant::Standard, lambda_ne)
     })?;
     let ne = stages.run("sae_ne", || {
-        trained_sae("sae-ne", SaeVariant::Ne, config.sae.lambda_ne)
+        trained_sae(NE, "sae-ne", SaeVariant::Ne, lambda_ne)
     })?;
 
     let models = SeedModels {
         mlp,
-        standard: standard.0,
-        ne: ne.0,
+        saes: vec![standard, ne],
     };
-    let trainings = [Some(&standard.1), Some(&ne.1)];
     let evaluation = stages.run("eval", || {
-        let evaluation = evaluate_seed(
-            config,
-            data,
-            &models,
-            train_view,
-            test_hidden.view(),
-            trainings,
-        )?;
-        full_eval_flops(&evaluation.standard);
-        full_eval_flops(&evaluation.ne);
+        let evaluation = evaluate_seed(config, data, &models, train_view, test_hidden.view())?;
+        for (_, sae) in evaluation.saes.iter() {
+            full_eval_flops(sae);
+        }
         Ok(evaluation)
     })?;
     let curve = if curve {
@@ -286,23 +294,24 @@ pub fn run_seed(
                 .par_iter()
                 .map(|&lambda| {
                     let metrics = match curve_model(lambda, config.sae.lambda_ne) {
-                        CurveModel::Standard => evaluation.standard.metrics,
-                        CurveModel::Ne => evaluation.ne.metrics,
+                        CurveModel::Standard => evaluation.saes[STANDARD].metrics,
+                        CurveModel::Ne => evaluation.saes[NE].metrics,
                         CurveModel::Extra => {
                             let stem = format!("curve/{}", curve_model_stem(lambda));
-                            let (sae, training) = trained_sae(&stem, SaeVariant::Ne, lambda)?;
+                            let layer = trained_sae(&stem, &stem, SaeVariant::Ne, lambda)?;
                             let test = test_set(data, test_hidden.view());
                             let options = config.eval.options();
+                            let training = layer.training.as_ref();
                             let measured = sae_metrics(
                                 &models.mlp,
-                                &sae,
+                                &layer.sae,
                                 test,
                                 train_view,
-                                Some(&training),
+                                training,
                                 options,
                             )?;
-                            let (latents, proxies) = (&measured.latents, &measured.proxies);
-                            eval_flops(latents, proxies, measured.train_encoded);
+                            let (stats, proxies) = (&measured.stats, &measured.proxies);
+                            eval_flops(stats, proxies, measured.train_encoded);
                             measured.metrics
                         }
                     };
@@ -347,34 +356,52 @@ fn test_set<'a>(data: &'a Mnist, test_hidden: ArrayView2<'a, f32>) -> EvalSet<'a
     }
 }
 
-/// Measures a seed's models as the config says: both SAEs (with what their training recorded
-/// of which latents fired, when it is known: `trainings` = [standard, NE]) and the MLP's
-/// neurons. Every SAE a run shows, ours or another's, is measured here or by `evaluate_sae`
-/// with the same options.
+/// Measures one SAE layer against `mlp`: every SAE a run shows (its own, the curve's,
+/// imported, the paper's released) is measured here, with the config's `options`, and with what
+/// its training recorded of which latents fired when that is known.
+pub fn evaluate_layer(
+    mlp: &Mlp,
+    layer: &SaeLayer,
+    test: EvalSet,
+    train_hidden: ArrayView2<f32>,
+    options: EvalOptions,
+) -> anyhow::Result<SaeEvaluation> {
+    let training = layer.training.as_ref();
+    Ok(evaluate_sae(
+        mlp,
+        &layer.sae,
+        test,
+        train_hidden,
+        training,
+        options,
+    )?)
+}
+
+/// Measures a seed's models as the config says: every SAE layer, in parallel, and the MLP's
+/// neurons.
 pub fn evaluate_seed(
     config: &Config,
     data: &Mnist,
     models: &SeedModels,
     train_hidden: ArrayView2<f32>,
     test_hidden: ArrayView2<f32>,
-    trainings: [Option<&TrainingFiring>; 2],
 ) -> anyhow::Result<SeedEvaluation> {
     let test = test_set(data, test_hidden);
     let options = config.eval.options();
-    let evaluate = |sae: &Sae, training: Option<&TrainingFiring>| {
-        evaluate_sae(&models.mlp, sae, test, train_hidden, training, options)
-    };
-    let (standard, ne) = rayon::join(
-        || evaluate(&models.standard, trainings[0]),
-        || evaluate(&models.ne, trainings[1]),
-    );
+    let saes = models
+        .saes
+        .par_iter()
+        .map(|layer| {
+            let evaluation = evaluate_layer(&models.mlp, layer, test, train_hidden, options)?;
+            Ok((layer.key.clone(), evaluation))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let mlp_train_firing =
         train_hidden.map_axis(Axis(0), |c| c.iter().filter(|&&a| a > 0.0).count() as u64);
     Ok(SeedEvaluation {
         mlp_train_firing,
         mlp_proxies: mlp_unit_proxies(&models.mlp, test),
-        standard: standard?,
-        ne: ne?,
+        saes: saes.into_iter().collect(),
     })
 }
 
@@ -394,11 +421,18 @@ pub fn seed_run(
         seed,
         mlp_test_accuracy: f64::from(accuracy),
         mlp: Table4::of(&evaluation.mlp_proxies),
-        standard: evaluation.standard.metrics,
-        ne: evaluation.ne.metrics,
+        saes: evaluation.saes.map(|e| e.metrics),
         timing_s,
         flops: BTreeMap::new(),
     })
+}
+
+/// The explorer's heading of a run's own SAE.
+pub fn title_of(variant: SaeVariant) -> &'static str {
+    match variant {
+        SaeVariant::Standard => "Standard SAE",
+        SaeVariant::Ne => "SAE + NE loss",
+    }
 }
 
 /// Trains the MLP of `seed`, logging one line per epoch.
@@ -501,7 +535,7 @@ mod tests {
     #[test]
     fn an_empty_test_set_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let shipped = ne_mnist::shipped_dir();
+        let shipped = ne_shipped::mnist_dir();
         for entry in std::fs::read_dir(&shipped).unwrap() {
             let entry = entry.unwrap();
             if entry.file_name().to_string_lossy().starts_with("train-") {

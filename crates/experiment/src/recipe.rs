@@ -3,15 +3,16 @@
 //! paper's released SAEs measured on the same held-out examples through the released MLP. The
 //! test set is never read. Each recipe's distance to the released models is the mean over the
 //! Table 2-3 columns of a symmetric relative difference, so no column's scale dominates.
+use crate::layers::{NE, Provenance, STANDARD, SaeLayer};
 use crate::paper_models::{self, ModelFiles};
-use crate::pipeline::{Log, load_data, train_mlp, train_sae};
+use crate::pipeline::{Log, evaluate_layer, load_data, train_mlp, train_sae};
 use crate::sweep::HELD_OUT;
 use crate::{Config, DataConfig};
 use anyhow::{Context, bail};
 use ndarray::{ArrayView2, s};
-use ne_metrics::{EvalSet, SaeMetrics, sae_metrics};
+use ne_metrics::{EvalSet, SaeMetrics};
 use ne_mnist::Mnist;
-use ne_models::{Mlp, Sae, SaeConfig, SaeVariant};
+use ne_models::{Mlp, SaeConfig, SaeVariant};
 use rayon::prelude::*;
 use std::fmt::Write;
 use std::path::Path;
@@ -138,15 +139,17 @@ fn split<'a>(data: &'a Mnist, hidden: ArrayView2<'a, f32>) -> (ArrayView2<'a, f3
     (hidden.slice_move(s![..at, ..]), held_out)
 }
 
+/// `layer`'s figures on the held-out examples, as a run measures (`evaluate_layer`), its dead
+/// counts over the examples SAEs train on.
 fn measure(
     config: &Config,
     mlp: &Mlp,
-    sae: &Sae,
+    layer: &SaeLayer,
     data: &Mnist,
     hidden: ArrayView2<f32>,
 ) -> anyhow::Result<SaeMetrics> {
     let (fit, held_out) = split(data, hidden);
-    Ok(sae_metrics(mlp, sae, held_out, fit, None, config.eval.options())?.metrics)
+    Ok(evaluate_layer(mlp, layer, held_out, fit, config.eval.options())?.metrics)
 }
 
 /// Trains every recipe's standard and NE SAE (seed `config.seed`, on our MLP of that seed) and
@@ -167,20 +170,11 @@ pub fn search(config: &Config, recipes: &[Recipe], log: Log) -> anyhow::Result<S
     );
     let released = paper_models::load(&ModelFiles::shipped())?;
     let released_hidden = released.mlp.hidden(data.train.images.view());
-    let released_standard = measure(
-        config,
-        &released.mlp,
-        &released.standard,
-        &data,
-        released_hidden.view(),
-    )?;
-    let released_ne = measure(
-        config,
-        &released.mlp,
-        &released.ne,
-        &data,
-        released_hidden.view(),
-    )?;
+    let released_of = |key: &str| {
+        let layer = released.sae(key).expect("the paper released both SAEs");
+        measure(config, &released.mlp, layer, &data, released_hidden.view())
+    };
+    let (released_standard, released_ne) = (released_of(STANDARD)?, released_of(NE)?);
     let mlp = train_mlp(config, &data, config.seed, log)?;
     let hidden = mlp.hidden(data.train.images.view());
     let (fit, _) = split(&data, hidden.view());
@@ -191,7 +185,17 @@ pub fn search(config: &Config, recipes: &[Recipe], log: Log) -> anyhow::Result<S
         };
         let (sae, _) = train_sae(&config, variant, config.seed, fit, log)
             .with_context(|| format!("recipe {}", recipe.name))?;
-        measure(&config, &mlp, &sae, &data, hidden.view())
+        let layer = SaeLayer {
+            key: variant.name().to_owned(),
+            title: recipe.name.clone(),
+            provenance: Provenance::Trained {
+                variant,
+                lambda_ne: config.sae.lambda_ne,
+            },
+            sae,
+            training: None,
+        };
+        measure(&config, &mlp, &layer, &data, hidden.view())
     };
     let mut fits = recipes
         .par_iter()
@@ -284,7 +288,7 @@ mod tests {
     /// The shipped search files and the recipe they found read and validate.
     #[test]
     fn shipped_recipes_and_the_paper_recipe_are_valid() {
-        let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let configs = ne_shipped::configs_dir();
         let base = Config::from_file(&configs.join("paper.toml")).unwrap().sae;
         assert_eq!(
             read_recipes(&configs.join("recipe-search.toml"), &base)

@@ -1,21 +1,42 @@
 //! `report.md`: Tables 2 and 3 beside the paper's, the definitions used, and what agrees.
 use crate::curve::CurveFile;
+use crate::layers::{NE, STANDARD};
+use crate::paper::{PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD};
 use crate::paper_models::PaperModelsFile;
+use crate::recipe::relative_difference;
 use crate::results::MetricsFile;
 use crate::{Peak, SeedRun};
-use ne_metrics::{
-    MIN_ACTIVE_EXAMPLES, MeanStd, PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD, SaeMetrics,
-    TOP_EXAMPLES, Table4,
-};
+use ne_metrics::{MIN_ACTIVE_EXAMPLES, MeanStd, SaeMetrics, TOP_EXAMPLES, Table4};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// Reads one figure from an SAE's metrics.
 type Pick = fn(&SaeMetrics) -> f64;
-/// Reads one SAE's metrics from a seed's run.
-type Variant = fn(&SeedRun) -> SaeMetrics;
-const STANDARD: Variant = |r| r.standard;
-const NE: Variant = |r| r.ne;
+/// The key of one SAE of a seed's run.
+type Variant<'a> = &'a str;
+
+/// The paper's printed figures of the SAE under `key`, for the run's own two.
+fn printed_figures(key: &str) -> Option<&'static SaeMetrics> {
+    match key {
+        STANDARD => Some(&PAPER_STANDARD),
+        NE => Some(&PAPER_NE),
+        _ => None,
+    }
+}
+
+/// A row's name for the SAE under `key`.
+fn row_name(key: &str) -> &str {
+    match key {
+        NE => "+ NE loss",
+        key => key,
+    }
+}
+
+/// The SAE keys of a run's tables, in order: its seeds', else the paper's models'.
+fn sae_keys(metrics: &MetricsFile) -> Vec<&str> {
+    let first = metrics.runs.first().or(metrics.paper_models.as_ref());
+    first.map_or_else(|| vec![STANDARD, NE], |r| r.saes.keys().collect())
+}
 
 /// The project's page that defines every model, loss and metric, relative to its root.
 const METHOD_DOC: &str = "docs/method.md";
@@ -68,7 +89,11 @@ fn printed(value: f64) -> String {
 
 /// Mean ± std over seeds of one figure.
 fn over_seeds(metrics: &MetricsFile, variant: Variant, pick: Pick) -> Option<MeanStd> {
-    let values: Vec<f64> = metrics.runs.iter().map(|r| pick(&variant(r))).collect();
+    let values: Vec<f64> = metrics
+        .runs
+        .iter()
+        .map(|r| pick(&r.saes[variant]))
+        .collect();
     MeanStd::of(&values)
 }
 
@@ -83,20 +108,25 @@ fn table(out: &mut String, metrics: &MetricsFile, title: &str, columns: &[Column
     let headings: Vec<&str> = columns.iter().map(|c| c.heading).collect();
     let _ = writeln!(out, "| | {} |", headings.join(" | "));
     let _ = writeln!(out, "|---|{}", "---:|".repeat(columns.len()));
-    for (name, paper, variant) in [
-        ("standard", &PAPER_STANDARD, STANDARD),
-        ("+ NE loss", &PAPER_NE, NE),
-    ] {
-        let paper_cells: Vec<String> = columns.iter().map(|c| printed((c.pick)(paper))).collect();
-        let _ = writeln!(
-            out,
-            "| {name} (paper, 1 run) | {} |",
-            paper_cells.join(" | ")
-        );
-        if let Some(released) = &metrics.paper_models {
+    for variant in sae_keys(metrics) {
+        let name = row_name(variant);
+        if let Some(paper) = printed_figures(variant) {
+            let paper_cells: Vec<String> =
+                columns.iter().map(|c| printed((c.pick)(paper))).collect();
+            let _ = writeln!(
+                out,
+                "| {name} (paper, 1 run) | {} |",
+                paper_cells.join(" | ")
+            );
+        }
+        if let Some(released) = metrics
+            .paper_models
+            .as_ref()
+            .and_then(|r| r.saes.get(variant))
+        {
             let cells: Vec<String> = columns
                 .iter()
-                .map(|c| format!("{:.*}", c.decimals + 1, (c.pick)(&variant(released))))
+                .map(|c| format!("{:.*}", c.decimals + 1, (c.pick)(released)))
                 .collect();
             let _ = writeln!(out, "| {name} ({RELEASED}) | {} |", cells.join(" | "));
         }
@@ -124,19 +154,37 @@ fn seeds_where(metrics: &MetricsFile, holds: impl Fn(&SaeMetrics, &SaeMetrics) -
     metrics
         .runs
         .iter()
-        .filter(|r| holds(&r.standard, &r.ne))
+        .filter(|r| holds(&r.saes[STANDARD], &r.saes[NE]))
         .count()
 }
 
 /// The comparison paragraphs: every statement is computed from the numbers.
 fn findings(out: &mut String, metrics: &MetricsFile) {
-    let n = metrics.runs.len();
-    let std_of = |pick: Pick| mean_over_seeds(metrics, STANDARD, pick);
-    let ne_of = |pick: Pick| mean_over_seeds(metrics, NE, pick);
+    let _ = writeln!(out, "## How this compares with the paper\n");
+    main_finding(out, metrics);
+    fit_to_printed(out, metrics);
+    directions(out, metrics);
+    scale_of_l1(out, metrics);
+    scale_of_size(out, metrics);
+    dead_latents(out, metrics);
+    mlp_accuracy(out, metrics);
+}
 
+/// The means over seeds of one figure of the standard SAE and of the NE SAE.
+fn standard_and_ne(metrics: &MetricsFile, pick: Pick) -> (f64, f64) {
+    (
+        mean_over_seeds(metrics, STANDARD, pick),
+        mean_over_seeds(metrics, NE, pick),
+    )
+}
+
+/// Table 3's distances, ours against the paper's, and what the independent proxies say.
+fn main_finding(out: &mut String, metrics: &MetricsFile) {
+    let n = metrics.runs.len();
+    let max_dist = standard_and_ne(metrics, |m| m.max_dist);
+    let mean_dist = standard_and_ne(metrics, |m| m.mean_dist);
     let lower_max = seeds_where(metrics, |s, e| e.max_dist < s.max_dist);
     let lower_mean = seeds_where(metrics, |s, e| e.mean_dist < s.mean_dist);
-    let _ = writeln!(out, "## How this compares with the paper\n");
     let _ = writeln!(
         out,
         "**Main finding.** The paper reports that the NE loss brings the embeddings of each \
@@ -149,13 +197,68 @@ fn findings(out: &mut String, metrics: &MetricsFile) {
         PAPER_NE.max_dist,
         PAPER_STANDARD.mean_dist,
         PAPER_NE.mean_dist,
-        std_of(|m| m.max_dist),
-        ne_of(|m| m.max_dist),
-        std_of(|m| m.mean_dist),
-        ne_of(|m| m.mean_dist),
+        max_dist.0,
+        max_dist.1,
+        mean_dist.0,
+        mean_dist.1,
         monosemanticity_verdict(metrics, lower_max == n && lower_mean == n),
     );
+}
 
+/// The Table 2-3 columns compared with the paper's printed figures: (ours, printed). L1 is left
+/// out (the printed L1 is on another scale); dead latents are counted by threshold τ, the count
+/// that gives the printed dead % on the paper's released models.
+const PRINTED_COLUMNS: [(Pick, Pick); 7] = [
+    (|m| m.mse, |p| p.mse),
+    (|m| m.l0_pct, |p| p.l0_pct),
+    (|m| m.acc_loss_pct, |p| p.acc_loss_pct),
+    (|m| m.max_dist, |p| p.max_dist),
+    (|m| m.mean_dist, |p| p.mean_dist),
+    (|m| m.size, |p| p.size),
+    (|m| m.dead_threshold_pct, |p| p.dead_pct),
+];
+
+/// Mean relative difference (`recipe::relative_difference`, 0 to 2) from the paper's printed
+/// `paper` over `PRINTED_COLUMNS`, each of ours read by `ours`.
+fn distance_to_printed(ours: impl Fn(Pick) -> f64, paper: &SaeMetrics) -> f64 {
+    let sum: f64 = PRINTED_COLUMNS
+        .iter()
+        .map(|&(mine, printed)| relative_difference(ours(mine), printed(paper)))
+        .sum();
+    sum / PRINTED_COLUMNS.len() as f64
+}
+
+/// How far the run's means (and the released models, when measured) are from the printed tables.
+fn fit_to_printed(out: &mut String, metrics: &MetricsFile) {
+    if metrics.runs.is_empty() {
+        return;
+    }
+    let ours = |key| move |pick| mean_over_seeds(metrics, key, pick);
+    let (standard, ne) = (
+        distance_to_printed(ours(STANDARD), &PAPER_STANDARD),
+        distance_to_printed(ours(NE), &PAPER_NE),
+    );
+    let released = metrics.paper_models.as_ref().map_or(String::new(), |r| {
+        let of = |key| move |pick: Pick| pick(&r.saes[key]);
+        format!(
+            " The paper's released models, measured here, give {:.3} and {:.3}.",
+            distance_to_printed(of(STANDARD), &PAPER_STANDARD),
+            distance_to_printed(of(NE), &PAPER_NE)
+        )
+    });
+    let _ = writeln!(
+        out,
+        "**Fit to the printed tables.** Over MSE, L0, accuracy loss, max and mean dist, size and \
+         dead ≤ τ (against the printed dead %; L1 is on another scale), the mean relative \
+         difference of our means from the paper's printed figures (0: equal, 2: as far as can \
+         be) is {standard:.3} for the standard SAE and {ne:.3} for the NE SAE (config {}).\
+         {released}\n",
+        markdown_text(&metrics.config.name),
+    );
+}
+
+/// Whether each other figure moves as the paper's does, standard → NE.
+fn directions(out: &mut String, metrics: &MetricsFile) {
     let _ = writeln!(
         out,
         "**Direction of every other change (standard → NE), ours against the paper's:**\n"
@@ -169,7 +272,7 @@ fn findings(out: &mut String, metrics: &MetricsFile) {
         ("dead %", |m| m.dead_pct),
     ];
     for (name, pick) in rows {
-        let (ours_std, ours_ne) = (std_of(pick), ne_of(pick));
+        let (ours_std, ours_ne) = standard_and_ne(metrics, pick);
         let (paper_std, paper_ne) = (pick(&PAPER_STANDARD), pick(&PAPER_NE));
         let word = |a: f64, b: f64| {
             if b > a {
@@ -192,7 +295,11 @@ fn findings(out: &mut String, metrics: &MetricsFile) {
              ({paper_std} → {paper_ne}): {agree}."
         );
     }
-    let l1_batch = std_of(|m| m.l1) * 128.0;
+}
+
+/// The paper's L1 against ours on its apparent scale (summed over a batch of 128).
+fn scale_of_l1(out: &mut String, metrics: &MetricsFile) {
+    let l1_batch = mean_over_seeds(metrics, STANDARD, |m| m.l1) * 128.0;
     let _ = writeln!(
         out,
         "\n**Scale of L1.** We report L1 per example. The paper's {} looks like a sum over a \
@@ -201,6 +308,10 @@ fn findings(out: &mut String, metrics: &MetricsFile) {
          trained MLPs, so compare directions and ratios rather than raw L1 and MSE.\n",
         PAPER_STANDARD.l1
     );
+}
+
+/// The average size L0 and dead % imply, against the median sizes printed.
+fn scale_of_size(out: &mut String, metrics: &MetricsFile) {
     let test_images = match metrics.config.data.test_limit {
         0 => MNIST_TEST_IMAGES,
         limit => limit.min(MNIST_TEST_IMAGES),
@@ -210,9 +321,15 @@ fn findings(out: &mut String, metrics: &MetricsFile) {
         implied(PAPER_STANDARD.l0_pct, PAPER_STANDARD.dead_pct),
         implied(PAPER_NE.l0_pct, PAPER_NE.dead_pct),
     );
-    let ours_implied = (
-        implied(std_of(|m| m.l0_pct), std_of(|m| m.dead_pct)),
-        implied(ne_of(|m| m.l0_pct), ne_of(|m| m.dead_pct)),
+    let (l0, dead) = (
+        standard_and_ne(metrics, |m| m.l0_pct),
+        standard_and_ne(metrics, |m| m.dead_pct),
+    );
+    let ours_implied = (implied(l0.0, dead.0), implied(l0.1, dead.1));
+    let size = standard_and_ne(metrics, |m| m.size);
+    let paper_ratio = (
+        paper_implied.0 / PAPER_STANDARD.size,
+        paper_implied.1 / PAPER_NE.size,
     );
     let _ = writeln!(
         out,
@@ -221,21 +338,51 @@ fn findings(out: &mut String, metrics: &MetricsFile) {
          paper's own L0 and dead % that average is {:.0} (standard) and {:.0} (NE) over \
          {test_images:.0} test images, against its medians of {} and {}; ours is {:.0} and \
          {:.0}, against medians of {:.0} and {:.0}. The paper's averages are {:.0} and {:.0} \
-         times its medians, which needs an extremely skewed distribution, so we suspect the \
-         paper counted size over a smaller sample than the whole test set. Compare its \
-         direction, not its value.\n",
+         times its medians, which needs a skewed distribution. {}\n",
         paper_implied.0,
         paper_implied.1,
         PAPER_STANDARD.size,
         PAPER_NE.size,
         ours_implied.0,
         ours_implied.1,
-        std_of(|m| m.size),
-        ne_of(|m| m.size),
-        paper_implied.0 / PAPER_STANDARD.size,
-        paper_implied.1 / PAPER_NE.size,
+        size.0,
+        size.1,
+        paper_ratio.0,
+        paper_ratio.1,
+        skew_reading(
+            paper_ratio,
+            (ours_implied.0 / size.0, ours_implied.1 / size.1)
+        ),
     );
-    let dead = |pick: Pick| format!("{:.1}% → {:.1}%", std_of(pick), ne_of(pick));
+}
+
+/// What our own average-to-median ratios of size say about the paper's: skewed as much (within
+/// a factor 3, both SAEs), the whole test set can give the printed medians; far less skewed,
+/// the printed medians suggest a smaller sample.
+fn skew_reading(paper_ratio: (f64, f64), ours: (f64, f64)) -> String {
+    if ours.0 >= paper_ratio.0 / 3.0 && ours.1 >= paper_ratio.1 / 3.0 {
+        format!(
+            "Our averages are {:.0} and {:.0} times our medians, a skew of the same order, so \
+             size over the whole test set can give medians like the paper's: compare values as \
+             well as directions.",
+            ours.0, ours.1
+        )
+    } else {
+        format!(
+            "Our averages are only {:.0} and {:.0} times our medians, so we suspect the paper \
+             counted size over a smaller sample than the whole test set. Compare its direction, \
+             not its value.",
+            ours.0, ours.1
+        )
+    }
+}
+
+/// Dead latents, ours counted three ways, against the paper's.
+fn dead_latents(out: &mut String, metrics: &MetricsFile) {
+    let dead = |pick: Pick| {
+        let (standard, ne) = standard_and_ne(metrics, pick);
+        format!("{standard:.1}% → {ne:.1}%")
+    };
     let _ = writeln!(
         out,
         "**Dead latents.** The paper's standard SAE leaves {}% of latents dead and the NE SAE \
@@ -250,6 +397,11 @@ fn findings(out: &mut String, metrics: &MetricsFile) {
         dead(|m| m.dead_training_pct),
         dead(|m| m.dead_late_pct),
     );
+}
+
+/// The MLP's test accuracy over seeds against the paper's.
+fn mlp_accuracy(out: &mut String, metrics: &MetricsFile) {
+    let n = metrics.runs.len();
     let accs: Vec<f64> = metrics
         .runs
         .iter()
@@ -290,8 +442,8 @@ fn table4_over_seeds(metrics: &MetricsFile, model: Table4Of, pick: Table4Pick) -
 
 const MODELS: [(&str, Table4Of); 3] = [
     ("MLP hidden neurons (baseline)", |r| r.mlp),
-    ("standard SAE", |r| r.standard.table4),
-    ("SAE + NE loss", |r| r.ne.table4),
+    ("standard SAE", |r| r.saes[STANDARD].table4),
+    ("SAE + NE loss", |r| r.saes[NE].table4),
 ];
 
 /// Table 4: the MLP baseline and both SAEs, mean ± std over seeds.
@@ -348,12 +500,12 @@ fn ne_moves(metrics: &MetricsFile, pick: Table4Pick) -> (usize, usize) {
     let up = metrics
         .runs
         .iter()
-        .filter(|r| pick(&r.ne.table4) > pick(&r.standard.table4))
+        .filter(|r| pick(&r.saes[NE].table4) > pick(&r.saes[STANDARD].table4))
         .count();
     let down = metrics
         .runs
         .iter()
-        .filter(|r| pick(&r.ne.table4) < pick(&r.standard.table4))
+        .filter(|r| pick(&r.saes[NE].table4) < pick(&r.saes[STANDARD].table4))
         .count();
     (up, down)
 }
@@ -501,7 +653,7 @@ pub(crate) fn attribution(out: &mut String, metrics: &MetricsFile) {
             ("NE", &PAPER_NE, NE),
         ] {
             let p = (c.pick)(paper);
-            let r = (c.pick)(&variant(released));
+            let r = (c.pick)(&released.saes[variant]);
             let measured = reads_as_printed(r, p);
             let ours = over_seeds(metrics, variant, c.pick).map(|s| s.mean);
             let verdict = match (measured, ours) {
@@ -639,8 +791,7 @@ pub fn paper_models(file: &PaperModelsFile, reproduction: Option<&MetricsFile>) 
         seed: 0,
         mlp_test_accuracy: file.mlp_test_accuracy,
         mlp: file.mlp,
-        standard: file.standard,
-        ne: file.ne,
+        saes: file.saes.clone(),
         timing_s: file.timing_s.clone(),
         flops: BTreeMap::new(),
     };
@@ -890,8 +1041,12 @@ mod tests {
             seed,
             mlp_test_accuracy: 0.95,
             mlp: proxies(0.4, 300.0),
-            standard: sae(0.9, 0.4, 5.0, 500.0, 20.0),
-            ne: sae(ne_max_dist, 0.1, 10.0, 1500.0, 40.0),
+            saes: [
+                (STANDARD, sae(0.9, 0.4, 5.0, 500.0, 20.0)),
+                (NE, sae(ne_max_dist, 0.1, 10.0, 1500.0, 40.0)),
+            ]
+            .into_iter()
+            .collect(),
             timing_s: BTreeMap::new(),
             flops: BTreeMap::new(),
         }
@@ -905,7 +1060,7 @@ mod tests {
             .enumerate()
             .map(|(seed, &purity)| {
                 let mut r = run(seed as u64, 0.2);
-                r.ne.table4 = proxies(purity, ne_participation);
+                r.saes[NE].table4 = proxies(purity, ne_participation);
                 r
             })
             .collect();
@@ -914,6 +1069,36 @@ mod tests {
 
     fn render_plain(metrics: &MetricsFile) -> String {
         render(metrics, None)
+    }
+
+    #[test]
+    fn fit_to_printed_is_zero_at_the_printed_figures_and_grows_with_each_column() {
+        let printed = |paper: &SaeMetrics| SaeMetrics {
+            dead_threshold_pct: paper.dead_pct,
+            ..*paper
+        };
+        let mut at_printed = run(0, 0.2);
+        at_printed.saes[STANDARD] = printed(&PAPER_STANDARD);
+        at_printed.saes[NE] = printed(&PAPER_NE);
+        let mut metrics = MetricsFile::new(Config::paper(), vec![at_printed.clone()]);
+        let text = render_plain(&metrics);
+        assert!(
+            text.contains("is 0.000 for the standard SAE and 0.000 for the NE SAE"),
+            "{text}"
+        );
+        // The standard SAE's size at 3 × 7: |21 - 7| / 14 = 1 in one of seven columns.
+        at_printed.saes[STANDARD].size = 21.0;
+        metrics.runs = vec![at_printed.clone()];
+        metrics.paper_models = Some(at_printed);
+        let text = render_plain(&metrics);
+        assert!(
+            text.contains("is 0.143 for the standard SAE and 0.000 for the NE SAE"),
+            "{text}"
+        );
+        assert!(
+            text.contains("measured here, give 0.143 and 0.000."),
+            "{text}"
+        );
     }
 
     #[test]
@@ -1002,6 +1187,15 @@ mod tests {
         // 10,000 × 2.4 / 76.2 and 10,000 × 9.1 / 96.3; ours 10,000 × 5 / 80 and × 10 / 60.
         assert!(holds.contains("that average is 315 (standard) and 945 (NE) over 10000 test"));
         assert!(holds.contains("ours is 625 and 1667, against medians of 500 and 1500"));
+        // Ours 1.25 and 1.1 times the medians against the paper's 45 and 30: a smaller sample.
+        assert!(holds.contains("Our averages are only 1 and 1 times our medians, so we suspect"));
+        assert_eq!(
+            skew_reading((45.0, 30.0), (40.0, 17.0)),
+            "Our averages are 40 and 17 times our medians, a skew of the same order, so size \
+             over the whole test set can give medians like the paper's: compare values as well \
+             as directions."
+        );
+        assert!(skew_reading((45.0, 30.0), (40.0, 9.0)).contains("smaller sample"));
         assert!(holds.contains("**The MLP.** Test accuracy 95.00% ± 0.00 over 2 seeds"));
         assert!(holds.contains(
             "(Table 3) 20.0% → 40.0%; no firing during the training epoch 2.0% → 4.0%; no \
@@ -1022,8 +1216,8 @@ mod tests {
         let per_seed = vec![(
             0,
             vec![
-                (0.0, metrics.runs[0].standard),
-                (1000.0, metrics.runs[0].ne),
+                (0.0, metrics.runs[0].saes[STANDARD]),
+                (1000.0, metrics.runs[0].saes[NE]),
             ],
         )];
         let curve = CurveFile::new(&Config::paper(), &[0.0, 1000.0], &per_seed);

@@ -1,18 +1,20 @@
 //! What a run measures, in the shape of `metrics.json`, and the paper's numbers beside it.
 use crate::Config;
+use crate::layers::{Keyed, NE, STANDARD};
 use ne_metrics::{MeanStd, SaeMetrics, Table4};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// One seed: the MLP, both SAEs' metrics and how long each stage took.
+/// One seed: the MLP, its SAEs' metrics by key (`standard`, `ne`) and how long each stage took.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeedRun {
     pub seed: u64,
     pub mlp_test_accuracy: f64,
     /// Table 4 over the MLP's hidden neurons: the baseline the SAEs are compared with.
     pub mlp: Table4,
-    pub standard: SaeMetrics,
-    pub ne: SaeMetrics,
+    /// Each SAE's figures under its key, in the file as fields of the seed's object.
+    #[serde(flatten)]
+    pub saes: Keyed<SaeMetrics>,
     /// Seconds per stage; with `flops`, the only part of a run that differs between identical
     /// reruns.
     pub timing_s: BTreeMap<String, f64>,
@@ -28,8 +30,9 @@ pub type MetricSummary = BTreeMap<String, MeanStd>;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub mlp: MetricSummary,
-    pub standard: MetricSummary,
-    pub ne: MetricSummary,
+    /// Per SAE key of the runs, in their order.
+    #[serde(flatten)]
+    pub saes: Keyed<MetricSummary>,
 }
 
 /// `metrics.json`: `{"config", "runs", "summary"}`, and `paper_models` when the paper's
@@ -47,10 +50,19 @@ pub struct MetricsFile {
 
 impl MetricsFile {
     pub fn new(config: Config, runs: Vec<SeedRun>) -> Self {
+        let keys: Vec<String> = runs
+            .first()
+            .map(|r| r.saes.keys().map(str::to_owned).collect())
+            .unwrap_or_else(|| vec![STANDARD.to_owned(), NE.to_owned()]);
         let summary = Summary {
             mlp: summarise(runs.iter().map(|r| &r.mlp)),
-            standard: summarise(runs.iter().map(|r| &r.standard)),
-            ne: summarise(runs.iter().map(|r| &r.ne)),
+            saes: keys
+                .into_iter()
+                .map(|key| {
+                    let summary = summarise(runs.iter().filter_map(|r| r.saes.get(&key)));
+                    (key, summary)
+                })
+                .collect(),
         };
         Self {
             config,
@@ -58,6 +70,31 @@ impl MetricsFile {
             summary,
             paper_models: None,
         }
+    }
+}
+
+impl MetricsFile {
+    /// Reads a `metrics.json`, checking that every seed (and the summary, and the paper's
+    /// models if measured) has the run's two SAEs, which the report compares.
+    ///
+    /// # Errors
+    /// When `bytes` is not such a file.
+    pub fn from_json(bytes: &[u8]) -> anyhow::Result<Self> {
+        let file: MetricsFile = serde_json::from_slice(bytes)?;
+        let runs = file.runs.iter().chain(&file.paper_models);
+        let seeds = runs.map(|r| {
+            (
+                format!("seed {}", r.seed),
+                r.saes.keys().collect::<Vec<_>>(),
+            )
+        });
+        let summary = ("summary".to_owned(), file.summary.saes.keys().collect());
+        for (place, keys) in seeds.chain([summary]) {
+            for key in [STANDARD, NE] {
+                anyhow::ensure!(keys.contains(&key), "{place} has no SAE {key:?}");
+            }
+        }
+        Ok(file)
     }
 }
 
@@ -114,8 +151,12 @@ mod tests {
             seed,
             mlp_test_accuracy: 0.94,
             mlp: Table4::UNMEASURED,
-            standard: metrics(mse, max_dist),
-            ne: metrics(2.0 * mse, max_dist / 2.0),
+            saes: [
+                (STANDARD, metrics(mse, max_dist)),
+                (NE, metrics(2.0 * mse, max_dist / 2.0)),
+            ]
+            .into_iter()
+            .collect(),
             timing_s: BTreeMap::from([("mlp".into(), 1.0)]),
             flops: BTreeMap::from([("mlp".into(), 2.0e9)]),
         }
@@ -127,7 +168,10 @@ mod tests {
             Config::paper(),
             vec![run(0, 1.0, 0.4), run(1, 3.0, f64::NAN)],
         );
-        let keys: Vec<&str> = file.summary.standard.keys().map(String::as_str).collect();
+        let keys: Vec<&str> = file.summary.saes[STANDARD]
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(
             keys,
             [
@@ -149,17 +193,34 @@ mod tests {
                 "top_label_purity"
             ]
         );
-        assert_eq!(file.summary.standard["mse"].mean, 2.0);
-        assert!((file.summary.standard["mse"].std - 2f64.sqrt()).abs() < 1e-12);
-        assert_eq!(file.summary.ne["mse"].mean, 4.0);
+        assert_eq!(file.summary.saes[STANDARD]["mse"].mean, 2.0);
+        assert!((file.summary.saes[STANDARD]["mse"].std - 2f64.sqrt()).abs() < 1e-12);
+        assert_eq!(file.summary.saes[NE]["mse"].mean, 4.0);
         // The seed without a measurable max dist does not drag the summary to NaN.
         assert_eq!(
-            file.summary.standard["max_dist"],
+            file.summary.saes[STANDARD]["max_dist"],
             MeanStd {
                 mean: 0.4,
                 std: 0.0
             }
         );
+    }
+
+    #[test]
+    fn a_file_without_one_of_the_runs_two_saes_is_refused_by_name() {
+        let file = MetricsFile::new(Config::paper(), vec![run(0, 1.0, 0.4), run(1, 1.0, 0.4)]);
+        let text = serde_json::to_vec(&file).unwrap();
+        let back = MetricsFile::from_json(&text).unwrap();
+        // NaN != NaN, so compared as JSON.
+        assert_eq!(serde_json::to_vec(&back).unwrap(), text);
+        let mut v = serde_json::to_value(&file).unwrap();
+        v["runs"][1].as_object_mut().unwrap().remove("ne");
+        let error = MetricsFile::from_json(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+        assert_eq!(error.to_string(), "seed 1 has no SAE \"ne\"");
+        let mut v = serde_json::to_value(&file).unwrap();
+        v["summary"].as_object_mut().unwrap().remove("standard");
+        let error = MetricsFile::from_json(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+        assert_eq!(error.to_string(), "summary has no SAE \"standard\"");
     }
 
     #[test]

@@ -36,9 +36,15 @@ neModule(function (NE) {
       body.append(tr);
     });
     return el("div", { className: "table4" },
-      el("p", { className: "table-caption" }, "Table 4 · what the NE loss does not optimise (ours, " + plural(runs, "seed") + "; the paper has no such table)"),
+      el("p", { className: "table-caption" }, "Table 4 · what the NE loss does not optimise (" + modelsLabel(runs) + "; the paper has no such table)"),
       scrollX(el("table", { className: "metrics", id: "table4" }, el("thead", {}, head), body)),
       el("p", { className: "caption" }, "Medians over the units with at least 10 activating test images. Label purity: the largest share of a unit's summed activation that one digit gets (0.1: no preference, 1: one digit). Top-100 purity: the share of the most common digit among its 100 strongest test images. Input coherence: the mean cosine similarity between the raw images of those 100. Encoder participation: (Σ w²)² / Σ w⁴ of its input weights, how many inputs it effectively reads."));
+  }
+
+  // What the tables call the measured models: a run's own over its seeds, or others by name.
+  function modelsLabel(runs) {
+    const label = DATA.models_label || "ours";
+    return label === "ours" ? "ours (" + plural(runs, "seed") + ")" : label;
   }
 
   function metricsTable(caption, columns) {
@@ -52,7 +58,7 @@ neModule(function (NE) {
       const paper = DATA.paper[variant[0]] || {};
       const ours = summary[variant[0]] || {};
       const paperRow = el("tr", { className: "paper" }, el("th", { rowSpan: 2 }, variant[1]), el("td", {}, "paper"));
-      const oursRow = el("tr", { className: "ours" }, el("td", {}, "ours (" + plural(runs, "seed") + ")"));
+      const oursRow = el("tr", { className: "ours" }, el("td", {}, modelsLabel(runs)));
       columns.forEach(function (c) {
         // The paper's figures as printed; ours with at least one significant digit of spread.
         paperRow.append(el("td", { className: "num" }, paper[c[0]] === undefined ? "—" : String(paper[c[0]])));
@@ -71,7 +77,9 @@ neModule(function (NE) {
     const accuracies = runs.map(function (r) { return r.mlp_test_accuracy; }).filter(Number.isFinite);
     const meanAccuracy = accuracies.length ? accuracies.reduce(function (a, b) { return a + b; }, 0) / accuracies.length : null;
     return el("ul", { className: "facts" },
-      el("li", {}, "Models shown: seed ", el("b", {}, String(DATA.seed)), " of " + plural(runs.length, "seed") + " in this run."),
+      (DATA.models_label || "ours") === "ours"
+        ? el("li", {}, "Models shown: seed ", el("b", {}, String(DATA.seed)), " of " + plural(runs.length, "seed") + " in this run.")
+        : el("li", {}, "Models shown: ", el("b", {}, DATA.models_label), ". " + layers.filter(function (l) { return l.provenance; }).map(function (l) { return l.title + ": " + l.provenance; }).join("; ") + "."),
       el("li", {}, "MLP test accuracy: ", el("b", {}, pct(shown.mlp_test_accuracy)), " for this seed, ",
         pct(meanAccuracy) + " over the run (paper: " + pct(DATA.paper.mlp_test_accuracy) + ")."),
       el("li", {}, "Test images: " + count(testCount) + ". Feature clusters: among each neuron's top " + DATA.cluster_examples +
@@ -207,6 +215,7 @@ neModule(function (NE) {
     const column = function (key) { return firing.map(function (n) { return n[key]; }); };
     const unit = unitName(layer);
     wrap.append(tabs, el("p", { className: "layer-summary" },
+      (layer.provenance ? "Provenance: " + layer.provenance + ". " : "") +
       plural(layer.neurons.length, unit) + ", " + dead + " dead (no training image activates them, " +
       pct(dead / layer.neurons.length) + ")" + (silent ? ", " + silent + " firing on training images only" : "") +
       ". Medians over those that fire on a test image: size " + fmtCount(median(column("size"))) +

@@ -4,9 +4,10 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use ne_explorer::{ExplorerInput, SaeInput, write_explorer};
 use ne_metrics::unit_proxies;
-use ne_mnist::{Checksums, SplitKind, load_split, shipped_dir};
+use ne_mnist::{Checksums, SplitKind, load_split};
 use ne_models::rng::{Stream, stream_rng};
 use ne_models::{Mlp, Sae};
+use ne_shipped::mnist_dir;
 
 fn folder_bytes(dir: &std::path::Path) -> u64 {
     std::fs::read_dir(dir)
@@ -22,7 +23,7 @@ fn folder_bytes(dir: &std::path::Path) -> u64 {
 }
 
 fn full_size(c: &mut Criterion) {
-    let test = load_split(&shipped_dir(), SplitKind::Test, Checksums::Skip).expect("shipped MNIST");
+    let test = load_split(&mnist_dir(), SplitKind::Test, Checksums::Skip).expect("shipped MNIST");
     let mlp = Mlp::init(784, 64, 10, &mut stream_rng(0, Stream::MlpInit));
     let standard = Sae::init(64, 512, &mut stream_rng(0, Stream::SaeInit));
     let ne = Sae::init(64, 512, &mut stream_rng(1, Stream::SaeInit));
@@ -43,6 +44,7 @@ fn full_size(c: &mut Criterion) {
         SaeInput {
             key: "standard",
             title: "Standard SAE",
+            provenance: "randomly initialised",
             sae: &standard,
             train_firing: &sae_firing,
             proxies: &standard_proxies,
@@ -50,12 +52,14 @@ fn full_size(c: &mut Criterion) {
         SaeInput {
             key: "ne",
             title: "SAE + NE loss",
+            provenance: "randomly initialised",
             sae: &ne,
             train_firing: &sae_firing,
             proxies: &ne_proxies,
         },
     ];
     let metrics = serde_json::json!({"config": {}, "runs": [], "summary": {}});
+    let paper = serde_json::json!({"standard": {}, "ne": {}, "mlp_test_accuracy": 0.94});
     let input = ExplorerInput {
         test: &test,
         mlp: &mlp,
@@ -63,10 +67,12 @@ fn full_size(c: &mut Criterion) {
         mlp_proxies: &mlp_proxies,
         saes: &saes,
         metrics: &metrics,
+        paper: &paper,
         seed: 0,
         cluster_threshold: 0.9,
         cluster_examples: 200,
         distance_cap: ne_metrics::DEFAULT_EXAMPLE_CAP,
+        models_label: "ours",
     };
     let dir = tempfile::tempdir().expect("a temporary folder");
 

@@ -13,6 +13,8 @@ pub struct SaeInput<'a> {
     pub key: &'a str,
     /// Human-readable name, e.g. "Standard SAE".
     pub title: &'a str,
+    /// Where it came from, in a few words (e.g. "trained here, λ_NE 1000").
+    pub provenance: &'a str,
     pub sae: &'a Sae,
     /// On how many training examples each latent fired (0 = dead).
     pub train_firing: &'a [u64],
@@ -33,6 +35,10 @@ pub struct ExplorerInput<'a> {
     pub saes: &'a [SaeInput<'a>],
     /// The run's `metrics.json`: `{"config", "runs": [...], "summary": {"standard", "ne"}}`.
     pub metrics: &'a serde_json::Value,
+    /// Published figures the start page prints beside the run's (for MNIST, the paper's):
+    /// `{"standard": .., "ne": ..}` rows in `metrics.json`'s names and `"mlp_test_accuracy"` in
+    /// [0, 1].
+    pub paper: &'a serde_json::Value,
     /// Which seed's models are shown.
     pub seed: u64,
     /// Two examples' embeddings join a feature cluster above this cosine similarity.
@@ -42,6 +48,9 @@ pub struct ExplorerInput<'a> {
     /// Activating test examples per neuron behind its max / mean dist: the run's
     /// `[eval] example_cap`, so the page's figures are the ones its tables summarise.
     pub distance_cap: usize,
+    /// What the page's tables call the models measured: "ours" for a run's seeds, or another
+    /// name (e.g. "released, measured here") for models that are not the run's own.
+    pub models_label: &'a str,
 }
 
 /// Input the explorer cannot be built from, or a folder it cannot be written to.

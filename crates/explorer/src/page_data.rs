@@ -13,10 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewD};
 use ne_embed::{Cluster, cluster_separation, feature_clusters};
-use ne_metrics::{
-    MIN_ACTIVE_EXAMPLES, NeuronStats, PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD,
-    TOP_EXAMPLES, UnitProxies, neuron_stats,
-};
+use ne_metrics::{MIN_ACTIVE_EXAMPLES, NeuronStats, TOP_EXAMPLES, UnitProxies, neuron_stats};
 use ne_mnist::IMAGE_PIXELS;
 use ne_models::Sae;
 use rayon::prelude::*;
@@ -69,7 +66,9 @@ pub struct PageData<'a> {
     /// Pixel normalisation of the MLP's input: normalised = (pixel / 255 - mean) / std.
     pub normalisation: Value,
     pub metrics: &'a Value,
-    pub paper: Value,
+    /// `ExplorerInput::models_label`.
+    pub models_label: &'a str,
+    pub paper: &'a Value,
     /// The MLP's parameters, for the page's own forward pass.
     pub mlp: MlpParameters,
     pub layers: Vec<LayerRecord>,
@@ -124,6 +123,8 @@ impl SaeParameters {
 pub struct LayerRecord {
     pub key: String,
     pub title: String,
+    /// Where an SAE came from; `None` for the MLP's layer.
+    pub provenance: Option<String>,
     pub kind: LayerKind,
     /// Pixel-space input weights of every neuron, 784 signed bytes each, base64.
     pub weights: String,
@@ -239,6 +240,7 @@ pub struct LinkGroup {
 struct LayerSource<'a> {
     key: &'a str,
     title: &'a str,
+    provenance: Option<&'a str>,
     kind: LayerKind,
     sae: Option<&'a Sae>,
     /// neurons x 784.
@@ -255,15 +257,6 @@ struct LayerSource<'a> {
     proxies: &'a [UnitProxies],
 }
 
-/// The paper's Tables 2 and 3 (one run each) and its MLP accuracy.
-fn paper_tables() -> Value {
-    json!({
-        "standard": PAPER_STANDARD,
-        "ne": PAPER_NE,
-        "mlp_test_accuracy": PAPER_MLP_TEST_ACCURACY,
-    })
-}
-
 /// Builds everything the page shows. `input` must have passed `validate`.
 pub fn build<'a>(input: &ExplorerInput<'a>) -> PageData<'a> {
     let test = input.test;
@@ -278,6 +271,7 @@ pub fn build<'a>(input: &ExplorerInput<'a>) -> PageData<'a> {
     let mut sources = vec![LayerSource {
         key: MLP_KEY,
         title: "MLP hidden layer",
+        provenance: None,
         kind: LayerKind::Mlp,
         sae: None,
         pixel_weights: mlp.fc1.weight.clone(),
@@ -292,6 +286,7 @@ pub fn build<'a>(input: &ExplorerInput<'a>) -> PageData<'a> {
         sources.push(LayerSource {
             key: s.key,
             title: s.title,
+            provenance: Some(s.provenance),
             kind: LayerKind::Sae,
             sae: Some(s.sae),
             pixel_weights: pixel_space_weights(s.sae.w_enc.view(), mlp.fc1.weight.view()),
@@ -337,7 +332,8 @@ pub fn build<'a>(input: &ExplorerInput<'a>) -> PageData<'a> {
         labels: BASE64.encode(test.labels.iter().copied().collect::<Vec<u8>>()),
         normalisation: json!({"mean": ne_mnist::PIXEL_MEAN, "std": ne_mnist::PIXEL_STD}),
         metrics: input.metrics,
-        paper: paper_tables(),
+        models_label: input.models_label,
+        paper: input.paper,
         mlp: MlpParameters {
             fc1_weight: Tensor::of(mlp.fc1.weight.view().into_dyn()),
             fc1_bias: Tensor::of(mlp.fc1.bias.view().into_dyn()),
@@ -478,6 +474,7 @@ fn build_layer(
     LayerRecord {
         key: source.key.to_owned(),
         title: source.title.to_owned(),
+        provenance: source.provenance.map(str::to_owned),
         kind: source.kind,
         weights,
         weight_scales,

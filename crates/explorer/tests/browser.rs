@@ -434,6 +434,10 @@ fn start_page_shows_the_tables_and_indexes_every_neuron() {
     assert!(page.dom.contains(">0.33<") && page.dom.contains(">2600<"));
     assert!(page.dom.contains(">0.310 ± 0.031<"), "our standard MSE");
     assert!(page.dom.contains("ours (2 seeds)"));
+    assert!(
+        page.dom.contains("Provenance: trained here. "),
+        "the layer's provenance"
+    );
     // Table 4: ours only, for the MLP and both SAEs, from the summary's figures.
     assert!(page.dom.contains("Table 4"));
     assert_eq!(page.count("data-table4="), 3);

@@ -89,7 +89,7 @@ fn writes_the_page_and_data_that_match_the_models() {
     assert_eq!(data["clusters_shown"], CLUSTERS_SHOWN);
     assert_eq!(decode(&data["labels"]), fixture.test.labels.to_vec());
     assert_eq!(data["metrics"], fixture.metrics);
-    assert_eq!(data["paper"]["ne"]["size"], 32.0);
+    assert_eq!(data["paper"], fixture.paper);
     let layers = data["layers"].as_array().unwrap();
     let keys: Vec<&str> = layers.iter().map(|l| l["key"].as_str().unwrap()).collect();
     assert_eq!(keys, ["mlp", "standard", "ne"]);
@@ -720,6 +720,7 @@ fn bad_input_is_refused_with_a_named_error_and_nothing_written() {
     let sae = |key, sae| SaeInput {
         key,
         title: "t",
+        provenance: "p",
         sae,
         train_firing: &fixture.ne_firing,
         proxies: &fixture.ne_proxies,

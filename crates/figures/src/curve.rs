@@ -28,6 +28,11 @@ const FIGURE_TITLE_HEIGHT: i32 = 40;
 /// colour of its own (the same in every panel); the figure's legend names the bands. Reference
 /// values are dashed lines across the panel, named with their values in the panel's legend.
 /// `x_label` describes the λ axis of every panel, `title` heads the figure.
+///
+/// # Errors
+/// [`FigureError::InvalidValue`] for a λ that is negative or not finite, an infinite mean, a
+/// negative or infinite std, or a reference value that is not finite, naming where it is;
+/// [`FigureError::Draw`] if `plotters` fails.
 pub fn curve_figure(panels: &[Panel], x_label: &str, title: &str) -> Result<String, FigureError> {
     validate(panels)?;
     let band_names = band_names(panels);

@@ -1,3 +1,4 @@
+#![warn(missing_docs, clippy::missing_errors_doc)]
 //! SVG figures of the λ_NE curve: plain numbers in, SVG text out.
 //!
 //! Two figures, both drawn with `plotters`' SVG backend:
@@ -51,16 +52,19 @@ pub struct Band {
 pub struct Reference {
     /// Shown in the panel's legend with the value, e.g. "paper, NE" gives "paper, NE: 0.08".
     pub label: String,
+    /// Where the line is drawn, in the panel's y units; finite.
     pub value: f64,
 }
 
 /// One metric: one panel of [`curve_figure`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Panel {
+    /// Heads the panel, e.g. the metric's name.
     pub title: String,
     /// The y axis' description, with its unit, e.g. "dead latents (%)"; up to about 30
     /// characters fit beside a panel.
     pub y_label: String,
+    /// The lines, each with its band; at least one point in one of them draws an axis.
     pub bands: Vec<Band>,
     /// Each gets its own dash pattern, so two references in one panel stay apart.
     pub references: Vec<Reference>,
@@ -75,6 +79,7 @@ pub struct TradeoffPoint {
     pub x: f64,
     /// NaN: no horizontal error bar.
     pub x_std: f64,
+    /// NaN for a missing value: the point is left out.
     pub y: f64,
     /// NaN: no vertical error bar.
     pub y_std: f64,
@@ -83,8 +88,11 @@ pub struct TradeoffPoint {
 /// A published point of [`tradeoff_figure`], drawn as a labelled diamond.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReferencePoint {
+    /// Written beside the diamond, e.g. "paper, NE".
     pub label: String,
+    /// Finite, in the figure's x units.
     pub x: f64,
+    /// Finite, in the figure's y units.
     pub y: f64,
 }
 
@@ -94,9 +102,13 @@ pub enum FigureError {
     /// A number no figure can show: names where it is, which field, and what was expected.
     #[error("{place}: {field} is {value}, but must be {expected}")]
     InvalidValue {
+        /// Which panel, band, point or reference, by title, name or index.
         place: String,
+        /// The field holding the number, e.g. "std".
         field: &'static str,
+        /// The number given.
         value: f64,
+        /// What the field may hold, e.g. "a finite number ≥ 0".
         expected: &'static str,
     },
     /// `plotters` failed to draw (it writes to a string, so this is not expected).

@@ -31,6 +31,11 @@ type Chart<'a, 's> = ChartContext<'a, SVGBackend<'s>, Cartesian2d<RangedCoordf64
 /// possible), and a thin line through the dots in λ order. `references` are published points,
 /// drawn as grey diamonds labelled with their `label`. Axes span the data, error bars and
 /// references.
+///
+/// # Errors
+/// [`FigureError::InvalidValue`] for a λ that is negative or not finite, an infinite x or y, a
+/// negative or infinite std, or a reference point that is not finite, naming which;
+/// [`FigureError::Draw`] if `plotters` fails.
 pub fn tradeoff_figure(
     points: &[TradeoffPoint],
     x_label: &str,

@@ -1,3 +1,4 @@
+#![warn(missing_docs, clippy::missing_errors_doc)]
 //! Evaluation metrics: the paper's Tables 2 and 3, and Table 4, measures of monosemanticity
 //! that the NE loss does not optimise (definitions in the project's docs/method.md).
 //!
@@ -7,16 +8,14 @@
 
 pub mod ground_truth;
 mod neuron;
-mod paper;
 mod proxies;
 mod sae;
 mod summary;
 
 pub use neuron::{Activity, DEFAULT_EXAMPLE_CAP, NeuronStats, activity, neuron_stats};
-pub use paper::{PAPER_MLP_TEST_ACCURACY, PAPER_NE, PAPER_STANDARD};
 pub use proxies::{MIN_ACTIVE_EXAMPLES, TOP_EXAMPLES, Table4, UnitProxies, unit_proxies};
 pub use sae::{
-    ActivationEvaluation, ActivationMetrics, EvalOptions, EvalSet, SaeEvaluation, SaeMeasurement,
-    SaeMetrics, evaluate_activations, evaluate_sae, mlp_unit_proxies, sae_metrics,
+    ActivationEvaluation, ActivationMetrics, EvalOptions, EvalSet, PerLatent, SaeEvaluation,
+    SaeMeasurement, SaeMetrics, evaluate_activations, evaluate_sae, mlp_unit_proxies, sae_metrics,
 };
 pub use summary::{MeanStd, median};

@@ -70,7 +70,9 @@ pub(crate) fn active_examples(acts: &[f32]) -> Vec<usize> {
 /// activation (0 for a neuron that never fired, as activations are ReLU outputs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Activity {
+    /// Per neuron, the rows with a positive activation.
     pub firing: Array1<u64>,
+    /// Per neuron, its largest activation.
     pub max: Array1<f32>,
 }
 

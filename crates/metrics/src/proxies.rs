@@ -50,12 +50,16 @@ impl UnitProxies {
 /// A median is NaN (null in JSON) when no unit is counted.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Table4 {
+    /// Median of [`UnitProxies::label_purity`].
     #[serde(deserialize_with = "crate::sae::nan_from_null")]
     pub label_purity: f64,
+    /// Median of [`UnitProxies::top_label_purity`].
     #[serde(deserialize_with = "crate::sae::nan_from_null")]
     pub top_label_purity: f64,
+    /// Median of [`UnitProxies::input_coherence`].
     #[serde(deserialize_with = "crate::sae::nan_from_null")]
     pub input_coherence: f64,
+    /// Median of [`UnitProxies::encoder_participation`].
     #[serde(deserialize_with = "crate::sae::nan_from_null")]
     pub encoder_participation: f64,
     /// Units with at least `MIN_ACTIVE_EXAMPLES` activating test examples.

@@ -59,23 +59,35 @@ pub(crate) fn nan_from_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f6
 /// pixels (0-255) of the images they come from.
 #[derive(Debug, Clone, Copy)]
 pub struct EvalSet<'a> {
+    /// n x d: what the SAE reads.
     pub hidden: ArrayView2<'a, f32>,
+    /// n: the class of each example.
     pub labels: ArrayView1<'a, u8>,
+    /// n x pixels: the images, for Table 4's input coherence.
     pub pixels: ArrayView2<'a, u8>,
+}
+
+/// Per latent, what an evaluation measured: the figures Tables 2 and 3 and the dead-latent
+/// counts summarise.
+#[derive(Debug, Clone)]
+pub struct PerLatent {
+    /// Its embedding distances and activating examples, on the test set.
+    pub stats: Vec<NeuronStats>,
+    /// On how many training examples it fires.
+    pub train_firing: Array1<u64>,
+    /// Its largest activation over the training examples.
+    pub train_max: Array1<f32>,
 }
 
 /// An SAE's metrics and the per-latent figures they summarise.
 #[derive(Debug, Clone)]
 pub struct SaeEvaluation {
+    /// Its row of Tables 2 to 4.
     pub metrics: SaeMetrics,
-    /// Per latent, on the test set.
-    pub latents: Vec<NeuronStats>,
+    /// What the rows of Tables 2 and 3 summarise.
+    pub per_latent: PerLatent,
     /// Per latent, the Table 4 figures on the test set.
     pub proxies: Vec<UnitProxies>,
-    /// Per latent, on how many training examples it fires.
-    pub train_firing: Array1<u64>,
-    /// Per latent, its largest activation over the training examples.
-    pub train_max: Array1<f32>,
 }
 
 /// How an SAE is measured, as the config's `[eval]` says.
@@ -89,6 +101,8 @@ pub struct EvalOptions {
 
 /// Tables 2 and 3 without accuracy loss: the figures that need only the activations an SAE
 /// reads, not the model they come from nor labels, so they apply to any model's activations.
+/// [`SaeMetrics`] repeats these fields rather than embedding this struct: `metrics.json` has
+/// `acc_loss_pct` between `l0_pct` and `max_dist`, an order a flattened struct cannot keep.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ActivationMetrics {
     /// Mean over test examples and input dims of (x_hat - x)^2.
@@ -122,13 +136,10 @@ pub struct ActivationMetrics {
 /// [`ActivationMetrics`] with the per-latent figures and what they were computed from.
 #[derive(Debug, Clone)]
 pub struct ActivationEvaluation {
+    /// Its row of Tables 2 and 3, accuracy loss aside.
     pub metrics: ActivationMetrics,
-    /// Per latent, on the test set.
-    pub latents: Vec<NeuronStats>,
-    /// Per latent, on how many training examples it fires.
-    pub train_firing: Array1<u64>,
-    /// Per latent, its largest activation over the training examples.
-    pub train_max: Array1<f32>,
+    /// What that row summarises.
+    pub per_latent: PerLatent,
     /// The latents' activations on the test set (n × latents).
     pub test_acts: Array2<f32>,
     /// The SAE's reconstruction of the test set (n × inputs).
@@ -150,9 +161,11 @@ pub fn evaluate_activations(
     let train = measured.train.expect("a per-latent scan keeps its figures");
     ActivationEvaluation {
         metrics: measured.metrics,
-        latents: measured.latents,
-        train_firing: train.firing,
-        train_max: train.max,
+        per_latent: PerLatent {
+            stats: measured.stats,
+            train_firing: train.firing,
+            train_max: train.max,
+        },
         test_acts: measured.test_acts,
         test_recon: measured.test_recon,
     }
@@ -171,7 +184,7 @@ enum TrainScan {
 /// them.
 struct MeasuredActivations {
     metrics: ActivationMetrics,
-    latents: Vec<NeuronStats>,
+    stats: Vec<NeuronStats>,
     train: Option<Activity>,
     /// The (training example, latent) activations computed.
     train_encoded: usize,
@@ -245,7 +258,7 @@ fn measure_activations(
             dead_training_pct: training.map_or(f64::NAN, TrainingFiring::never_fired_pct),
             dead_late_pct: training.map_or(f64::NAN, TrainingFiring::silent_late_pct),
         },
-        latents,
+        stats: latents,
         train,
         train_encoded,
         test_acts: acts,
@@ -306,8 +319,14 @@ fn max_up_to(sae: &Sae, h: ArrayView2<f32>, cap: f32) -> (Array1<f32>, usize) {
 }
 
 /// Evaluates `sae` on the MLP's hidden activations: [`evaluate_activations`] on `test.hidden`
-/// and `train_hidden`, with the MLP's accuracy loss and Table 4 besides. Fails only if the
-/// shapes disagree.
+/// and `train_hidden`, with the MLP's accuracy loss and Table 4 besides.
+///
+/// # Errors
+/// [`ModelError`] when `test.hidden` is not as wide as the MLP's hidden layer or its rows and
+/// `test.labels` differ in number.
+///
+/// # Panics
+/// If the activations are not as wide as the SAE reads, as [`evaluate_activations`].
 pub fn evaluate_sae(
     mlp: &Mlp,
     sae: &Sae,
@@ -321,10 +340,12 @@ pub fn evaluate_sae(
     let train = train.expect("a per-latent scan keeps its figures");
     Ok(SaeEvaluation {
         metrics: measured.metrics,
-        latents: measured.latents,
+        per_latent: PerLatent {
+            stats: measured.stats,
+            train_firing: train.firing,
+            train_max: train.max,
+        },
         proxies: measured.proxies,
-        train_firing: train.firing,
-        train_max: train.max,
     })
 }
 
@@ -332,9 +353,10 @@ pub fn evaluate_sae(
 /// figures.
 #[derive(Debug, Clone)]
 pub struct SaeMeasurement {
+    /// Its row of Tables 2 to 4.
     pub metrics: SaeMetrics,
-    /// Per latent, on the test set.
-    pub latents: Vec<NeuronStats>,
+    /// Per latent, its embedding distances and activating examples, on the test set.
+    pub stats: Vec<NeuronStats>,
     /// Per latent, the Table 4 figures on the test set.
     pub proxies: Vec<UnitProxies>,
     /// The (training example, latent) activations computed for the dead counts.
@@ -346,6 +368,9 @@ pub struct SaeMeasurement {
 /// first activation above both 0 and τ), which for a live latent is usually a small part of it.
 ///
 /// # Errors
+/// As [`evaluate_sae`].
+///
+/// # Panics
 /// As [`evaluate_sae`].
 pub fn sae_metrics(
     mlp: &Mlp,
@@ -372,7 +397,7 @@ fn measure_sae(
 ) -> Result<(SaeMeasurement, Option<Activity>), ModelError> {
     let MeasuredActivations {
         metrics: m,
-        latents,
+        stats,
         train,
         train_encoded,
         test_acts,
@@ -397,7 +422,7 @@ fn measure_sae(
             dead_late_pct: m.dead_late_pct,
             table4: Table4::of(&proxies),
         },
-        latents,
+        stats,
         proxies,
         train_encoded,
     };
@@ -595,11 +620,11 @@ mod tests {
         assert_eq!(m.size, 2.0);
         assert!((m.dead_pct - 100.0 / 3.0).abs() < 1e-9);
         // Largest activations 2, 2.5, 0: at τ = 0.6 only the dead latent is below.
-        assert_eq!(eval.train_max.to_vec(), vec![2.0, 2.5, 0.0]);
+        assert_eq!(eval.per_latent.train_max.to_vec(), vec![2.0, 2.5, 0.0]);
         assert!((m.dead_threshold_pct - 100.0 / 3.0).abs() < 1e-9);
         assert!((m.dead_training_pct - 200.0 / 3.0).abs() < 1e-9);
         assert!((m.dead_late_pct - 200.0 / 3.0).abs() < 1e-9);
-        assert_eq!(eval.train_firing.to_vec(), vec![2, 2, 0]);
+        assert_eq!(eval.per_latent.train_firing.to_vec(), vec![2, 2, 0]);
     }
 
     #[test]

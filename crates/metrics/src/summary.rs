@@ -17,7 +17,9 @@ pub fn median(values: &[f64]) -> Option<f64> {
 /// A figure over several runs: mean and sample standard deviation (0 for a single run).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct MeanStd {
+    /// The mean over runs.
     pub mean: f64,
+    /// Their sample standard deviation (n - 1 in the denominator).
     pub std: f64,
 }
 

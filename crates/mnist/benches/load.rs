@@ -1,10 +1,11 @@
 //! Loading all 70,000 images: decompress, verify checksums, parse, normalise.
 use criterion::{Criterion, criterion_group, criterion_main};
-use ne_mnist::{Checksums, SplitKind, load, load_split, normalise, shipped_dir};
+use ne_mnist::{Checksums, SplitKind, load, load_split, normalise};
+use ne_shipped::mnist_dir;
 use std::hint::black_box;
 
 fn bench_load(c: &mut Criterion) {
-    let dir = shipped_dir();
+    let dir = mnist_dir();
     let mut group = c.benchmark_group("mnist");
     group.sample_size(10);
     group.bench_function("load_verified", |b| {

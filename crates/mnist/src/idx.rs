@@ -64,7 +64,12 @@ fn too_large(path: &Path) -> MnistError {
 }
 
 /// Returns the IDX bytes of a file's contents: gunzipped when they start with the gzip magic
-/// (whatever the file is called), else as they are.
+/// (whatever the file is called), else as they are. `file` only names it in errors.
+///
+/// # Errors
+/// [`MnistError::Gzip`] for a broken gzip stream, [`MnistError::GzipTrailingData`] for bytes
+/// after it that are not another member, [`MnistError::TooLarge`] past
+/// [`MAX_DECOMPRESSED_BYTES`].
 pub fn decompress(raw: Vec<u8>, file: &Path) -> Result<Vec<u8>, MnistError> {
     if raw.starts_with(&GZIP_MAGIC) {
         gunzip_capped(&raw, file, MAX_DECOMPRESSED_BYTES)
@@ -136,6 +141,9 @@ fn gunzip_capped(raw: &[u8], file: &Path, limit: u64) -> Result<Vec<u8>, MnistEr
 }
 
 /// Parses an IDX images file (already decompressed) into an `n x 784` array of raw pixels.
+///
+/// # Errors
+/// As [`images_view`].
 pub fn parse_images(idx: Vec<u8>, file: &Path) -> Result<Array2<u8>, MnistError> {
     let count = images_view(&idx, file)?.nrows();
     // Start the array past the header in place, rather than shifting every pixel down.
@@ -147,6 +155,10 @@ pub fn parse_images(idx: Vec<u8>, file: &Path) -> Result<Array2<u8>, MnistError>
 
 /// Checks an IDX images file (already decompressed) and views its pixels as `n x 784`, without
 /// copying them.
+///
+/// # Errors
+/// When the header is short, has the wrong magic number or dimensions, images are not 28 × 28,
+/// or the data is shorter or longer than the header announces.
 pub fn images_view<'a>(idx: &'a [u8], file: &Path) -> Result<ArrayView2<'a, u8>, MnistError> {
     let layout = &Layout::IMAGES;
     let count = layout.header(idx, file)?;
@@ -156,6 +168,10 @@ pub fn images_view<'a>(idx: &'a [u8], file: &Path) -> Result<ArrayView2<'a, u8>,
 }
 
 /// Parses an IDX labels file (already decompressed); every label must be a digit 0..=9.
+///
+/// # Errors
+/// When the header is short or wrong, the data's length is not the announced count, or a label
+/// is not a digit ([`MnistError::LabelOutOfRange`]).
 pub fn parse_labels(idx: Vec<u8>, file: &Path) -> Result<Array1<u8>, MnistError> {
     let layout = &Layout::LABELS;
     let count = layout.header(&idx, file)?;

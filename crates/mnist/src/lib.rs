@@ -1,3 +1,4 @@
+#![warn(missing_docs, clippy::missing_errors_doc)]
 //! MNIST in the classic IDX format: checked loading, normalisation, raw pixels.
 //!
 //! Loads the four files `train-images-idx3-ubyte.gz`, `train-labels-idx1-ubyte.gz`,
@@ -7,8 +8,8 @@
 //! of the shipped copies. Images come both normalised for training and as raw pixels for display.
 //!
 //! ```
-//! use ne_mnist::{Checksums, load, shipped_dir};
-//! let mnist = load(&shipped_dir(), Checksums::Verify)?;
+//! use ne_mnist::{Checksums, load};
+//! let mnist = load(&ne_shipped::mnist_dir(), Checksums::Verify)?;
 //! assert_eq!((mnist.train.len(), mnist.test.len()), (60_000, 10_000));
 //! assert_eq!(mnist.test.images.dim(), (10_000, ne_mnist::IMAGE_PIXELS));
 //! assert_eq!(mnist.test.labels[0], 7);
@@ -111,6 +112,7 @@ pub struct Split {
 /// Counts that say at a glance whether a split is what it should be.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SplitSummary {
+    /// Examples in the split.
     pub count: usize,
     /// How many examples carry each digit.
     pub label_counts: [u64; 10],
@@ -119,10 +121,12 @@ pub struct SplitSummary {
 }
 
 impl Split {
+    /// Number of examples.
     pub fn len(&self) -> usize {
         self.labels.len()
     }
 
+    /// Whether the split holds no example.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
@@ -138,6 +142,7 @@ impl Split {
         }
     }
 
+    /// Counts per digit and the mean raw pixel, computed in parallel.
     pub fn summary(&self) -> SplitSummary {
         let mut label_counts = [0u64; 10];
         for &label in &self.labels {
@@ -164,21 +169,16 @@ impl Split {
 /// Both splits.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mnist {
+    /// The training split (60,000 examples in MNIST).
     pub train: Split,
+    /// The test split (10,000 examples in MNIST).
     pub test: Split,
 }
 
-/// `<workspace root>/data/mnist`, where the verified copies are committed.
-pub fn shipped_dir() -> PathBuf {
-    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    crate_dir
-        .ancestors()
-        .nth(2)
-        .expect("crates/mnist sits two levels down")
-        .join("data/mnist")
-}
-
 /// Loads both splits from `dir`, in parallel.
+///
+/// # Errors
+/// As [`load_split`], for either split.
 pub fn load(dir: &Path, checksums: Checksums) -> Result<Mnist, MnistError> {
     let (train, test) = rayon::join(
         || load_split(dir, SplitKind::Train, checksums),
@@ -191,6 +191,11 @@ pub fn load(dir: &Path, checksums: Checksums) -> Result<Mnist, MnistError> {
 }
 
 /// Loads one split from `dir`: `<name>.gz`, or the plain `<name>` when there is no `.gz`.
+///
+/// # Errors
+/// When a file is missing or unreadable, is not well-formed IDX (gzip, header, length, a label
+/// outside 0..=9), fails its SHA-256 check under [`Checksums::Verify`], or when the images and
+/// labels counts differ: each [`MnistError`] names the file.
 pub fn load_split(dir: &Path, kind: SplitKind, checksums: Checksums) -> Result<Split, MnistError> {
     let (images, labels) = rayon::join(
         || read_images(dir, kind.images_file(), checksums),

@@ -1,13 +1,14 @@
 //! Loading from files: the shipped MNIST, plain IDX, and the errors only files can cause.
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use ne_mnist::{Checksums, MnistError, SplitKind, load, load_split, shipped_dir};
+use ne_mnist::{Checksums, MnistError, SplitKind, load, load_split};
+use ne_shipped::mnist_dir;
 use std::io::Write;
 use std::path::Path;
 
 #[test]
 fn shipped_files_load_with_checksums_verified() {
-    let mnist = load(&shipped_dir(), Checksums::Verify).unwrap();
+    let mnist = load(&mnist_dir(), Checksums::Verify).unwrap();
     let (train, test) = (mnist.train.summary(), mnist.test.summary());
     assert_eq!((train.count, test.count), (60_000, 10_000));
     assert_eq!(mnist.train.images.dim(), (60_000, 784));
@@ -60,7 +61,7 @@ fn shipped_files_load_with_checksums_verified() {
 fn write_test_split(gzip: bool, edit: impl Fn(&str, &mut Vec<u8>)) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for name in [SplitKind::Test.images_file(), SplitKind::Test.labels_file()] {
-        let shipped = std::fs::read(shipped_dir().join(format!("{name}.gz"))).unwrap();
+        let shipped = std::fs::read(mnist_dir().join(format!("{name}.gz"))).unwrap();
         let mut bytes = ne_mnist::decompress(shipped, Path::new(name)).unwrap();
         edit(name, &mut bytes);
         if gzip {
@@ -80,7 +81,7 @@ fn write_test_split(gzip: bool, edit: impl Fn(&str, &mut Vec<u8>)) -> tempfile::
 
 #[test]
 fn plain_and_regzipped_files_load_the_same_and_pass_the_checksums() {
-    let shipped = load_split(&shipped_dir(), SplitKind::Test, Checksums::Verify).unwrap();
+    let shipped = load_split(&mnist_dir(), SplitKind::Test, Checksums::Verify).unwrap();
     for gzip in [false, true] {
         let dir = write_test_split(gzip, |_, _| {});
         assert_eq!(

@@ -9,7 +9,7 @@ use ne_models::{
 };
 
 fn train_step(c: &mut Criterion) {
-    let data = ne_mnist::load(&ne_mnist::shipped_dir(), ne_mnist::Checksums::Verify)
+    let data = ne_mnist::load(&ne_shipped::mnist_dir(), ne_mnist::Checksums::Verify)
         .expect("shipped MNIST");
     let (images, labels) = (data.train.images.view(), data.train.labels.view());
 

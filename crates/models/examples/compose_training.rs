@@ -52,3 +52,9 @@ fn main() -> Result<(), ne_models::ModelError> {
     println!("after training: MSE per element {mse:.5}");
     Ok(())
 }
+
+/// `cargo test` runs the example, so it cannot rot.
+#[test]
+fn runs() {
+    main().unwrap();
+}

@@ -15,9 +15,13 @@ const F32_BYTES: f64 = 4.0;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MlpConfig {
+    /// Width of the hidden layer.
     pub hidden: usize,
+    /// Passes over the training set.
     pub epochs: usize,
+    /// Examples per SGD step.
     pub batch_size: usize,
+    /// SGD's step size.
     pub learning_rate: f32,
 }
 
@@ -35,6 +39,9 @@ impl Default for MlpConfig {
 impl MlpConfig {
     /// Rejects settings that cannot train: zero sizes, more than `MAX_EPOCHS` epochs, a learning
     /// rate that is not finite and > 0.
+    ///
+    /// # Errors
+    /// The first rule broken, as a [`ConfigError`] naming the setting.
     pub fn validate(&self) -> Result<(), ConfigError> {
         at_least_one("mlp.hidden", self.hidden)?;
         at_least_one("mlp.epochs", self.epochs)?;
@@ -186,6 +193,9 @@ impl Default for SaeConfig {
 impl SaeConfig {
     /// Rejects settings that cannot train: zero sizes, more than `MAX_EPOCHS` epochs, a learning
     /// rate that is not finite and > 0, loss weights that are not finite and >= 0.
+    ///
+    /// # Errors
+    /// The first rule broken, as a [`ConfigError`] naming the setting.
     pub fn validate(&self) -> Result<(), ConfigError> {
         at_least_one("sae.latents", self.latents)?;
         at_least_one("sae.epochs", self.epochs)?;
@@ -243,6 +253,10 @@ impl SaeConfig {
 
     /// The rule that needs the training set's size: the NE loss must switch on before training
     /// ends, or the NE variant would silently be the standard SAE.
+    ///
+    /// # Errors
+    /// [`ConfigError::NeNeverOn`] when `ne_start_step` is not below the run's steps on
+    /// `examples` training examples.
     pub fn validate_for(&self, examples: usize) -> Result<(), ConfigError> {
         let steps = self.steps(examples);
         if self.ne_start_step < steps {
@@ -317,7 +331,9 @@ fn non_negative(field: &'static str, value: f32) -> Result<(), ConfigError> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SaeVariant {
+    /// MSE and L1 only.
     Standard,
+    /// MSE, L1 and, from `ne_start_step` on, λ_NE times the neuron-embedding loss.
     Ne,
 }
 

@@ -1,3 +1,4 @@
+#![warn(missing_docs, clippy::missing_errors_doc)]
 //! Hand-written forward and backward passes: linear layers, the MLP, the sparse auto-encoder,
 //! optimisers. No autodiff: every gradient is derived by hand and checked by finite differences.
 

@@ -3,6 +3,7 @@ use crate::rng::uniform_f32;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rand_chacha::ChaCha8Rng;
 
+/// One layer's weight and bias, the building block of the MLP.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Linear {
     /// out x in, as PyTorch stores it.
@@ -14,7 +15,9 @@ pub struct Linear {
 /// d loss / d parameters of one `Linear`, same shapes as the layer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinearGradients {
+    /// d loss / d weight, out x in.
     pub weight: Array2<f32>,
+    /// d loss / d bias, out.
     pub bias: Array1<f32>,
 }
 
@@ -29,10 +32,12 @@ impl Linear {
         Self { weight, bias }
     }
 
+    /// Width of the inputs it reads.
     pub fn inputs(&self) -> usize {
         self.weight.ncols()
     }
 
+    /// Width of the outputs it writes.
     pub fn outputs(&self) -> usize {
         self.weight.nrows()
     }

@@ -9,6 +9,7 @@ use crate::weights::{self, WeightFile};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewD, ArrayViewMutD, Axis, s};
 use rand_chacha::ChaCha8Rng;
 
+/// The classifier whose hidden layer the SAEs read: linear, ReLU, linear.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mlp {
     /// 784 -> hidden; PyTorch name `fc1`.
@@ -82,6 +83,9 @@ impl Mlp {
     }
 
     /// Predicted class (largest logit, first on ties) of each image, computed in parallel.
+    ///
+    /// # Errors
+    /// [`ModelError::InputWidth`] when the images are not as wide as the first layer reads.
     pub fn predict(&self, images: ArrayView2<f32>) -> Result<Array1<usize>, ModelError> {
         check_width(self.fc1.inputs(), images)?;
         Ok(self.predict_chunks(images, |chunk| {
@@ -90,6 +94,9 @@ impl Mlp {
     }
 
     /// Predicted class of each example from hidden activations (e.g. an SAE's reconstruction).
+    ///
+    /// # Errors
+    /// [`ModelError::InputWidth`] when `hidden` is not as wide as the hidden layer.
     pub fn predict_from_hidden(
         &self,
         hidden: ArrayView2<f32>,
@@ -99,6 +106,10 @@ impl Mlp {
     }
 
     /// Share of `images` classified as their label, in [0, 1].
+    ///
+    /// # Errors
+    /// [`ModelError::LabelCount`] when images and labels differ in number,
+    /// [`ModelError::InputWidth`] as [`Mlp::predict`].
     pub fn accuracy(
         &self,
         images: ArrayView2<f32>,
@@ -109,6 +120,10 @@ impl Mlp {
     }
 
     /// Share of examples classified as their label when the hidden layer is `hidden`.
+    ///
+    /// # Errors
+    /// [`ModelError::LabelCount`] when rows and labels differ in number,
+    /// [`ModelError::InputWidth`] as [`Mlp::predict_from_hidden`].
     pub fn accuracy_from_hidden(
         &self,
         hidden: ArrayView2<f32>,
@@ -137,6 +152,11 @@ impl Mlp {
     /// One SGD step on a batch of normalised images and their labels: mean cross-entropy, its
     /// gradient, and (if the loss is finite) one update. A non-finite loss leaves the model
     /// untouched (the caller decides what to do).
+    ///
+    /// # Errors
+    /// [`ModelError::EmptyBatch`] for no example, [`ModelError::InputWidth`],
+    /// [`ModelError::LabelCount`] or [`ModelError::LabelOutOfRange`] for a batch that does not
+    /// fit the model; the model is then untouched.
     pub fn train_step(
         &mut self,
         sgd: &mut Sgd,
@@ -244,6 +264,9 @@ impl Mlp {
 
     /// Checks that the layers are `inputs` -> `hidden` -> `classes`, naming the first tensor
     /// whose shape is not what those sizes make it.
+    ///
+    /// # Errors
+    /// [`ModelError::Shape`] naming that tensor.
     pub fn check_sizes(
         &self,
         inputs: usize,
@@ -263,6 +286,10 @@ impl Mlp {
 
     /// Weights written by `to_safetensors` (or PyTorch): exactly the four tensors, F32, finite,
     /// with consistent shapes.
+    ///
+    /// # Errors
+    /// When the bytes are not safetensors, a tensor is missing, extra, not F32, not finite, or
+    /// of a shape that does not fit the others; the [`ModelError`] names the tensor.
     pub fn from_safetensors(bytes: &[u8]) -> Result<Self, ModelError> {
         let file = WeightFile::parse(bytes, &NAMES)?;
         let fc1_weight = file.matrix(NAMES[0])?;

@@ -25,6 +25,7 @@ pub trait Optimizer: fmt::Debug + BoxedClone {
 
 /// A boxed copy of an optimiser with its state; every `Clone` optimiser has it.
 pub trait BoxedClone {
+    /// The copy, boxed.
     fn boxed_clone(&self) -> Box<dyn Optimizer + Send>;
 }
 

@@ -10,9 +10,13 @@ use rand_chacha::ChaCha8Rng;
 /// What a stream is used for; the discriminant is the ChaCha stream number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {
+    /// The MLP's initial weights.
     MlpInit = 0,
+    /// The order of the MLP's training examples, epoch by epoch.
     MlpShuffle = 1,
+    /// The SAE's initial weights.
     SaeInit = 2,
+    /// The order of the SAE's training examples, epoch by epoch.
     SaeShuffle = 3,
 }
 

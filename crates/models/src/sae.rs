@@ -582,6 +582,9 @@ impl Sae {
 
     /// Checks that the SAE reads `inputs` dimensions into `latents` latents, naming the first
     /// tensor whose shape is not what those sizes make it.
+    ///
+    /// # Errors
+    /// [`ModelError::Shape`] naming that tensor.
     pub fn check_sizes(&self, inputs: usize, latents: usize) -> Result<(), ModelError> {
         let shapes: [(&'static str, &[usize], &[usize]); 4] = [
             (NAMES[0], self.w_enc.shape(), &[latents, inputs]),
@@ -596,6 +599,10 @@ impl Sae {
 
     /// Weights written by `to_safetensors`: exactly the four tensors, F32, finite, with
     /// consistent shapes.
+    ///
+    /// # Errors
+    /// When the bytes are not safetensors, a tensor is missing, extra, not F32, not finite, or
+    /// of a shape that does not fit the others; the [`ModelError`] names the tensor.
     pub fn from_safetensors(bytes: &[u8]) -> Result<Self, ModelError> {
         let file = WeightFile::parse(bytes, &NAMES)?;
         let w_enc = file.matrix(NAMES[0])?;

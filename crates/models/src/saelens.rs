@@ -39,31 +39,49 @@ pub struct SaeLensFiles {
 /// An SAE read from a SAELens folder, with the `metadata` object of its `cfg.json`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SaeLensSae {
+    /// The weights.
     pub sae: Sae,
+    /// Whatever the writer recorded about the SAE (ours: its provenance), as it was.
     pub metadata: Map<String, Value>,
 }
 
 /// A SAELens folder that cannot be read, or that holds an SAE ours cannot represent.
 #[derive(Debug, Error)]
 pub enum SaeLensError {
+    /// A file of the folder is missing or unreadable.
     #[error("cannot read {}: {source}", path.display())]
     Read {
+        /// The file.
         path: PathBuf,
+        /// What the operating system said.
         source: std::io::Error,
     },
+    /// `cfg.json` is not JSON.
     #[error("{} is not valid JSON: {source}", path.display())]
     Json {
+        /// The file.
         path: PathBuf,
+        /// The parser's complaint.
         source: serde_json::Error,
     },
+    /// A `cfg.json` entry is missing, of the wrong type, or asks for what ours cannot do.
     #[error("{}: `{field}` {problem}", path.display())]
     Field {
+        /// The file.
         path: PathBuf,
+        /// The entry.
         field: &'static str,
+        /// What is wrong with it.
         problem: String,
     },
+    /// The weights file does not hold an SAE of the shape `cfg.json` describes.
     #[error("{}: {source}", path.display())]
-    Weights { path: PathBuf, source: ModelError },
+    Weights {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with its tensors.
+        source: ModelError,
+    },
 }
 
 /// The SAELens files of `sae`. `metadata` is merged over the layout version keys into
@@ -96,6 +114,10 @@ pub fn files(sae: &Sae, metadata: &Map<String, Value>) -> SaeLensFiles {
 }
 
 /// Reads the SAELens folder `dir`. Errors name the file and the field or tensor at fault.
+///
+/// # Errors
+/// When `cfg.json` or `sae_weights.safetensors` cannot be read, `cfg.json` is not JSON or asks
+/// for an SAE ours cannot represent, or the weights do not match it.
 pub fn read(dir: &Path) -> Result<SaeLensSae, SaeLensError> {
     let read_file = |name: &str| {
         let path = dir.join(name);

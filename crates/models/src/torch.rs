@@ -16,7 +16,9 @@ use thiserror::Error;
 /// A float32 tensor of a state dict, its elements in row-major order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tensor {
+    /// Its dimensions, outermost first.
     pub shape: Vec<usize>,
+    /// Its elements, as many as the shape's product.
     pub data: Vec<f32>,
 }
 
@@ -27,46 +29,83 @@ pub type StateDict = BTreeMap<String, Tensor>;
 #[derive(Debug, Error)]
 #[error("{}: {problem}", path.display())]
 pub struct TorchError {
+    /// The file.
     pub path: PathBuf,
+    /// What is wrong with it.
     pub problem: Problem,
 }
 
 /// What is wrong with a `.pt` file's contents.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum Problem {
+    /// The file cannot be read (the operating system's message).
     #[error("cannot read the file: {0}")]
     Io(String),
+    /// The bytes are not a zip archive (the zip reader's message).
     #[error("not a torch.save zip archive: {0}")]
     Zip(String),
+    /// No pickled object in the archive.
     #[error("the archive has no `<name>/data.pkl` record (is it an old, non-zip torch.save file?)")]
     NoPickle,
+    /// More than one pickled object, so which is the state dict is unclear.
     #[error("the archive has {0} `data.pkl` records; a torch.save file has one")]
     ManyPickles(usize),
+    /// The archive's `byteorder` record (named) says big-endian.
     #[error("`{0}` says the storages are not little-endian")]
     ByteOrder(String),
+    /// The pickle uses an opcode or a structure state dicts do not.
     #[error("pickle byte {offset}: {what}")]
-    Pickle { offset: usize, what: String },
+    Pickle {
+        /// Where in the pickle.
+        offset: usize,
+        /// What is wrong there.
+        what: String,
+    },
+    /// A tensor that is not a float32 tensor a state dict can hold (dtype, strides, offset).
     #[error("tensor {name:?}: {what}")]
-    Tensor { name: String, what: String },
+    Tensor {
+        /// The parameter's name.
+        name: String,
+        /// What is wrong with it.
+        what: String,
+    },
+    /// A storage the pickle refers to is not in the archive (its record's name).
     #[error("record `{0}` is missing from the archive")]
     MissingRecord(String),
+    /// A storage shorter than its tensor.
     #[error("record `{record}` holds {bytes} bytes, too few for {numel} float32 values")]
     ShortStorage {
+        /// The storage's record.
         record: String,
+        /// Its length.
         bytes: u64,
+        /// The elements the tensor needs.
         numel: usize,
     },
+    /// A parameter the model needs is not in the state dict.
     #[error("expected a parameter {name:?}; the file has {found}")]
-    MissingParameter { name: String, found: String },
+    MissingParameter {
+        /// The parameter.
+        name: String,
+        /// The names the state dict has.
+        found: String,
+    },
+    /// A parameter of the wrong shape, or shapes that do not fit together.
     #[error("parameter {name:?} has shape {found:?}, expected {expected}")]
     Shape {
+        /// The parameter.
         name: String,
+        /// Its shape.
         found: Vec<usize>,
+        /// The shape it should have.
         expected: String,
     },
 }
 
 /// Reads the state dict of the `torch.save` file at `path`.
+///
+/// # Errors
+/// When the file cannot be read, or as [`parse`], with the path.
 pub fn read(path: &Path) -> Result<StateDict, TorchError> {
     let error = |problem| TorchError {
         path: path.to_owned(),
@@ -77,6 +116,10 @@ pub fn read(path: &Path) -> Result<StateDict, TorchError> {
 }
 
 /// The state dict of a `torch.save` file's bytes.
+///
+/// # Errors
+/// When the bytes are not a zip archive with one pickled state dict of little-endian float32
+/// tensors whose storages are all there and long enough; the [`Problem`] says which.
 pub fn parse(bytes: &[u8]) -> Result<StateDict, Problem> {
     let zip_error = |e: zip::result::ZipError| Problem::Zip(e.to_string());
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(zip_error)?;
@@ -726,6 +769,9 @@ fn linear(dict: &StateDict, prefix: &str, inputs: Option<usize>) -> Result<Linea
 
 /// The MLP of a state dict laid out as `nn.Sequential`-style `layers.0` (input -> hidden) and
 /// `layers.1` (hidden -> classes), as mechMNISTic saves it.
+///
+/// # Errors
+/// [`Problem::MissingParameter`] or [`Problem::Shape`] when the state dict is not laid out so.
 pub fn mlp(dict: &StateDict) -> Result<Mlp, Problem> {
     let fc1 = linear(dict, "layers.0", None)?;
     let fc2 = linear(dict, "layers.1", Some(fc1.outputs()))?;
@@ -735,6 +781,9 @@ pub fn mlp(dict: &StateDict) -> Result<Mlp, Problem> {
 /// The SAE of a state dict laid out as `nn.Sequential(Linear(d, m), Linear(m, d))` (`0` the
 /// encoder, `1` the decoder, whose bias is subtracted before encoding), as mechMNISTic saves it.
 /// The decoder's columns keep the norms they have.
+///
+/// # Errors
+/// [`Problem::MissingParameter`] or [`Problem::Shape`] when the state dict is not laid out so.
 pub fn sae(dict: &StateDict) -> Result<Sae, Problem> {
     let encoder = linear(dict, "0", None)?;
     let decoder = linear(dict, "1", Some(encoder.outputs()))?;
@@ -851,7 +900,7 @@ mod tests {
 
     #[test]
     fn reads_the_shipped_sae() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mechmnistic/sae-ne.pt");
+        let path = ne_shipped::paper_models_dir().join("sae-ne.pt");
         let dict = read(&path).unwrap();
         let shapes: Vec<(&str, &[usize])> = dict
             .iter()

@@ -4,7 +4,7 @@ use ne_models::{MlpConfig, train_mlp};
 
 #[test]
 fn default_mlp_reaches_the_paper_accuracy() {
-    let data = ne_mnist::load(&ne_mnist::shipped_dir(), ne_mnist::Checksums::Verify)
+    let data = ne_mnist::load(&ne_shipped::mnist_dir(), ne_mnist::Checksums::Verify)
         .expect("the shipped MNIST");
     let (images, labels) = (data.train.images.view(), data.train.labels.view());
     let mut epoch_ends = Vec::new();

@@ -9,9 +9,10 @@
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 use ne_explorer::{ExplorerInput, SaeInput};
 use ne_metrics::{UnitProxies, unit_proxies};
-use ne_mnist::{Checksums, Split, SplitKind, load_split, shipped_dir};
+use ne_mnist::{Checksums, Split, SplitKind, load_split};
 use ne_models::rng::{Stream, stream_rng};
 use ne_models::{Mlp, Sae};
+use ne_shipped::mnist_dir;
 use serde_json::{Value, json};
 
 pub const TEST_IMAGES: usize = 400;
@@ -33,6 +34,8 @@ pub struct Fixture {
     pub standard_proxies: Vec<UnitProxies>,
     pub ne_proxies: Vec<UnitProxies>,
     pub metrics: Value,
+    /// Published figures to print beside the run's.
+    pub paper: Value,
 }
 
 /// The value below which `1 - share` of `values` lie.
@@ -92,6 +95,17 @@ fn summary(mean: f64) -> Value {
     json!({"mean": mean, "std": (mean * 1e5).round() / 1e6})
 }
 
+/// Published figures in the shape the page reads (its start page's "paper" rows).
+fn paper() -> Value {
+    json!({
+        "standard": {"mse": 0.33, "l1": 2600.0, "l0_pct": 2.4, "acc_loss_pct": 1.5,
+                     "max_dist": 0.45, "mean_dist": 0.21, "size": 7.0, "dead_pct": 23.8},
+        "ne": {"mse": 0.55, "l1": 3300.0, "l0_pct": 9.1, "acc_loss_pct": 4.6,
+               "max_dist": 0.28, "mean_dist": 0.08, "size": 32.0, "dead_pct": 3.7},
+        "mlp_test_accuracy": 0.94,
+    })
+}
+
 fn metrics() -> Value {
     let keys = [
         "mse",
@@ -141,7 +155,7 @@ fn metrics() -> Value {
 
 impl Fixture {
     pub fn new() -> Self {
-        let test = load_split(&shipped_dir(), SplitKind::Test, Checksums::Skip)
+        let test = load_split(&mnist_dir(), SplitKind::Test, Checksums::Skip)
             .expect("the shipped MNIST test split loads")
             .head(TEST_IMAGES);
         let mlp = template_mlp(&test);
@@ -169,6 +183,7 @@ impl Fixture {
             standard,
             ne,
             metrics: metrics(),
+            paper: paper(),
         }
     }
 
@@ -178,6 +193,7 @@ impl Fixture {
             SaeInput {
                 key: "standard",
                 title: "Standard SAE",
+                provenance: "trained here",
                 sae: &self.standard,
                 train_firing: &self.standard_firing,
                 proxies: &self.standard_proxies,
@@ -185,6 +201,7 @@ impl Fixture {
             SaeInput {
                 key: "ne",
                 title: "SAE + NE loss",
+                provenance: "trained here, λ_NE 1000",
                 sae: &self.ne,
                 train_firing: &self.ne_firing,
                 proxies: &self.ne_proxies,
@@ -197,10 +214,12 @@ impl Fixture {
             mlp_proxies: &self.mlp_proxies,
             saes: &saes,
             metrics: &self.metrics,
+            paper: &self.paper,
             seed: 0,
             cluster_threshold: 0.9,
             cluster_examples: CLUSTER_EXAMPLES,
             distance_cap: DISTANCE_CAP,
+            models_label: "ours",
         })
     }
 }

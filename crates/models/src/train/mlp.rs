@@ -31,6 +31,7 @@ impl fmt::Display for MlpEpoch {
 /// What training measured, one entry per epoch.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MlpHistory {
+    /// In training order.
     pub epochs: Vec<MlpEpoch>,
 }
 
@@ -39,9 +40,11 @@ pub struct MlpHistory {
 pub struct MlpProgress {
     /// Current epoch, counted from 0.
     pub epoch: usize,
+    /// Epochs of the run.
     pub epochs: usize,
     /// Steps completed in the whole run, 1..=steps_total.
     pub step: usize,
+    /// Steps of the whole run.
     pub steps_total: usize,
     /// Mean batch loss over the steps since the previous report.
     pub running_loss: f32,
@@ -54,6 +57,12 @@ pub struct MlpProgress {
 /// initialisation uses stream `MlpInit` and the per-epoch shuffle stream `MlpShuffle` of the
 /// seed's ChaCha8Rng; every epoch visits all examples in ceil(n / batch) steps, the last batch
 /// possibly smaller.
+///
+/// # Errors
+/// Before any step: [`TrainError::Config`] for a config [`MlpConfig::validate`] refuses,
+/// [`TrainError::NoExamples`], [`TrainError::NoFeatures`], [`TrainError::NonFiniteInput`],
+/// [`TrainError::LabelCount`] or [`TrainError::LabelOutOfRange`] for data it cannot train on.
+/// During training: [`TrainError::NonFiniteLoss`] when it diverges.
 pub fn train_mlp(
     config: &MlpConfig,
     classes: usize,

@@ -33,6 +33,7 @@ pub struct SaeLossParts {
 /// What one epoch measured on its batches, each before its update.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SaeEpoch {
+    /// Mean loss terms over its steps.
     pub loss: SaeLossParts,
     /// Steps of this epoch with the NE loss on.
     pub ne_steps: usize,
@@ -45,7 +46,9 @@ pub struct SaeEpoch {
 /// What training measured: one entry per epoch, and which latents fired when.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SaeHistory {
+    /// In training order.
     pub epochs: Vec<SaeEpoch>,
+    /// Which latents fired, over the run and over its last tenth.
     pub firing: TrainingFiring,
 }
 
@@ -55,10 +58,13 @@ pub struct SaeHistory {
 /// example. Saved beside a model, since the model alone cannot tell.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct TrainingFiring {
+    /// Steps of the run.
     pub steps: usize,
     /// Steps in the last tenth: ⌈steps / 10⌉.
     pub late_steps: usize,
+    /// Per latent, the examples it fired on over the whole run.
     pub whole_run: Vec<u64>,
+    /// Per latent, the examples it fired on over the last `late_steps` steps.
     pub last_tenth: Vec<u64>,
 }
 
@@ -84,9 +90,11 @@ fn zero_share_pct(counts: &[u64]) -> f64 {
 pub struct SaeProgress {
     /// Current epoch, counted from 0.
     pub epoch: usize,
+    /// Epochs of the run.
     pub epochs: usize,
     /// Steps completed in the whole run, 1..=steps_total.
     pub step: usize,
+    /// Steps of the whole run.
     pub steps_total: usize,
     /// Means over the steps since the previous report.
     pub window: SaeLossParts,
@@ -131,6 +139,10 @@ impl SaeEpoch {
 /// on. Deterministic for a given seed whatever the rayon thread count: initialisation uses
 /// stream `SaeInit` and the shuffle stream `SaeShuffle`, so both variants trained with one seed
 /// start from the same weights and see the same batches (`SaeTraining` shares those steps).
+///
+/// # Errors
+/// As [`SaeTraining::new`] and [`SaeTraining::continue_as`] before any step, as
+/// [`SaeTraining::run_until`] and [`SaeTraining::finish`] during and after training.
 pub fn train_sae(
     config: &SaeConfig,
     variant: SaeVariant,
@@ -178,6 +190,11 @@ pub struct SaeTraining {
 
 impl SaeTraining {
     /// A fresh standard run on `hidden`, no step taken yet.
+    ///
+    /// # Errors
+    /// [`TrainError::Config`] for a config [`SaeConfig::validate`] refuses;
+    /// [`TrainError::NoExamples`], [`TrainError::NoFeatures`] or [`TrainError::NonFiniteInput`]
+    /// for activations it cannot train on.
     pub fn new(config: &SaeConfig, seed: u64, hidden: ArrayView2<f32>) -> Result<Self, TrainError> {
         config.validate()?;
         check_inputs(hidden)?;
@@ -241,6 +258,13 @@ impl SaeTraining {
 
     /// This run, from here on with the loss terms of `variant`: checks that the NE loss can
     /// still switch on at `ne_start_step`, i.e. that no step with it on has been missed.
+    ///
+    /// # Errors
+    /// [`TrainError::Config`] ([`crate::ConfigError::NeNeverOn`]) when the NE loss would switch
+    /// on only after the run's last step.
+    ///
+    /// # Panics
+    /// If an NE run continues past `ne_start_step` (a caller's bug).
     pub fn continue_as(
         mut self,
         variant: SaeVariant,
@@ -268,6 +292,9 @@ impl SaeTraining {
     }
 
     /// Trains until `until` steps are done (or the run's last), reporting as `train_sae` does.
+    ///
+    /// # Errors
+    /// [`TrainError::NonFiniteLoss`] when a step's loss is NaN or infinite (the run diverged).
     pub fn run_until(
         &mut self,
         until: usize,
@@ -337,6 +364,9 @@ impl SaeTraining {
     ///
     /// # Panics
     /// If steps are left (a caller's bug: `run_until` was stopped early).
+    ///
+    /// # Errors
+    /// [`TrainError::NonFiniteWeights`] when the last step's update left a NaN or infinity.
     pub fn finish(self) -> Result<(Sae, SaeHistory), TrainError> {
         assert_eq!(self.step, self.steps_total, "finish after the last step");
         if !self.sae.all_finite() {

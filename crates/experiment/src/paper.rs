@@ -1,6 +1,7 @@
 //! The paper's own figures (Foote 2024, Tables 2 and 3; one run each; the paper has no Table 4):
-//! one copy for the report, the explorer and anything else that compares against them.
-use crate::{SaeMetrics, Table4};
+//! one copy for the report, the curve, the explorer and anything else that compares against them.
+use ne_metrics::{SaeMetrics, Table4};
+use serde_json::{Value, json};
 
 /// The standard SAE's row.
 pub const PAPER_STANDARD: SaeMetrics = SaeMetrics {
@@ -36,3 +37,13 @@ pub const PAPER_NE: SaeMetrics = SaeMetrics {
 
 /// The MLP's test accuracy, in [0, 1].
 pub const PAPER_MLP_TEST_ACCURACY: f64 = 0.94;
+
+/// The paper's Tables 2 and 3 and its MLP accuracy, in the shape the explorer's start page prints
+/// beside the run's figures (`ExplorerInput::paper`).
+pub fn explorer_figures() -> Value {
+    json!({
+        "standard": PAPER_STANDARD,
+        "ne": PAPER_NE,
+        "mlp_test_accuracy": PAPER_MLP_TEST_ACCURACY,
+    })
+}
