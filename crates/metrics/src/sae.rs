@@ -588,8 +588,8 @@ mod tests {
                 format!("{:?}", whole.metrics)
             );
             assert_eq!(
-                format!("{:?}", metrics.latents),
-                format!("{:?}", whole.latents)
+                format!("{:?}", metrics.stats),
+                format!("{:?}", whole.per_latent.stats)
             );
         }
     }
