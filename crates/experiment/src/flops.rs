@@ -5,7 +5,7 @@
 //! up nearly all of the work, from the sizes and what training recorded; element-wise work
 //! (ReLU, Adam, renormalising) is left out, so a rate computed from them is a lower bound.
 use ndarray::Array2;
-use ne_metrics::{SaeEvaluation, TOP_EXAMPLES};
+use ne_metrics::{NeuronStats, TOP_EXAMPLES, UnitProxies};
 use ne_models::{MlpConfig, SaeConfig};
 use std::time::Instant;
 
@@ -52,9 +52,8 @@ pub fn sae_training(
 /// The sizes an SAE's evaluation works on.
 #[derive(Debug, Clone, Copy)]
 pub struct EvalSizes {
-    /// Test and training examples.
+    /// Test examples.
     pub test: usize,
-    pub train: usize,
     /// Width of the activations the SAE reads, and the MLP's classes that read them back.
     pub inputs: usize,
     pub classes: usize,
@@ -64,26 +63,29 @@ pub struct EvalSizes {
     pub cap: usize,
 }
 
-/// Evaluating one SAE (`ne_metrics::evaluate_sae`): encoding and decoding the test set, the
-/// MLP's last layer on both, encoding the training set (its dead latents), each latent's Gram
+/// Evaluating one SAE (`ne_metrics::evaluate_sae` or `sae_metrics`) with these per-latent
+/// figures: encoding and decoding the test set, the MLP's last layer on both, the
+/// `train_encoded` activations of the training set (its dead latents), each latent's Gram
 /// matrix of up to `cap` embeddings, and the pixels of up to 100 top examples per latent.
-pub fn sae_evaluation(sizes: &EvalSizes, evaluation: &SaeEvaluation) -> f64 {
-    let latents = evaluation.per_latent.stats.len() as f64;
+pub fn sae_evaluation(
+    sizes: &EvalSizes,
+    latent_stats: &[NeuronStats],
+    proxies: &[UnitProxies],
+    train_encoded: usize,
+) -> f64 {
+    let latents = latent_stats.len() as f64;
     let d = sizes.inputs as f64;
-    let grams: f64 = evaluation
-        .per_latent
-        .stats
+    let grams: f64 = latent_stats
         .iter()
         .map(|s| (s.size.min(sizes.cap) as f64).powi(2) * d)
         .sum();
-    let top_pixels: f64 = evaluation
-        .proxies
+    let top_pixels: f64 = proxies
         .iter()
         .map(|p| (p.active.min(TOP_EXAMPLES) * sizes.pixels) as f64 * 2.0)
         .sum();
     let multiply_adds = 2.0 * sizes.test as f64 * d * latents
         + 2.0 * (sizes.test * sizes.inputs * sizes.classes) as f64
-        + sizes.train as f64 * d * latents
+        + train_encoded as f64 * d
         + grams
         + top_pixels;
     2.0 * multiply_adds

@@ -8,8 +8,8 @@ use crate::{Config, DataConfig, SeedRun, flops};
 use anyhow::Context;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use ne_metrics::{
-    EvalOptions, EvalSet, SaeEvaluation, SaeMetrics, Table4, UnitProxies, evaluate_sae,
-    mlp_unit_proxies,
+    EvalOptions, EvalSet, NeuronStats, SaeEvaluation, SaeMetrics, Table4, UnitProxies,
+    evaluate_sae, mlp_unit_proxies, sae_metrics,
 };
 use ne_mnist::{Checksums, Mnist, MnistError};
 use ne_models::{Mlp, Sae, SaeTraining, SaeVariant, TrainingFiring};
@@ -246,17 +246,26 @@ pub fn run_seed(
         })
     };
     let classes = mlp.fc2.outputs();
-    let eval_flops = |evaluation: &SaeEvaluation| {
+    let eval_flops = |latents: &[NeuronStats], proxies: &[UnitProxies], train_encoded| {
         let (test_n, inputs) = test_hidden.dim();
         let sizes = flops::EvalSizes {
             test: test_n,
-            train: train_view.nrows(),
             inputs,
             classes,
             pixels: data.test.pixels.ncols(),
             cap: config.eval.example_cap,
         };
-        work.add(flops::sae_evaluation(&sizes, evaluation));
+        work.add(flops::sae_evaluation(
+            &sizes,
+            latents,
+            proxies,
+            train_encoded,
+        ));
+    };
+    let full_eval_flops = |evaluation: &SaeEvaluation| {
+        let stats = &evaluation.per_latent.stats;
+        let train_encoded = train_view.nrows() * stats.len();
+        eval_flops(stats, &evaluation.proxies, train_encoded);
     };
     let lambda_ne = config.sae.lambda_ne;
     let standard = stages.run("sae_standard", || {
@@ -273,7 +282,7 @@ pub fn run_seed(
     let evaluation = stages.run("eval", || {
         let evaluation = evaluate_seed(config, data, &models, train_view, test_hidden.view())?;
         for (_, sae) in evaluation.saes.iter() {
-            eval_flops(sae);
+            full_eval_flops(sae);
         }
         Ok(evaluation)
     })?;
@@ -292,10 +301,18 @@ pub fn run_seed(
                             let layer = trained_sae(&stem, &stem, SaeVariant::Ne, lambda)?;
                             let test = test_set(data, test_hidden.view());
                             let options = config.eval.options();
-                            let evaluation =
-                                evaluate_layer(&models.mlp, &layer, test, train_view, options)?;
-                            eval_flops(&evaluation);
-                            evaluation.metrics
+                            let training = layer.training.as_ref();
+                            let measured = sae_metrics(
+                                &models.mlp,
+                                &layer.sae,
+                                test,
+                                train_view,
+                                training,
+                                options,
+                            )?;
+                            let (stats, proxies) = (&measured.stats, &measured.proxies);
+                            eval_flops(stats, proxies, measured.train_encoded);
+                            measured.metrics
                         }
                     };
                     Ok((lambda, metrics))

@@ -1,7 +1,9 @@
 //! Tables 2, 3 and 4 for one trained SAE, and Table 4 for the MLP it reads.
-use crate::{NeuronStats, Table4, UnitProxies, activity, median, neuron_stats, unit_proxies};
+use crate::{
+    Activity, NeuronStats, Table4, UnitProxies, activity, median, neuron_stats, unit_proxies,
+};
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ShapeBuilder, Zip};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, ShapeBuilder, Zip};
 use ne_models::{Mlp, ModelError, Sae, TrainingFiring};
 use serde::{Deserialize, Serialize};
 
@@ -155,6 +157,49 @@ pub fn evaluate_activations(
     training: Option<&TrainingFiring>,
     options: EvalOptions,
 ) -> ActivationEvaluation {
+    let measured = measure_activations(sae, test, train, training, options, TrainScan::PerLatent);
+    let train = measured.train.expect("a per-latent scan keeps its figures");
+    ActivationEvaluation {
+        metrics: measured.metrics,
+        per_latent: PerLatent {
+            stats: measured.stats,
+            train_firing: train.firing,
+            train_max: train.max,
+        },
+        test_acts: measured.test_acts,
+        test_recon: measured.test_recon,
+    }
+}
+
+/// How much of the training set's activity an evaluation keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TrainScan {
+    /// Each latent's firing count and largest activation (what the explorer shows).
+    PerLatent,
+    /// Only the two dead counts, from a scan that stops reading a latent once it is alive.
+    DeadCounts,
+}
+
+/// `ActivationEvaluation`, with the training set's per-latent figures only when `scan` keeps
+/// them.
+struct MeasuredActivations {
+    metrics: ActivationMetrics,
+    stats: Vec<NeuronStats>,
+    train: Option<Activity>,
+    /// The (training example, latent) activations computed.
+    train_encoded: usize,
+    test_acts: Array2<f32>,
+    test_recon: Array2<f32>,
+}
+
+fn measure_activations(
+    sae: &Sae,
+    test: ArrayView2<f32>,
+    train: ArrayView2<f32>,
+    training: Option<&TrainingFiring>,
+    options: EvalOptions,
+    scan: TrainScan,
+) -> MeasuredActivations {
     let cap = options.example_cap;
     let latents_n = sae.w_enc.nrows();
     let acts = encode_by_column(sae, test);
@@ -179,15 +224,28 @@ pub fn evaluate_activations(
         .map(|s| s.size as f64)
         .collect();
 
-    let train = activity(train, latents_n, |h| sae.encode(h));
-    let dead = train.firing.iter().filter(|&&c| c == 0).count();
-    let below = train
-        .max
+    // A latent is dead when its largest training activation is 0 (it never fired: activations
+    // are ReLU outputs, and a count of positive ones is zero exactly then), dead by threshold
+    // when that largest activation is at most τ.
+    let (train, train_max, train_encoded) = match scan {
+        TrainScan::PerLatent => {
+            let encoded = train.nrows() * latents_n;
+            let train = activity(train, latents_n, |h| sae.encode(h));
+            let max = train.max.clone();
+            (Some(train), max, encoded)
+        }
+        TrainScan::DeadCounts => {
+            let (max, encoded) = max_up_to(sae, train, options.dead_threshold.max(0.0));
+            (None, max, encoded)
+        }
+    };
+    let dead = train_max.iter().filter(|&&m| m <= 0.0).count();
+    let below = train_max
         .iter()
         .filter(|&&m| m <= options.dead_threshold)
         .count();
 
-    ActivationEvaluation {
+    MeasuredActivations {
         metrics: ActivationMetrics {
             mse: squared_error / (n * test.ncols() as f64),
             l1: l1 / n,
@@ -200,14 +258,64 @@ pub fn evaluate_activations(
             dead_training_pct: training.map_or(f64::NAN, TrainingFiring::never_fired_pct),
             dead_late_pct: training.map_or(f64::NAN, TrainingFiring::silent_late_pct),
         },
-        per_latent: PerLatent {
-            stats: latents,
-            train_firing: train.firing,
-            train_max: train.max,
-        },
+        stats: latents,
+        train,
+        train_encoded,
         test_acts: acts,
         test_recon: recon,
     }
+}
+
+/// Rows per block of `max_up_to`'s scan.
+const SCAN_ROWS: usize = 256;
+
+/// Each latent's largest activation over the rows of `h` (0 when it never fires) where that is
+/// at most `cap`, and otherwise some activation above `cap`; and how many activations that
+/// took: the rows are read block by block,
+/// in order, and a latent leaves the scan after the first block in which it exceeds `cap`, so
+/// that only the latents still at or below it (the dead ones, at the end) are encoded for every
+/// row. Each activation is the one `Sae::encode` computes: the same centring, the matrix
+/// product's kernel computing each element the same way whichever latents it is given, the same
+/// bias and ReLU.
+fn max_up_to(sae: &Sae, h: ArrayView2<f32>, cap: f32) -> (Array1<f32>, usize) {
+    let mut max = Array1::<f32>::zeros(sae.latents());
+    let mut open: Vec<usize> = (0..sae.latents()).collect();
+    let mut open_max = vec![0.0f32; open.len()];
+    let (mut weights, mut bias) = (sae.w_enc.clone(), sae.b_enc.clone());
+    let mut encoded = 0;
+    for block in h.axis_chunks_iter(Axis(0), SCAN_ROWS) {
+        let centered = &block - &sae.b_dec;
+        let pre = centered.dot(&weights.t()) + &bias;
+        encoded += pre.len();
+        for row in pre.rows() {
+            for (top, &v) in open_max.iter_mut().zip(row) {
+                *top = top.max(if v < 0.0 { 0.0 } else { v });
+            }
+        }
+        if open_max.iter().all(|&m| m <= cap) {
+            continue;
+        }
+        let mut kept = 0;
+        for k in 0..open.len() {
+            max[open[k]] = open_max[k];
+            if open_max[k] <= cap {
+                open[kept] = open[k];
+                open_max[kept] = open_max[k];
+                kept += 1;
+            }
+        }
+        open.truncate(kept);
+        open_max.truncate(kept);
+        if open.is_empty() {
+            return (max, encoded);
+        }
+        weights = sae.w_enc.select(Axis(0), &open);
+        bias = sae.b_enc.select(Axis(0), &open);
+    }
+    for (&j, &m) in open.iter().zip(&open_max) {
+        max[j] = m;
+    }
+    (max, encoded)
 }
 
 /// Evaluates `sae` on the MLP's hidden activations: [`evaluate_activations`] on `test.hidden`
@@ -227,17 +335,79 @@ pub fn evaluate_sae(
     training: Option<&TrainingFiring>,
     options: EvalOptions,
 ) -> Result<SaeEvaluation, ModelError> {
-    let ActivationEvaluation {
+    let scan = TrainScan::PerLatent;
+    let (measured, train) = measure_sae(mlp, sae, test, train_hidden, training, options, scan)?;
+    let train = train.expect("a per-latent scan keeps its figures");
+    Ok(SaeEvaluation {
+        metrics: measured.metrics,
+        per_latent: PerLatent {
+            stats: measured.stats,
+            train_firing: train.firing,
+            train_max: train.max,
+        },
+        proxies: measured.proxies,
+    })
+}
+
+/// What [`sae_metrics`] measured: [`SaeEvaluation`] without the training set's per-latent
+/// figures.
+#[derive(Debug, Clone)]
+pub struct SaeMeasurement {
+    /// Its row of Tables 2 to 4.
+    pub metrics: SaeMetrics,
+    /// Per latent, its embedding distances and activating examples, on the test set.
+    pub stats: Vec<NeuronStats>,
+    /// Per latent, the Table 4 figures on the test set.
+    pub proxies: Vec<UnitProxies>,
+    /// The (training example, latent) activations computed for the dead counts.
+    pub train_encoded: usize,
+}
+
+/// The metrics of [`evaluate_sae`], the same numbers, with less work: the training set is
+/// scanned only as far as each latent's dead counts need (a latent is known to be alive at its
+/// first activation above both 0 and τ), which for a live latent is usually a small part of it.
+///
+/// # Errors
+/// As [`evaluate_sae`].
+///
+/// # Panics
+/// As [`evaluate_sae`].
+pub fn sae_metrics(
+    mlp: &Mlp,
+    sae: &Sae,
+    test: EvalSet,
+    train_hidden: ArrayView2<f32>,
+    training: Option<&TrainingFiring>,
+    options: EvalOptions,
+) -> Result<SaeMeasurement, ModelError> {
+    let scan = TrainScan::DeadCounts;
+    Ok(measure_sae(mlp, sae, test, train_hidden, training, options, scan)?.0)
+}
+
+/// `SaeEvaluation`'s figures, with the training set's per-latent ones only when `scan` keeps
+/// them.
+fn measure_sae(
+    mlp: &Mlp,
+    sae: &Sae,
+    test: EvalSet,
+    train_hidden: ArrayView2<f32>,
+    training: Option<&TrainingFiring>,
+    options: EvalOptions,
+    scan: TrainScan,
+) -> Result<(SaeMeasurement, Option<Activity>), ModelError> {
+    let MeasuredActivations {
         metrics: m,
-        per_latent,
+        stats,
+        train,
+        train_encoded,
         test_acts,
         test_recon,
-    } = evaluate_activations(sae, test.hidden, train_hidden, training, options);
+    } = measure_activations(sae, test.hidden, train_hidden, training, options, scan);
     let acc_loss = mlp.accuracy_from_hidden(test.hidden, test.labels)?
         - mlp.accuracy_from_hidden(test_recon.view(), test.labels)?;
     let proxies = unit_proxies(sae.w_enc.view(), test_acts.view(), test.labels, test.pixels);
 
-    Ok(SaeEvaluation {
+    let measurement = SaeMeasurement {
         metrics: SaeMetrics {
             mse: m.mse,
             l1: m.l1,
@@ -252,9 +422,11 @@ pub fn evaluate_sae(
             dead_late_pct: m.dead_late_pct,
             table4: Table4::of(&proxies),
         },
-        per_latent,
+        stats,
         proxies,
-    })
+        train_encoded,
+    };
+    Ok((measurement, train))
 }
 
 /// Table 4 for the MLP's hidden neurons (the baseline SAEs are meant to improve on): their
@@ -343,6 +515,83 @@ mod tests {
         assert!(encoded.iter().any(|&v| v > 0.0) && encoded.iter().any(|&v| v == 0.0));
         let bits = |a: &Array2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&by_column), bits(&encoded));
+    }
+
+    #[test]
+    fn the_early_stopping_dead_count_matches_the_full_scan() {
+        // 40 latents over 1,000 rows (four scan blocks): a third of them pushed towards never
+        // firing, some firing only a little, so each τ splits them differently.
+        let mut rng = ne_models::rng::stream_rng(5, ne_models::rng::Stream::SaeInit);
+        let mut sae = Sae::init(8, 40, &mut rng);
+        sae.b_enc = Array1::from_shape_fn(40, |j| match j % 5 {
+            0 => -3.0,
+            1 => -0.3,
+            _ => 0.0,
+        });
+        let h = Array2::from_shape_fn((1000, 8), |(i, k)| {
+            ((i * 13 + k * 7) % 17) as f32 / 8.0 - 1.0
+        });
+        let full = activity(h.view(), 40, |rows| sae.encode(rows));
+        let dead_full = full.firing.iter().filter(|&&c| c == 0).count();
+        assert!(dead_full > 0 && dead_full < 40, "{dead_full}");
+        let between =
+            |low: f32, high: f32| full.max.iter().filter(|&&m| m > low && m <= high).count();
+        assert!(between(0.0, 0.3) > 0 && between(0.3, 10.0) > 0);
+        for tau in [0.0f32, 0.005, 0.05, 0.3, -0.1, 10.0] {
+            let cap = tau.max(0.0);
+            let (max, encoded) = max_up_to(&sae, h.view(), cap);
+            if tau <= 0.0 {
+                // Every row for the dead latents, the first block at most for the others.
+                assert_eq!(encoded, 1000 * dead_full + SCAN_ROWS * (40 - dead_full));
+            }
+            for (j, (&m, &exact)) in max.iter().zip(&full.max).enumerate() {
+                if exact <= cap {
+                    assert_eq!(m.to_bits(), exact.to_bits(), "latent {j} at τ = {tau}");
+                } else {
+                    assert!(
+                        m > cap && m <= exact,
+                        "latent {j} at τ = {tau}: {m} vs {exact}"
+                    );
+                }
+            }
+            let dead = max.iter().filter(|&&m| m <= 0.0).count();
+            assert_eq!(dead, dead_full);
+        }
+        // Through the public entry points, with everything else alike.
+        let mlp = Mlp {
+            fc1: Linear {
+                weight: Array2::zeros((8, 4)),
+                bias: Array1::zeros(8),
+            },
+            fc2: Linear {
+                weight: Array2::from_shape_fn((3, 8), |(c, k)| ((c + k) % 3) as f32 - 1.0),
+                bias: Array1::zeros(3),
+            },
+        };
+        let labels = Array1::from_shape_fn(1000, |i| (i % 3) as u8);
+        let pixels = Array2::<u8>::zeros((1000, 1));
+        let test = EvalSet {
+            hidden: h.view(),
+            labels: labels.view(),
+            pixels: pixels.view(),
+        };
+        for dead_threshold in [0.0, 0.3] {
+            let options = EvalOptions {
+                example_cap: 100,
+                dead_threshold,
+            };
+            let whole = evaluate_sae(&mlp, &sae, test, h.view(), None, options).unwrap();
+            let metrics = sae_metrics(&mlp, &sae, test, h.view(), None, options).unwrap();
+            // Debug prints each float's shortest exact form (and NaN, which `==` fails on).
+            assert_eq!(
+                format!("{:?}", metrics.metrics),
+                format!("{:?}", whole.metrics)
+            );
+            assert_eq!(
+                format!("{:?}", metrics.stats),
+                format!("{:?}", whole.per_latent.stats)
+            );
+        }
     }
 
     #[test]

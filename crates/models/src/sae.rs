@@ -3,6 +3,8 @@
 //! any `Optimizer`, with the unit-norm decoder constraint as an option.
 use crate::SaeInit;
 use crate::error::ModelError;
+#[cfg(target_arch = "x86_64")]
+use crate::ops::dot_avx2;
 use crate::ops::{axpy, dot, positive_positions, relu, transposed};
 use crate::optim::Optimizer;
 use crate::parallel::map_row_chunks;
@@ -370,13 +372,47 @@ impl Sae {
     }
 
     /// Forward and backward pass of the rows `h` of a batch of `batch_rows` rows, given the
-    /// decoder's columns as rows (m x d).
+    /// decoder's columns as rows (m x d). Compiled twice: for the baseline x86-64 and for AVX2,
+    /// taken where the CPU has it. Both do the same IEEE operations on every element in the same
+    /// order (AVX2 only widens the vectors: no fused multiply-adds, and `dot` fixes its lanes),
+    /// so they give the same bits.
     fn chunk_pass(
         &self,
         h: ArrayView2<f32>,
         decoder_rows: ArrayView2<f32>,
         batch_rows: usize,
         weights: SaeLossWeights,
+    ) -> ChunkPass {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, all that `chunk_pass_avx2` needs.
+            return unsafe { self.chunk_pass_avx2(h, decoder_rows, batch_rows, weights) };
+        }
+        self.chunk_pass_any(h, decoder_rows, batch_rows, weights, dot)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn chunk_pass_avx2(
+        &self,
+        h: ArrayView2<f32>,
+        decoder_rows: ArrayView2<f32>,
+        batch_rows: usize,
+        weights: SaeLossWeights,
+    ) -> ChunkPass {
+        self.chunk_pass_any(h, decoder_rows, batch_rows, weights, |x, y| dot_avx2(x, y))
+    }
+
+    /// `chunk_pass` for whichever instructions its caller is compiled for, with that caller's
+    /// `dot`.
+    #[inline(always)]
+    fn chunk_pass_any(
+        &self,
+        h: ArrayView2<f32>,
+        decoder_rows: ArrayView2<f32>,
+        batch_rows: usize,
+        weights: SaeLossWeights,
+        dot: impl Fn(&[f32], &[f32]) -> f32,
     ) -> ChunkPass {
         let (rows, inputs, latents) = (h.nrows(), self.inputs(), self.latents());
         let scale = 1.0 / batch_rows as f32;
@@ -404,25 +440,31 @@ impl Sae {
         let mut grad_b_enc = Array1::zeros(latents);
         let mut grad_decoder_rows = Array2::<f32>::zeros((latents, inputs));
         let mut firing = Array1::zeros(latents);
+        // Latent by latent, over its active rows in order: each gradient element sums the same
+        // terms in the same order as a pass row by row would, while the latent's two gradient
+        // rows stay in the nearest cache.
+        let by_latent = active.by_latent(latents);
+        let grad_recon_rows = grad_recon.as_slice().expect("standard layout");
+        let centered_rows = centered.as_slice().expect("standard layout");
+        let l1_grad = weights.l1 * scale;
+        for (j, ((mut grad_dec, mut grad_enc), (grad_b, fired))) in grad_decoder_rows
+            .outer_iter_mut()
+            .zip(grad_w_enc.outer_iter_mut())
+            .zip(grad_b_enc.iter_mut().zip(firing.iter_mut()))
+            .enumerate()
         {
-            let grad_enc = grad_w_enc.as_slice_mut().expect("standard layout");
-            let grad_dec = grad_decoder_rows.as_slice_mut().expect("standard layout");
-            for (i, (g, x)) in grad_recon
-                .outer_iter()
-                .zip(centered.outer_iter())
-                .enumerate()
-            {
-                let g = g.to_slice().expect("standard layout");
-                let x = x.to_slice().expect("standard layout");
-                for &(j, v) in active.of_row(i) {
-                    let latent = j * inputs..(j + 1) * inputs;
-                    axpy(&mut grad_dec[latent.clone()], v, g);
-                    let grad_pre = dot(g, decoder_row(j)) + weights.l1 * scale;
-                    grad_b_enc[j] += grad_pre;
-                    axpy(&mut grad_enc[latent], grad_pre, x);
-                    firing[j] += 1;
-                }
+            let pairs = by_latent.of_row(j);
+            let grad_dec = grad_dec.as_slice_mut().expect("standard layout");
+            let grad_enc = grad_enc.as_slice_mut().expect("standard layout");
+            for &(i, v) in pairs {
+                let row = i * inputs..(i + 1) * inputs;
+                let g = &grad_recon_rows[row.clone()];
+                axpy(grad_dec, v, g);
+                let grad_pre = dot(g, decoder_row(j)) + l1_grad;
+                *grad_b += grad_pre;
+                axpy(grad_enc, grad_pre, &centered_rows[row]);
             }
+            *fired = pairs.len() as u32;
         }
         let sums = ChunkSums {
             squared_error,
@@ -442,6 +484,24 @@ impl Sae {
     /// Works row by row over the d x m matrices (every column at once), summing each column's
     /// products in row order.
     pub(crate) fn project_decoder_gradient(&self, grad_w_dec: &mut Array2<f32>) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, all that the function needs.
+            return unsafe { self.project_decoder_gradient_avx2(grad_w_dec) };
+        }
+        self.project_decoder_gradient_any(grad_w_dec);
+    }
+
+    /// `project_decoder_gradient` compiled for AVX2: element-wise work of the same operations
+    /// in the same order, so the same bits.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn project_decoder_gradient_avx2(&self, grad_w_dec: &mut Array2<f32>) {
+        self.project_decoder_gradient_any(grad_w_dec);
+    }
+
+    #[inline(always)]
+    fn project_decoder_gradient_any(&self, grad_w_dec: &mut Array2<f32>) {
         let mut along = vec![0.0f32; self.latents()];
         for (grad, w) in grad_w_dec.rows().into_iter().zip(self.w_dec.rows()) {
             for ((a, &g), &w) in along.iter_mut().zip(grad).zip(w) {
@@ -458,6 +518,24 @@ impl Sae {
     /// Scales each decoder column to unit L2 norm. Works row by row (every column at once),
     /// summing each column's squares in row order.
     pub(crate) fn normalise_decoder_columns(&mut self) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, all that the function needs.
+            return unsafe { self.normalise_decoder_columns_avx2() };
+        }
+        self.normalise_decoder_columns_any();
+    }
+
+    /// `normalise_decoder_columns` compiled for AVX2: element-wise work of the same operations
+    /// in the same order (square roots and divisions round as scalar ones do), so the same bits.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn normalise_decoder_columns_avx2(&mut self) {
+        self.normalise_decoder_columns_any();
+    }
+
+    #[inline(always)]
+    fn normalise_decoder_columns_any(&mut self) {
         let mut norms = vec![0.0f32; self.latents()];
         for row in self.w_dec.rows() {
             for (n, &w) in norms.iter_mut().zip(row) {
@@ -554,7 +632,8 @@ impl SaeGradients {
     }
 }
 
-/// The (latent, value) pairs with f > 0 of each row, row by row.
+/// The (latent, value) pairs with f > 0 of each row, row by row (or, from `by_latent`, the
+/// (row, value) pairs of each latent).
 struct ActivePairs {
     pairs: Vec<(usize, f32)>,
     /// Row i's pairs are pairs[starts[i]..starts[i + 1]].
@@ -578,6 +657,27 @@ impl ActivePairs {
 
     fn of_row(&self, row: usize) -> &[(usize, f32)] {
         &self.pairs[self.starts[row]..self.starts[row + 1]]
+    }
+
+    /// The same pairs grouped by latent instead (of `latents`): (row, value), rows ascending,
+    /// latent j's read by `of_row(j)`.
+    fn by_latent(&self, latents: usize) -> Self {
+        let mut starts = vec![0; latents + 1];
+        for &(j, _) in &self.pairs {
+            starts[j + 1] += 1;
+        }
+        for j in 0..latents {
+            starts[j + 1] += starts[j];
+        }
+        let mut next = starts.clone();
+        let mut pairs = vec![(0, 0.0); self.pairs.len()];
+        for row in 0..self.starts.len() - 1 {
+            for &(j, v) in self.of_row(row) {
+                pairs[next[j]] = (row, v);
+                next[j] += 1;
+            }
+        }
+        Self { pairs, starts }
     }
 }
 
@@ -798,6 +898,67 @@ mod tests {
             .map(|c| c.iter().filter(|&&v| v > 0.0).count() as u32)
             .collect();
         assert_eq!(batch.stats.firing.to_vec(), firing);
+    }
+
+    /// The AVX2 build of the chunk pass and of the decoder's projection and renormalisation
+    /// against the baseline build, bit for bit, at the default sizes (d = 64 rows of the
+    /// vector width, 512 latents).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_avx2_step_gives_the_baseline_bits() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            eprintln!("skipped: this CPU has no AVX2");
+            return;
+        }
+        let mut sae = Sae::init(64, 512, &mut stream_rng(51, Stream::SaeInit));
+        sae.b_enc = random_array(52, 512, -0.4, 0.1);
+        let h = random_array(53, (70, 64), -1.0, 2.0);
+        let decoder_rows = transposed(sae.w_dec.view());
+        let weights = SaeLossWeights {
+            mse: 1.0,
+            l1: 3.0,
+            ne: None,
+            ne_reduction: NeReduction::LatentMean,
+        };
+        let bits = |a: &[f32]| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let base = sae.chunk_pass_any(h.view(), decoder_rows.view(), 128, weights, dot);
+        // SAFETY: the CPU has AVX2.
+        let wide = unsafe { sae.chunk_pass_avx2(h.view(), decoder_rows.view(), 128, weights) };
+        let (a, b) = (&base.sums, &wide.sums);
+        assert!(a.firing.sum() > 70 && a.firing.iter().any(|&c| c == 0));
+        assert_eq!(a.firing, b.firing);
+        for (x, y) in [
+            (&a.grad_w_enc, &b.grad_w_enc),
+            (&a.grad_decoder_rows, &b.grad_decoder_rows),
+        ] {
+            assert_eq!(bits(x.as_slice().unwrap()), bits(y.as_slice().unwrap()));
+        }
+        for (x, y) in [
+            (&a.grad_b_enc, &b.grad_b_enc),
+            (&a.grad_b_dec, &b.grad_b_dec),
+        ] {
+            assert_eq!(bits(x.as_slice().unwrap()), bits(y.as_slice().unwrap()));
+        }
+        assert_eq!(a.squared_error.to_bits(), b.squared_error.to_bits());
+
+        let mut grad = transposed(a.grad_decoder_rows.view());
+        let mut wide_grad = grad.clone();
+        sae.project_decoder_gradient_any(&mut grad);
+        // SAFETY: the CPU has AVX2.
+        unsafe { sae.project_decoder_gradient_avx2(&mut wide_grad) };
+        assert_eq!(
+            bits(grad.as_slice().unwrap()),
+            bits(wide_grad.as_slice().unwrap())
+        );
+        sae.w_dec.mapv_inplace(|w| w * 1.7 - 0.01);
+        let mut wide_sae = sae.clone();
+        sae.normalise_decoder_columns_any();
+        // SAFETY: the CPU has AVX2.
+        unsafe { wide_sae.normalise_decoder_columns_avx2() };
+        assert_eq!(
+            bits(sae.w_dec.as_slice().unwrap()),
+            bits(wide_sae.w_dec.as_slice().unwrap())
+        );
     }
 
     /// L(W_dec) with the columns normalised first: at unit columns its gradient is the tangent
