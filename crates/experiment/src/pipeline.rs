@@ -8,8 +8,8 @@ use crate::{Config, DataConfig, SeedRun, flops};
 use anyhow::Context;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use ne_metrics::{
-    EvalOptions, EvalSet, NeuronStats, SaeEvaluation, SaeMetrics, Table4, UnitProxies,
-    evaluate_sae, mlp_unit_proxies, sae_metrics,
+    EvalOptions, EvalSet, NeuronStats, SaeEvaluation, SaeMeasurement, SaeMetrics, Table4,
+    UnitProxies, evaluate_sae, mlp_unit_proxies, sae_metrics,
 };
 use ne_mnist::{Checksums, Mnist, MnistError};
 use ne_models::{Mlp, Sae, SaeTraining, SaeVariant, TrainingFiring};
@@ -301,15 +301,8 @@ pub fn run_seed(
                             let layer = trained_sae(&stem, &stem, SaeVariant::Ne, lambda)?;
                             let test = test_set(data, test_hidden.view());
                             let options = config.eval.options();
-                            let training = layer.training.as_ref();
-                            let measured = sae_metrics(
-                                &models.mlp,
-                                &layer.sae,
-                                test,
-                                train_view,
-                                training,
-                                options,
-                            )?;
+                            let measured =
+                                layer_metrics(&models.mlp, &layer, test, train_view, options)?;
                             let (stats, proxies) = (&measured.stats, &measured.proxies);
                             eval_flops(stats, proxies, measured.train_encoded);
                             measured.metrics
@@ -356,8 +349,8 @@ fn test_set<'a>(data: &'a Mnist, test_hidden: ArrayView2<'a, f32>) -> EvalSet<'a
     }
 }
 
-/// Measures one SAE layer against `mlp`: every SAE a run shows (its own, the curve's,
-/// imported, the paper's released) is measured here, with the config's `options`, and with what
+/// Measures one SAE layer against `mlp`: every SAE a run shows (its own, imported, the paper's
+/// released) is measured here, or by `layer_metrics`, with the config's `options`, and with what
 /// its training recorded of which latents fired when that is known.
 pub fn evaluate_layer(
     mlp: &Mlp,
@@ -368,6 +361,27 @@ pub fn evaluate_layer(
 ) -> anyhow::Result<SaeEvaluation> {
     let training = layer.training.as_ref();
     Ok(evaluate_sae(
+        mlp,
+        &layer.sae,
+        test,
+        train_hidden,
+        training,
+        options,
+    )?)
+}
+
+/// `evaluate_layer`'s metrics, bit for bit, without the per-latent training-set figures the
+/// explorer shows, so the dead counts stop scanning a latent once it is decided: for the SAEs
+/// only tables read (the curve's).
+pub fn layer_metrics(
+    mlp: &Mlp,
+    layer: &SaeLayer,
+    test: EvalSet,
+    train_hidden: ArrayView2<f32>,
+    options: EvalOptions,
+) -> anyhow::Result<SaeMeasurement> {
+    let training = layer.training.as_ref();
+    Ok(sae_metrics(
         mlp,
         &layer.sae,
         test,
