@@ -4,7 +4,7 @@
 use crate::Config;
 use crate::layers::{Provenance, SaeLayer};
 use crate::outputs::Log;
-use crate::pipeline::{SeedOutcome, evaluate_layer};
+use crate::pipeline::{SeedOutcome, Yardstick};
 use anyhow::Context;
 use ne_metrics::{EvalOptions, EvalSet, SaeEvaluation};
 use ne_mnist::Mnist;
@@ -42,8 +42,13 @@ pub(crate) fn measure(
         labels: data.test.labels.view(),
         pixels: data.test.pixels.view(),
     };
-    let train = outcome.train_hidden.view();
-    evaluate_layer(&outcome.models.mlp, layer, test, train, options)
+    let yardstick = Yardstick {
+        mlp: &outcome.models.mlp,
+        test,
+        train_hidden: outcome.train_hidden.view(),
+        options,
+    };
+    yardstick.evaluate(layer)
 }
 
 /// The SAEs in `<run>/imported/` that were measured against the seed of `outcome` and against

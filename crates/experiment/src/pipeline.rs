@@ -299,10 +299,13 @@ pub fn run_seed(
                         CurveModel::Extra => {
                             let stem = format!("curve/{}", curve_model_stem(lambda));
                             let layer = trained_sae(&stem, &stem, SaeVariant::Ne, lambda)?;
-                            let test = test_set(data, test_hidden.view());
-                            let options = config.eval.options();
-                            let measured =
-                                layer_metrics(&models.mlp, &layer, test, train_view, options)?;
+                            let yardstick = Yardstick {
+                                mlp: &models.mlp,
+                                test: test_set(data, test_hidden.view()),
+                                train_hidden: train_view,
+                                options: config.eval.options(),
+                            };
+                            let measured = yardstick.metrics(&layer)?;
                             let (stats, proxies) = (&measured.stats, &measured.proxies);
                             eval_flops(stats, proxies, measured.train_encoded);
                             measured.metrics
@@ -349,46 +352,38 @@ fn test_set<'a>(data: &'a Mnist, test_hidden: ArrayView2<'a, f32>) -> EvalSet<'a
     }
 }
 
-/// Measures one SAE layer against `mlp`: every SAE a run shows (its own, imported, the paper's
-/// released) is measured here, or by `layer_metrics`, with the config's `options`, and with what
-/// its training recorded of which latents fired when that is known.
-pub fn evaluate_layer(
-    mlp: &Mlp,
-    layer: &SaeLayer,
-    test: EvalSet,
-    train_hidden: ArrayView2<f32>,
-    options: EvalOptions,
-) -> anyhow::Result<SaeEvaluation> {
-    let training = layer.training.as_ref();
-    Ok(evaluate_sae(
-        mlp,
-        &layer.sae,
-        test,
-        train_hidden,
-        training,
-        options,
-    )?)
+/// What every SAE layer of a seed is measured against: its MLP, the test split, the training
+/// set's activations (for the dead counts) and the config's options. Every SAE a run shows (its
+/// own, the curve's, imported, the paper's released) is measured by one of its two methods,
+/// with what the layer's training recorded of which latents fired when that is known.
+#[derive(Clone, Copy)]
+pub struct Yardstick<'a> {
+    pub mlp: &'a Mlp,
+    pub test: EvalSet<'a>,
+    pub train_hidden: ArrayView2<'a, f32>,
+    pub options: EvalOptions,
 }
 
-/// `evaluate_layer`'s metrics, bit for bit, without the per-latent training-set figures the
-/// explorer shows, so the dead counts stop scanning a latent once it is decided: for the SAEs
-/// only tables read (the curve's).
-pub fn layer_metrics(
-    mlp: &Mlp,
-    layer: &SaeLayer,
-    test: EvalSet,
-    train_hidden: ArrayView2<f32>,
-    options: EvalOptions,
-) -> anyhow::Result<SaeMeasurement> {
-    let training = layer.training.as_ref();
-    Ok(sae_metrics(
-        mlp,
-        &layer.sae,
-        test,
-        train_hidden,
-        training,
-        options,
-    )?)
+impl Yardstick<'_> {
+    /// Every figure of `layer`, with the per-latent ones the explorer shows.
+    pub fn evaluate(&self, layer: &SaeLayer) -> anyhow::Result<SaeEvaluation> {
+        let training = layer.training.as_ref();
+        let (test, train, options) = (self.test, self.train_hidden, self.options);
+        Ok(evaluate_sae(
+            self.mlp, &layer.sae, test, train, training, options,
+        )?)
+    }
+
+    /// The metrics of `evaluate`, bit for bit, without the per-latent training-set figures, so
+    /// the dead counts stop scanning a latent once it is decided: for SAEs only tables read
+    /// (the curve's).
+    pub fn metrics(&self, layer: &SaeLayer) -> anyhow::Result<SaeMeasurement> {
+        let training = layer.training.as_ref();
+        let (test, train, options) = (self.test, self.train_hidden, self.options);
+        Ok(sae_metrics(
+            self.mlp, &layer.sae, test, train, training, options,
+        )?)
+    }
 }
 
 /// Measures a seed's models as the config says: every SAE layer, in parallel, and the MLP's
@@ -401,12 +396,17 @@ pub fn evaluate_seed(
     test_hidden: ArrayView2<f32>,
 ) -> anyhow::Result<SeedEvaluation> {
     let test = test_set(data, test_hidden);
-    let options = config.eval.options();
+    let yardstick = Yardstick {
+        mlp: &models.mlp,
+        test,
+        train_hidden,
+        options: config.eval.options(),
+    };
     let saes = models
         .saes
         .par_iter()
         .map(|layer| {
-            let evaluation = evaluate_layer(&models.mlp, layer, test, train_hidden, options)?;
+            let evaluation = yardstick.evaluate(layer)?;
             Ok((layer.key.clone(), evaluation))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;

@@ -5,7 +5,7 @@
 //! Table 2-3 columns of a symmetric relative difference, so no column's scale dominates.
 use crate::layers::{NE, Provenance, STANDARD, SaeLayer};
 use crate::paper_models::{self, ModelFiles};
-use crate::pipeline::{Log, evaluate_layer, load_data, train_mlp, train_sae};
+use crate::pipeline::{Log, Yardstick, load_data, train_mlp, train_sae};
 use crate::sweep::HELD_OUT;
 use crate::{Config, DataConfig};
 use anyhow::{Context, bail};
@@ -139,7 +139,7 @@ fn split<'a>(data: &'a Mnist, hidden: ArrayView2<'a, f32>) -> (ArrayView2<'a, f3
     (hidden.slice_move(s![..at, ..]), held_out)
 }
 
-/// `layer`'s figures on the held-out examples, as a run measures (`evaluate_layer`), its dead
+/// `layer`'s figures on the held-out examples, as a run measures (`Yardstick::evaluate`), its dead
 /// counts over the examples SAEs train on.
 fn measure(
     config: &Config,
@@ -149,7 +149,13 @@ fn measure(
     hidden: ArrayView2<f32>,
 ) -> anyhow::Result<SaeMetrics> {
     let (fit, held_out) = split(data, hidden);
-    Ok(evaluate_layer(mlp, layer, held_out, fit, config.eval.options())?.metrics)
+    let yardstick = Yardstick {
+        mlp,
+        test: held_out,
+        train_hidden: fit,
+        options: config.eval.options(),
+    };
+    Ok(yardstick.evaluate(layer)?.metrics)
 }
 
 /// Trains every recipe's standard and NE SAE (seed `config.seed`, on our MLP of that seed) and
