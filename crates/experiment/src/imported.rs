@@ -6,7 +6,7 @@ use crate::layers::{Provenance, SaeLayer};
 use crate::outputs::Log;
 use crate::pipeline::{SeedOutcome, Yardstick};
 use anyhow::Context;
-use ne_metrics::{EvalOptions, EvalSet, SaeEvaluation};
+use ne_metrics::SaeEvaluation;
 use ne_mnist::Mnist;
 use ne_models::saelens;
 use serde::Deserialize;
@@ -32,22 +32,13 @@ struct ImportRecord {
 /// Measures `layer` as the run measured its own SAEs, on the outcome's MLP and the run's data;
 /// an imported SAE has no training record, so the dead counts during training stay unmeasured.
 pub(crate) fn measure(
+    config: &Config,
     data: &Mnist,
     outcome: &SeedOutcome,
-    options: EvalOptions,
     layer: &SaeLayer,
 ) -> anyhow::Result<SaeEvaluation> {
-    let test = EvalSet {
-        hidden: outcome.test_hidden.view(),
-        labels: data.test.labels.view(),
-        pixels: data.test.pixels.view(),
-    };
-    let yardstick = Yardstick {
-        mlp: &outcome.models.mlp,
-        test,
-        train_hidden: outcome.train_hidden.view(),
-        options,
-    };
+    let (train, test) = (outcome.train_hidden.view(), outcome.test_hidden.view());
+    let yardstick = Yardstick::new(config, data, &outcome.models.mlp, train, test);
     yardstick.evaluate(layer)
 }
 
@@ -120,7 +111,7 @@ pub fn imported_saes(
             sae: saelens::read(&folder)?.sae,
             training: None,
         };
-        let evaluation = measure(data, outcome, config.eval.options(), &layer)?;
+        let evaluation = measure(config, data, outcome, &layer)?;
         imported.push((layer, evaluation));
     }
     Ok(imported)

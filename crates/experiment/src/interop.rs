@@ -297,7 +297,7 @@ pub fn evaluate(options: &EvaluateOptions, log: Log) -> anyhow::Result<Evaluatio
         sae,
         training: None,
     };
-    let evaluation = measure(&data, &outcome, config.eval.options(), &layer)?;
+    let evaluation = measure(config, &data, &outcome, &layer)?;
     let sae = layer.sae;
     let m = &evaluation.metrics;
     if [

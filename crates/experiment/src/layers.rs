@@ -89,14 +89,6 @@ impl<T> Keyed<T> {
         self.0.iter().map(|(k, _)| k.as_str())
     }
 
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// The same keys with `f` of each value.
     pub fn map<U>(&self, mut f: impl FnMut(&T) -> U) -> Keyed<U> {
         Keyed(self.0.iter().map(|(k, v)| (k.clone(), f(v))).collect())

@@ -4,7 +4,9 @@
 use crate::layers::{Keyed, NE, Provenance, STANDARD, SaeLayer};
 use crate::outputs::write_atomic;
 use crate::paper::{PAPER_NE, PAPER_STANDARD};
-use crate::pipeline::{Log, SeedModels, SeedOutcome, evaluate_seed, load_and_check, seed_run};
+use crate::pipeline::{
+    Log, SeedModels, SeedOutcome, Yardstick, evaluate_seed, load_and_check, seed_run,
+};
 use crate::{Config, MetricsFile, SeedRun, report};
 use anyhow::{Context, bail};
 use ne_metrics::{SaeEvaluation, median};
@@ -137,13 +139,14 @@ pub fn measure(
     let start = Instant::now();
     let train_hidden = models.mlp.hidden(data.train.images.view());
     let test_hidden = models.mlp.hidden(data.test.images.view());
-    let evaluation = evaluate_seed(
+    let yardstick = Yardstick::new(
         config,
         data,
-        &models,
+        &models.mlp,
         train_hidden.view(),
         test_hidden.view(),
-    )?;
+    );
+    let evaluation = evaluate_seed(&yardstick, &models.saes)?;
     let secs = start.elapsed().as_secs_f64();
     log(&format!("paper's models: measured in {secs:.2} s"));
     let timing = BTreeMap::from([("eval".to_owned(), secs)]);

@@ -279,8 +279,9 @@ pub fn run_seed(
         mlp,
         saes: vec![standard, ne],
     };
+    let yardstick = Yardstick::new(config, data, &models.mlp, train_view, test_hidden.view());
     let evaluation = stages.run("eval", || {
-        let evaluation = evaluate_seed(config, data, &models, train_view, test_hidden.view())?;
+        let evaluation = evaluate_seed(&yardstick, &models.saes)?;
         for (_, sae) in evaluation.saes.iter() {
             full_eval_flops(sae);
         }
@@ -299,12 +300,6 @@ pub fn run_seed(
                         CurveModel::Extra => {
                             let stem = format!("curve/{}", curve_model_stem(lambda));
                             let layer = trained_sae(&stem, &stem, SaeVariant::Ne, lambda)?;
-                            let yardstick = Yardstick {
-                                mlp: &models.mlp,
-                                test: test_set(data, test_hidden.view()),
-                                train_hidden: train_view,
-                                options: config.eval.options(),
-                            };
                             let measured = yardstick.metrics(&layer)?;
                             let (stats, proxies) = (&measured.stats, &measured.proxies);
                             eval_flops(stats, proxies, measured.train_encoded);
@@ -343,15 +338,6 @@ pub fn run_seed(
     })
 }
 
-/// The test split as `evaluate_sae` reads it, with the MLP's hidden activations `test_hidden`.
-fn test_set<'a>(data: &'a Mnist, test_hidden: ArrayView2<'a, f32>) -> EvalSet<'a> {
-    EvalSet {
-        hidden: test_hidden,
-        labels: data.test.labels.view(),
-        pixels: data.test.pixels.view(),
-    }
-}
-
 /// What every SAE layer of a seed is measured against: its MLP, the test split, the training
 /// set's activations (for the dead counts) and the config's options. Every SAE a run shows (its
 /// own, the curve's, imported, the paper's released) is measured by one of its two methods,
@@ -364,7 +350,28 @@ pub struct Yardstick<'a> {
     pub options: EvalOptions,
 }
 
-impl Yardstick<'_> {
+impl<'a> Yardstick<'a> {
+    /// The run's yardstick for `mlp`: its test split (`test_hidden` are the MLP's activations of
+    /// it), the training activations `train_hidden` and the config's options.
+    pub fn new(
+        config: &Config,
+        data: &'a Mnist,
+        mlp: &'a Mlp,
+        train_hidden: ArrayView2<'a, f32>,
+        test_hidden: ArrayView2<'a, f32>,
+    ) -> Self {
+        Yardstick {
+            mlp,
+            test: EvalSet {
+                hidden: test_hidden,
+                labels: data.test.labels.view(),
+                pixels: data.test.pixels.view(),
+            },
+            train_hidden,
+            options: config.eval.options(),
+        }
+    }
+
     /// Every figure of `layer`, with the per-latent ones the explorer shows.
     pub fn evaluate(&self, layer: &SaeLayer) -> anyhow::Result<SaeEvaluation> {
         let training = layer.training.as_ref();
@@ -386,36 +393,18 @@ impl Yardstick<'_> {
     }
 }
 
-/// Measures a seed's models as the config says: every SAE layer, in parallel, and the MLP's
-/// neurons.
-pub fn evaluate_seed(
-    config: &Config,
-    data: &Mnist,
-    models: &SeedModels,
-    train_hidden: ArrayView2<f32>,
-    test_hidden: ArrayView2<f32>,
-) -> anyhow::Result<SeedEvaluation> {
-    let test = test_set(data, test_hidden);
-    let yardstick = Yardstick {
-        mlp: &models.mlp,
-        test,
-        train_hidden,
-        options: config.eval.options(),
-    };
-    let saes = models
-        .saes
+/// Measures a seed's SAE layers, in parallel, and its MLP's neurons against `yardstick`.
+pub fn evaluate_seed(yardstick: &Yardstick, saes: &[SaeLayer]) -> anyhow::Result<SeedEvaluation> {
+    let evaluations = saes
         .par_iter()
-        .map(|layer| {
-            let evaluation = yardstick.evaluate(layer)?;
-            Ok((layer.key.clone(), evaluation))
-        })
+        .map(|layer| Ok((layer.key.clone(), yardstick.evaluate(layer)?)))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let mlp_train_firing =
-        train_hidden.map_axis(Axis(0), |c| c.iter().filter(|&&a| a > 0.0).count() as u64);
+    let mlp_train_firing = (yardstick.train_hidden)
+        .map_axis(Axis(0), |c| c.iter().filter(|&&a| a > 0.0).count() as u64);
     Ok(SeedEvaluation {
         mlp_train_firing,
-        mlp_proxies: mlp_unit_proxies(&models.mlp, test),
-        saes: saes.into_iter().collect(),
+        mlp_proxies: mlp_unit_proxies(yardstick.mlp, yardstick.test),
+        saes: evaluations.into_iter().collect(),
     })
 }
 
