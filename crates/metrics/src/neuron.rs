@@ -88,15 +88,26 @@ where
         .map(|&start| {
             let end = (start + CHUNK_ROWS).min(inputs.nrows());
             let acts = activate(inputs.slice(s![start..end, ..]));
-            let mut firing = Array1::<u64>::zeros(neurons);
-            let mut max = Array1::<f32>::zeros(neurons);
-            for row in acts.rows() {
+            let acts = acts.as_standard_layout();
+            let mut firing = vec![0u64; neurons];
+            let mut max = vec![0.0f32; neurons];
+            assert_eq!(
+                acts.ncols(),
+                neurons,
+                "activate returns one column per neuron"
+            );
+            // Plain slices, so that the loop vectorises.
+            let rows = acts.as_slice().expect("standard layout");
+            for row in rows.chunks_exact(neurons.max(1)) {
                 for ((count, top), &a) in firing.iter_mut().zip(max.iter_mut()).zip(row) {
                     *count += u64::from(a > 0.0);
                     *top = top.max(a);
                 }
             }
-            Activity { firing, max }
+            Activity {
+                firing: Array1::from(firing),
+                max: Array1::from(max),
+            }
         })
         .collect();
     let empty = Activity {

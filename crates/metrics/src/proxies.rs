@@ -107,6 +107,7 @@ pub fn unit_proxies(
     assert_eq!(acts.nrows(), labels.len(), "one label per example");
     assert_eq!(acts.nrows(), pixels.nrows(), "one image per example");
     let by_unit = transposed_cow(acts);
+    let images = UnitImages::of(pixels);
     by_unit
         .outer_iter()
         .into_par_iter()
@@ -121,7 +122,7 @@ pub fn unit_proxies(
                 active: count,
                 label_purity,
                 top_label_purity: top_label_purity(top, labels),
-                input_coherence: input_coherence(top, pixels),
+                input_coherence: images.coherence(top),
                 encoder_participation: participation(weights.row(unit)),
             }
         })
@@ -162,32 +163,61 @@ fn top_label_purity(top: &[usize], labels: ArrayView1<u8>) -> Option<f64> {
     (!top.is_empty()).then(|| most as f64 / top.len() as f64)
 }
 
-/// Mean cosine similarity over ordered pairs of distinct examples of `top`, from the sum s of
-/// their unit vectors: Σ_{i≠k} cos = ||s||² − (number of non-zero images). A blank image has
-/// cosine 0 with everything. `None` with fewer than 2 examples.
-fn input_coherence(top: &[usize], pixels: ArrayView2<u8>) -> Option<f64> {
-    let n = top.len();
-    if n < 2 {
-        return None;
-    }
-    let mut sum = vec![0.0f64; pixels.ncols()];
-    let mut nonzero = 0usize;
-    for &i in top {
-        let row = pixels.row(i);
-        let norm = row
-            .iter()
-            .map(|&p| f64::from(p) * f64::from(p))
-            .sum::<f64>()
-            .sqrt();
-        if norm > 0.0 {
-            nonzero += 1;
-            for (s, &p) in sum.iter_mut().zip(row) {
-                *s += f64::from(p) / norm;
-            }
+/// Every image as a unit vector, stored sparsely: its non-zero pixels divided by its L2 norm
+/// (in f64), built once per call of [`unit_proxies`] rather than once per (unit, top example).
+/// A zero pixel adds exactly nothing to a sum of non-negative terms, so leaving it out changes no
+/// bit of the coherence.
+struct UnitImages {
+    /// Per image, its (pixel, value / norm) pairs; empty for a blank image, which has no
+    /// direction. One small vector per image rather than one large one, so that the allocator
+    /// reuses the memory of the previous call instead of mapping fresh pages.
+    rows: Vec<Vec<(u32, f64)>>,
+    pixels: usize,
+}
+
+impl UnitImages {
+    fn of(pixels: ArrayView2<u8>) -> Self {
+        let rows = pixels
+            .outer_iter()
+            .into_par_iter()
+            .map(|row| {
+                let norm = row
+                    .iter()
+                    .map(|&p| f64::from(p) * f64::from(p))
+                    .sum::<f64>()
+                    .sqrt();
+                (0u32..)
+                    .zip(row.iter())
+                    .filter(|&(_, &p)| p != 0)
+                    .map(|(k, &p)| (k, f64::from(p) / norm))
+                    .collect()
+            })
+            .collect();
+        Self {
+            rows,
+            pixels: pixels.ncols(),
         }
     }
-    let squared: f64 = sum.iter().map(|s| s * s).sum();
-    Some((squared - nonzero as f64) / (n * (n - 1)) as f64)
+
+    /// Mean cosine similarity over ordered pairs of distinct examples of `top`, from the sum s
+    /// of their unit vectors: Σ_{i≠k} cos = ||s||² − (number of non-zero images). A blank image
+    /// has cosine 0 with everything. `None` with fewer than 2 examples.
+    fn coherence(&self, top: &[usize]) -> Option<f64> {
+        let n = top.len();
+        if n < 2 {
+            return None;
+        }
+        let mut sum = vec![0.0f64; self.pixels];
+        let mut nonzero = 0usize;
+        for &i in top {
+            nonzero += usize::from(!self.rows[i].is_empty());
+            for &(k, unit) in &self.rows[i] {
+                sum[k as usize] += unit;
+            }
+        }
+        let squared: f64 = sum.iter().map(|s| s * s).sum();
+        Some((squared - nonzero as f64) / (n * (n - 1)) as f64)
+    }
 }
 
 /// (Σ w²)² / Σ w⁴: 1 for a one-hot row, d for a row of d equal magnitudes, 0 for a zero row.
@@ -271,6 +301,50 @@ mod tests {
         let (_, spread) = examples(12);
         let u = unit_proxies(weights.view(), acts.view(), labels.view(), spread.view())[0];
         assert!((u.input_coherence.unwrap() - 24.0 / 132.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn sparse_unit_images_give_the_dense_sums_bits() {
+        // The definition, pixel by pixel in f64 with every zero included.
+        let dense = |top: &[usize], pixels: &Array2<u8>| {
+            let mut sum = vec![0.0f64; pixels.ncols()];
+            let mut nonzero = 0usize;
+            for &i in top {
+                let row = pixels.row(i);
+                let norm = row
+                    .iter()
+                    .map(|&p| f64::from(p) * f64::from(p))
+                    .sum::<f64>()
+                    .sqrt();
+                if norm > 0.0 {
+                    nonzero += 1;
+                    for (s, &p) in sum.iter_mut().zip(row) {
+                        *s += f64::from(p) / norm;
+                    }
+                }
+            }
+            let squared: f64 = sum.iter().map(|s| s * s).sum();
+            (squared - nonzero as f64) / (top.len() * (top.len() - 1)) as f64
+        };
+        // Mostly-blank images with scattered strokes, and two wholly blank ones.
+        let pixels = Array2::from_shape_fn((40, 30), |(i, k)| {
+            let v = (i * 31 + k * 17) % 23;
+            if i % 13 == 5 || v > 6 {
+                0
+            } else {
+                (v * 37 + 3) as u8
+            }
+        });
+        let images = UnitImages::of(pixels.view());
+        for top in [
+            vec![3, 1, 5, 18, 39, 0],
+            (0..40).rev().collect(),
+            vec![5, 18],
+        ] {
+            let sparse = images.coherence(&top).unwrap();
+            assert_eq!(sparse.to_bits(), dense(&top, &pixels).to_bits(), "{top:?}");
+        }
+        assert_eq!(images.coherence(&[7]), None);
     }
 
     #[test]

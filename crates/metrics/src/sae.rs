@@ -2,8 +2,8 @@
 use crate::{
     Activity, NeuronStats, Table4, UnitProxies, activity, median, neuron_stats, unit_proxies,
 };
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, ShapeBuilder, Zip};
+use ne_models::ops::{positive_positions, transposed};
 use ne_models::{Mlp, ModelError, Sae, TrainingFiring};
 use serde::{Deserialize, Serialize};
 
@@ -202,15 +202,14 @@ fn measure_activations(
 ) -> MeasuredActivations {
     let cap = options.example_cap;
     let latents_n = sae.w_enc.nrows();
-    let acts = encode_by_column(sae, test);
+    let Encoded { acts, l1, active } = encode_by_column(sae, test);
     let recon = sae.decode(acts.view());
     let n = test.nrows() as f64;
 
     let squared_error: f64 = Zip::from(&recon)
         .and(&test)
         .fold(0.0, |acc, &r, &h| acc + f64::from(r - h).powi(2));
-    let l1: f64 = acts.iter().map(|&a| f64::from(a)).sum();
-    let active = acts.iter().filter(|&&a| a > 0.0).count() as f64;
+    let active = active as f64;
 
     let centered = &test - &sae.b_dec;
     let latents = neuron_stats(sae.w_enc.view(), centered.view(), acts.view(), cap);
@@ -435,17 +434,65 @@ pub fn mlp_unit_proxies(mlp: &Mlp, test: EvalSet) -> Vec<UnitProxies> {
     unit_proxies(mlp.fc1.weight.view(), test.hidden, test.labels, test.pixels)
 }
 
-/// `sae.encode(h)`, stored column by column so that each latent's activations lie in one
-/// contiguous row of the transpose (what the per-latent figures read). The same numbers: the
-/// matrix product's kernel packs its inputs and computes each element the same way wherever the
-/// result is stored.
-fn encode_by_column(sae: &Sae, h: ArrayView2<f32>) -> Array2<f32> {
-    let centered = &h - &sae.b_dec;
-    let mut pre = Array2::zeros((h.nrows(), sae.latents()).f());
-    general_mat_mul(1.0, &centered, &sae.w_enc.t(), 0.0, &mut pre);
-    pre += &sae.b_enc;
-    pre.mapv_inplace(|v| if v < 0.0 { 0.0 } else { v });
-    pre
+/// `sae.encode(h)` stored column by column, with two of its sums.
+struct Encoded {
+    /// n x latents, column-major: each latent's activations lie in one contiguous row of the
+    /// transpose (what the per-latent figures read).
+    acts: Array2<f32>,
+    /// Σ f64(a) over the activations in row-major order: the bits of
+    /// `acts.iter().map(f64::from).sum()`.
+    l1: f64,
+    /// Activations above 0.
+    active: usize,
+}
+
+/// Rows encoded at a time by `encode_by_column`: a block's activations (64 × 512 latents:
+/// 128 KiB) stay in a core's cache while they are summed and stored.
+const ENCODE_ROWS: usize = 64;
+
+/// `sae.encode(h)` block by block of rows. Each block is encoded exactly as `Sae::encode` does
+/// (the matrix product's kernel computes each element the same way whichever rows it is given),
+/// its activations summed row by row, and stored transposed into the column-major result.
+///
+/// The sum skips the zeros, most of the activations: adding -0 leaves any sum as it is, and
+/// adding +0 does too except to the empty sum -0, which it makes +0, so the +0 activations are
+/// accounted for by one addition of +0 at the end; a NaN activation makes the sum NaN, as it
+/// would in order.
+fn encode_by_column(sae: &Sae, h: ArrayView2<f32>) -> Encoded {
+    let mut acts = Array2::zeros((h.nrows(), sae.latents()).f());
+    let mut l1 = std::iter::empty::<f64>().sum::<f64>();
+    let (mut active, mut positive_zero, mut nan) = (0, false, false);
+    let mut positions = Vec::with_capacity(sae.latents());
+    for (rows, mut stored) in h
+        .axis_chunks_iter(Axis(0), ENCODE_ROWS)
+        .zip(acts.axis_chunks_iter_mut(Axis(0), ENCODE_ROWS))
+    {
+        let block = sae.encode(rows);
+        let values = block
+            .as_slice()
+            .expect("a fresh array is in standard layout");
+        for row in values.chunks_exact(sae.latents().max(1)) {
+            positions.clear();
+            positive_positions(row, &mut positions);
+            for &j in &positions {
+                l1 += f64::from(row[j]);
+            }
+            active += positions.len();
+            positive_zero |= row.iter().any(|a| a.to_bits() == 0);
+            nan |= row.iter().any(|a| a.is_nan());
+        }
+        stored
+            .view_mut()
+            .reversed_axes()
+            .assign(&transposed(block.view()));
+    }
+    if positive_zero {
+        l1 += 0.0;
+    }
+    if nan {
+        l1 = f64::NAN;
+    }
+    Encoded { acts, l1, active }
 }
 
 #[cfg(test)]
@@ -509,12 +556,40 @@ mod tests {
         let mut rng = ne_models::rng::stream_rng(3, ne_models::rng::Stream::SaeInit);
         let sae = Sae::init(8, 40, &mut rng);
         let h = Array2::from_shape_fn((300, 8), |(i, k)| ((i * 7 + k * 3) % 11) as f32 / 5.0 - 0.7);
+        let bits = |a: &Array2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let in_order = |a: &Array2<f32>| a.iter().map(|&v| f64::from(v)).sum::<f64>();
+        // 300 rows: four blocks of 64 and a short one.
         let by_column = encode_by_column(&sae, h.view());
-        assert!(by_column.t().is_standard_layout());
+        assert!(by_column.acts.t().is_standard_layout());
         let encoded = sae.encode(h.view());
         assert!(encoded.iter().any(|&v| v > 0.0) && encoded.iter().any(|&v| v == 0.0));
-        let bits = |a: &Array2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&by_column), bits(&encoded));
+        assert_eq!(bits(&by_column.acts), bits(&encoded));
+        assert_eq!(by_column.l1.to_bits(), in_order(&encoded).to_bits());
+        assert_eq!(
+            by_column.active,
+            encoded.iter().filter(|&&v| v > 0.0).count()
+        );
+
+        // Every latent silent: the sum of +0s is +0, not the empty sum's -0.
+        let mut silent = sae.clone();
+        silent.b_enc.fill(-100.0);
+        let none = encode_by_column(&silent, h.view());
+        assert_eq!((none.active, none.l1.to_bits()), (0, 0.0f64.to_bits()));
+        assert_eq!(
+            none.l1.to_bits(),
+            in_order(&silent.encode(h.view())).to_bits()
+        );
+        // No rows at all: the empty sum.
+        let empty = encode_by_column(&sae, h.slice(ndarray::s![..0, ..]));
+        assert_eq!(
+            empty.l1.to_bits(),
+            in_order(&Array2::zeros((0, 40))).to_bits()
+        );
+        // A NaN input makes the sum NaN, as in order.
+        let mut broken = h.clone();
+        broken[[150, 2]] = f32::NAN;
+        assert!(encode_by_column(&sae, broken.view()).l1.is_nan());
+        assert!(in_order(&sae.encode(broken.view())).is_nan());
     }
 
     #[test]

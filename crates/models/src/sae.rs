@@ -502,13 +502,27 @@ impl Sae {
 
     #[inline(always)]
     fn project_decoder_gradient_any(&self, grad_w_dec: &mut Array2<f32>) {
-        let mut along = vec![0.0f32; self.latents()];
-        for (grad, w) in grad_w_dec.rows().into_iter().zip(self.w_dec.rows()) {
+        let latents = self.latents();
+        // Plain slices (rows of standard-layout matrices) so that the loops vectorise.
+        let w_dec = self.w_dec.as_standard_layout();
+        let weights = w_dec.as_slice().expect("standard layout");
+        if !grad_w_dec.is_standard_layout() {
+            *grad_w_dec = grad_w_dec.as_standard_layout().into_owned();
+        }
+        let grads = grad_w_dec.as_slice_mut().expect("standard layout");
+        let mut along = vec![0.0f32; latents];
+        for (grad, w) in grads
+            .chunks_exact(latents)
+            .zip(weights.chunks_exact(latents))
+        {
             for ((a, &g), &w) in along.iter_mut().zip(grad).zip(w) {
                 *a += g * w;
             }
         }
-        for (mut grad, w) in grad_w_dec.rows_mut().into_iter().zip(self.w_dec.rows()) {
+        for (grad, w) in grads
+            .chunks_exact_mut(latents)
+            .zip(weights.chunks_exact(latents))
+        {
             for ((g, &w), &a) in grad.iter_mut().zip(w).zip(&along) {
                 *g -= w * a;
             }
@@ -536,14 +550,20 @@ impl Sae {
 
     #[inline(always)]
     fn normalise_decoder_columns_any(&mut self) {
-        let mut norms = vec![0.0f32; self.latents()];
-        for row in self.w_dec.rows() {
+        let latents = self.latents();
+        if !self.w_dec.is_standard_layout() {
+            self.w_dec = self.w_dec.as_standard_layout().into_owned();
+        }
+        // A plain slice so that the loops vectorise.
+        let weights = self.w_dec.as_slice_mut().expect("standard layout");
+        let mut norms = vec![0.0f32; latents];
+        for row in weights.chunks_exact(latents) {
             for (n, &w) in norms.iter_mut().zip(row) {
                 *n += w * w;
             }
         }
         norms.iter_mut().for_each(|n| *n = n.sqrt());
-        for mut row in self.w_dec.rows_mut() {
+        for row in weights.chunks_exact_mut(latents) {
             for (w, &n) in row.iter_mut().zip(&norms) {
                 *w /= n;
             }
