@@ -1,8 +1,9 @@
 //! NE loss at the SAE's training size (batch 128, d = 64, 512 latents), and the per-latent
-//! distance statistics the metrics compute (first 100 activating examples, d = 64).
+//! distance statistics the metrics compute (first 100 activating examples, d = 64), and the
+//! Gram matrices they are built from.
 use criterion::{Criterion, criterion_group, criterion_main};
 use ndarray::Array2;
-use ne_embed::{ne_loss, pairwise_distance_stats};
+use ne_embed::{gram, ne_loss, pairwise_distance_stats};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::hint::black_box;
@@ -45,5 +46,25 @@ fn bench_pairwise_distance_stats(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_ne_loss, bench_pairwise_distance_stats);
+/// The f64 Gram matrices behind the distances: a latent's 100 examples (d = 64) and an MLP
+/// neuron's 200 explorer examples (784 pixels), against ndarray's full product.
+fn bench_gram(c: &mut Criterion) {
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    for (n, d) in [(100, 64), (200, 784)] {
+        let rows = uniform(&mut rng, (n, d)).mapv(f64::from);
+        c.bench_function(&format!("gram {n}x{d}"), |b| {
+            b.iter(|| gram(black_box(rows.view())))
+        });
+        c.bench_function(&format!("gram {n}x{d} by ndarray's product"), |b| {
+            b.iter(|| black_box(rows.view()).dot(&rows.t()))
+        });
+    }
+}
+
+criterion_group!(
+    benches,
+    bench_ne_loss,
+    bench_pairwise_distance_stats,
+    bench_gram
+);
 criterion_main!(benches);

@@ -77,7 +77,7 @@ pub fn pairwise_distance_stats(embeddings: ArrayView2<f32>) -> Option<DistanceSt
 /// identical rows come out at similarity exactly 1.
 pub(crate) fn similarity_matrix(embeddings: ArrayView2<f32>) -> Array2<f64> {
     let rows = embeddings.mapv(f64::from);
-    let gram = rows.dot(&rows.t());
+    let gram = crate::gram(rows.view());
     let count = gram.nrows();
     // Symmetric by construction: only i <= k is computed, so i ~ k and k ~ i always agree.
     let mut similarity = Array2::zeros((count, count));

@@ -5,6 +5,7 @@
 
 pub mod clusters;
 pub mod distance;
+pub mod gram;
 pub mod ne_loss;
 pub mod running_mean;
 
@@ -12,6 +13,7 @@ pub use clusters::{Cluster, ClusterSeparation, cluster_separation, feature_clust
 pub use distance::{
     DistanceStats, cosine_distance, cosine_similarity_matrix, embeddings, pairwise_distance_stats,
 };
+pub use gram::gram;
 pub use ne_loss::{
     NeLoss, NeLossInputs, NeReduction, ne_loss, ne_loss_reduced, ne_loss_with_input_grads,
 };

@@ -43,7 +43,7 @@ pub fn embedding_map(embeddings: ArrayView2<f32>) -> EmbeddingMap {
         // Scores along component k: u_k sqrt(λ_k) from the Gram matrix, X v_k from the scatter.
         let small_gram = n <= x.ncols();
         let symmetric = if small_gram {
-            x.dot(&x.t())
+            ne_embed::gram(x.view())
         } else {
             x.t().dot(&x)
         };

@@ -181,16 +181,16 @@ impl UnitImages {
             .outer_iter()
             .into_par_iter()
             .map(|row| {
-                let norm = row
-                    .iter()
-                    .map(|&p| f64::from(p) * f64::from(p))
-                    .sum::<f64>()
-                    .sqrt();
-                (0u32..)
+                let mut unit: Vec<(u32, f64)> = (0u32..)
                     .zip(row.iter())
                     .filter(|&(_, &p)| p != 0)
-                    .map(|(k, &p)| (k, f64::from(p) / norm))
-                    .collect()
+                    .map(|(k, &p)| (k, f64::from(p)))
+                    .collect();
+                // The squares in pixel order, zeros aside: they change no positive sum, and a
+                // blank image (the only one they could change) keeps no entries.
+                let norm = unit.iter().map(|&(_, p)| p * p).sum::<f64>().sqrt();
+                unit.iter_mut().for_each(|(_, p)| *p /= norm);
+                unit
             })
             .collect();
         Self {

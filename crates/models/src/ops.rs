@@ -146,7 +146,12 @@ pub(crate) fn gather_rows<'a>(
         *buffer = Array2::zeros((rows.len(), source.ncols()));
     }
     for (mut to, &from) in buffer.outer_iter_mut().zip(rows) {
-        to.assign(&source.row(from));
+        // A plain copy where both rows are contiguous (ndarray's `assign` goes element by
+        // element).
+        match (to.as_slice_mut(), source.row(from).to_slice()) {
+            (Some(to), Some(from)) => to.copy_from_slice(from),
+            _ => to.assign(&source.row(from)),
+        }
     }
     buffer.slice(s![..rows.len(), ..])
 }
