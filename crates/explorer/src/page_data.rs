@@ -16,6 +16,7 @@ use ne_embed::{Cluster, cluster_separation, feature_clusters};
 use ne_metrics::{MIN_ACTIVE_EXAMPLES, NeuronStats, TOP_EXAMPLES, UnitProxies, neuron_stats};
 use ne_mnist::IMAGE_PIXELS;
 use ne_models::Sae;
+use ne_models::ops::transposed;
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -251,7 +252,8 @@ struct LayerSource<'a> {
     embedding_weights: ArrayView2<'a, f32>,
     /// n x d: what the layer receives for each test example.
     embedding_inputs: ArrayView2<'a, f32>,
-    /// n x neurons.
+    /// n x neurons, stored neuron by neuron (column-major), so that each neuron's activations
+    /// are contiguous for everything that reads them one neuron at a time.
     activations: Array2<f32>,
     train_firing: &'a [u64],
     proxies: &'a [UnitProxies],
@@ -278,7 +280,7 @@ pub fn build<'a>(input: &ExplorerInput<'a>) -> PageData<'a> {
         logit_effects: mlp_logit_effects(mlp.fc2.weight.view()),
         embedding_weights: mlp.fc1.weight.view(),
         embedding_inputs: test.images.view(),
-        activations: hidden.clone(),
+        activations: transposed(hidden.view()).reversed_axes(),
         train_firing: input.mlp_train_firing,
         proxies: input.mlp_proxies,
     }];
@@ -293,7 +295,7 @@ pub fn build<'a>(input: &ExplorerInput<'a>) -> PageData<'a> {
             logit_effects: latent_logit_effects(mlp.fc2.weight.view(), s.sae.w_dec.view()),
             embedding_weights: s.sae.w_enc.view(),
             embedding_inputs: centred.view(),
-            activations: s.sae.encode(hidden.view()),
+            activations: transposed(s.sae.encode(hidden.view()).view()).reversed_axes(),
             train_firing: s.train_firing,
             proxies: s.proxies,
         });
@@ -309,8 +311,7 @@ pub fn build<'a>(input: &ExplorerInput<'a>) -> PageData<'a> {
     let profiles: Vec<Vec<ActivationProfile>> = sources
         .iter()
         .map(|source| {
-            // Neuron-major copy so each neuron's activations are contiguous.
-            let by_neuron = source.activations.t().as_standard_layout().into_owned();
+            let by_neuron = source.activations.t();
             (0..by_neuron.nrows())
                 .into_par_iter()
                 .map(|j| activation_profile(by_neuron.row(j), &sizes))

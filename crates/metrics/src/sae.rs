@@ -202,8 +202,12 @@ fn measure_activations(
 ) -> MeasuredActivations {
     let cap = options.example_cap;
     let latents_n = sae.w_enc.nrows();
-    let Encoded { acts, l1, active } = encode_by_column(sae, test);
-    let recon = sae.decode(acts.view());
+    let Encoded {
+        acts,
+        recon,
+        l1,
+        active,
+    } = encode_by_column(sae, test);
     let n = test.nrows() as f64;
 
     let squared_error: f64 = Zip::from(&recon)
@@ -434,11 +438,13 @@ pub fn mlp_unit_proxies(mlp: &Mlp, test: EvalSet) -> Vec<UnitProxies> {
     unit_proxies(mlp.fc1.weight.view(), test.hidden, test.labels, test.pixels)
 }
 
-/// `sae.encode(h)` stored column by column, with two of its sums.
+/// `sae.encode(h)` stored column by column, its decoding, and two of its sums.
 struct Encoded {
     /// n x latents, column-major: each latent's activations lie in one contiguous row of the
     /// transpose (what the per-latent figures read).
     acts: Array2<f32>,
+    /// `sae.decode` of the activations (n x inputs), from `Sae::decode_sparse`.
+    recon: Array2<f32>,
     /// Σ f64(a) over the activations in row-major order: the bits of
     /// `acts.iter().map(f64::from).sum()`.
     l1: f64,
@@ -452,7 +458,8 @@ const ENCODE_ROWS: usize = 64;
 
 /// `sae.encode(h)` block by block of rows. Each block is encoded exactly as `Sae::encode` does
 /// (the matrix product's kernel computes each element the same way whichever rows it is given),
-/// its activations summed row by row, and stored transposed into the column-major result.
+/// decoded, its activations summed row by row, and stored transposed into the column-major
+/// result.
 ///
 /// The sum skips the zeros, most of the activations: adding -0 leaves any sum as it is, and
 /// adding +0 does too except to the empty sum -0, which it makes +0, so the +0 activations are
@@ -460,14 +467,17 @@ const ENCODE_ROWS: usize = 64;
 /// would in order.
 fn encode_by_column(sae: &Sae, h: ArrayView2<f32>) -> Encoded {
     let mut acts = Array2::zeros((h.nrows(), sae.latents()).f());
+    let mut recon = Array2::zeros((h.nrows(), sae.inputs()));
     let mut l1 = std::iter::empty::<f64>().sum::<f64>();
     let (mut active, mut positive_zero, mut nan) = (0, false, false);
     let mut positions = Vec::with_capacity(sae.latents());
-    for (rows, mut stored) in h
+    for ((rows, mut stored), mut decoded) in h
         .axis_chunks_iter(Axis(0), ENCODE_ROWS)
         .zip(acts.axis_chunks_iter_mut(Axis(0), ENCODE_ROWS))
+        .zip(recon.axis_chunks_iter_mut(Axis(0), ENCODE_ROWS))
     {
         let block = sae.encode(rows);
+        decoded.assign(&sae.decode_sparse(block.view()));
         let values = block
             .as_slice()
             .expect("a fresh array is in standard layout");
@@ -492,7 +502,12 @@ fn encode_by_column(sae: &Sae, h: ArrayView2<f32>) -> Encoded {
     if nan {
         l1 = f64::NAN;
     }
-    Encoded { acts, l1, active }
+    Encoded {
+        acts,
+        recon,
+        l1,
+        active,
+    }
 }
 
 #[cfg(test)]
@@ -564,6 +579,7 @@ mod tests {
         let encoded = sae.encode(h.view());
         assert!(encoded.iter().any(|&v| v > 0.0) && encoded.iter().any(|&v| v == 0.0));
         assert_eq!(bits(&by_column.acts), bits(&encoded));
+        assert_eq!(bits(&by_column.recon), bits(&sae.decode(encoded.view())));
         assert_eq!(by_column.l1.to_bits(), in_order(&encoded).to_bits());
         assert_eq!(
             by_column.active,

@@ -77,19 +77,80 @@ pub(crate) fn argmax(row: ArrayView1<f32>) -> usize {
 }
 
 /// Appends to `out` the positions of the positive values of `values` (NaN is not positive),
-/// ascending. Each block of 32 values is first reduced to a bit mask by a branch-free loop that
-/// the compiler vectorises, so the cost is a few instructions per block plus one push per
-/// positive value, whatever the pattern (a branch per value mispredicts on sparse activations).
+/// ascending.
 pub fn positive_positions(values: &[f32], out: &mut Vec<usize>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        use std::arch::x86_64::_CMP_GT_OQ;
+        // SAFETY: the CPU has AVX2. GT_OQ is `>`: false when either side is NaN.
+        return unsafe { positions_avx2::<_CMP_GT_OQ>(values, out, |v| v > 0.0) };
+    }
+    positions_where(values, out, |v| v > 0.0);
+}
+
+/// Appends to `out` the positions of the values of `values` that are not zero (NaN included),
+/// ascending.
+pub fn nonzero_positions(values: &[f32], out: &mut Vec<usize>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        use std::arch::x86_64::_CMP_NEQ_UQ;
+        // SAFETY: the CPU has AVX2. NEQ_UQ is `!=`: true when either side is NaN.
+        return unsafe { positions_avx2::<_CMP_NEQ_UQ>(values, out, |v| v != 0.0) };
+    }
+    positions_where(values, out, |v| v != 0.0);
+}
+
+/// The positions where `keep` holds, ascending. Each block of 32 values is first reduced to a
+/// bit mask by a branch-free loop, so the cost is a few instructions per block plus one push
+/// per position kept, whatever the pattern (a branch per value mispredicts on sparse
+/// activations).
+#[inline(always)]
+fn positions_where(values: &[f32], out: &mut Vec<usize>, keep: impl Fn(f32) -> bool) {
     for (block, chunk) in values.chunks(32).enumerate() {
         // `k & 31` is k (a block has 32 values), and lets the shift compile without a check.
-        let mut mask = chunk.iter().enumerate().fold(0u32, |mask, (k, &v)| {
-            mask | (u32::from(v > 0.0) << (k & 31))
+        let mask = chunk.iter().enumerate().fold(0u32, |mask, (k, &v)| {
+            mask | (u32::from(keep(v)) << (k & 31))
         });
-        while mask != 0 {
-            out.push(block * 32 + mask.trailing_zeros() as usize);
-            mask &= mask - 1;
+        push_set_bits(mask, block * 32, out);
+    }
+}
+
+/// `positions_where` with eight values compared at once and reduced to eight bits by one
+/// instruction (`movemask`), four of those to a block's mask; `PREDICATE` is `keep` as an AVX
+/// comparison against 0, which the tail (under 32 values) uses.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn positions_avx2<const PREDICATE: i32>(
+    values: &[f32],
+    out: &mut Vec<usize>,
+    keep: impl Fn(f32) -> bool,
+) {
+    use std::arch::x86_64::{
+        _mm256_cmp_ps, _mm256_loadu_ps, _mm256_movemask_ps, _mm256_setzero_ps,
+    };
+    let (blocks, tail) = values.as_chunks::<32>();
+    for (block, values) in blocks.iter().enumerate() {
+        let mut mask = 0u32;
+        for (quarter, eight) in values.as_chunks::<8>().0.iter().enumerate() {
+            // SAFETY: `eight` is 8 f32, one unaligned load.
+            let bits = unsafe {
+                let eight = _mm256_loadu_ps(eight.as_ptr());
+                _mm256_movemask_ps(_mm256_cmp_ps::<PREDICATE>(eight, _mm256_setzero_ps()))
+            };
+            mask |= (bits as u32) << (8 * quarter);
         }
+        push_set_bits(mask, block * 32, out);
+    }
+    let start = blocks.len() * 32;
+    out.extend((start..values.len()).filter(|&k| keep(tail[k - start])));
+}
+
+/// Pushes `offset + k` for each set bit k of `mask`, ascending.
+#[inline(always)]
+fn push_set_bits(mut mask: u32, offset: usize, out: &mut Vec<usize>) {
+    while mask != 0 {
+        out.push(offset + mask.trailing_zeros() as usize);
+        mask &= mask - 1;
     }
 }
 
@@ -249,7 +310,7 @@ mod tests {
     }
 
     #[test]
-    fn positive_positions_finds_every_positive_value_in_order() {
+    fn positive_and_nonzero_positions_find_every_such_value_in_order() {
         // 70 values (two full blocks and a tail): positive at multiples of 3 and 7, also across
         // the block edges; zero, negative zero, NaN and negatives are not positive.
         let values: Vec<f32> = (0..70)
@@ -270,6 +331,19 @@ mod tests {
         found.clear();
         positive_positions(&[], &mut found);
         assert!(found.is_empty());
+
+        // Not zero: the positives, the negatives and the NaN; both builds alike.
+        let mut nonzero = Vec::new();
+        nonzero_positions(&values, &mut nonzero);
+        let expected: Vec<usize> = (0..70).filter(|&i| i != 1 && i != 2).collect();
+        assert_eq!(nonzero, expected);
+        let mut baseline = Vec::new();
+        positions_where(&values, &mut baseline, |v| v != 0.0);
+        assert_eq!(baseline, expected);
+        let (mut positive, mut baseline) = (Vec::new(), Vec::new());
+        positive_positions(&values, &mut positive);
+        positions_where(&values, &mut baseline, |v| v > 0.0);
+        assert_eq!(baseline, positive);
     }
 
     #[test]
