@@ -15,6 +15,7 @@ pub use distance::{
 };
 pub use gram::gram;
 pub use ne_loss::{
-    NeLoss, NeLossInputs, NeReduction, ne_loss, ne_loss_reduced, ne_loss_with_input_grads,
+    ActiveSets, NeLoss, NeLossInputs, NeReduction, ne_loss, ne_loss_of_active, ne_loss_reduced,
+    ne_loss_with_input_grads,
 };
 pub use running_mean::RunningMeans;

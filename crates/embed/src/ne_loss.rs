@@ -76,10 +76,90 @@ pub fn ne_loss_reduced(
         (batch, latents),
         "ne_loss: acts must be batch x latents = ({batch}, {latents})"
     );
+    ne_loss_of_active(
+        w_enc,
+        centered,
+        &ActiveSets::of(acts.as_standard_layout().view()),
+        reduction,
+    )
+}
+
+/// Per latent, the examples of a batch where it is active (activation > 0), ascending: latent
+/// j's are `examples[starts[j]..starts[j + 1]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveSets {
+    starts: Vec<usize>,
+    examples: Vec<usize>,
+}
+
+impl ActiveSets {
+    /// The active sets of `acts` (examples x latents, standard layout). Blocks of latents in
+    /// parallel; each block reads `acts` row by row (see `LATENT_BLOCK`).
+    ///
+    /// # Panics
+    /// If `acts` is not in standard layout.
+    pub fn of(acts: ArrayView2<f32>) -> Self {
+        let blocks: Vec<Vec<Vec<usize>>> = acts
+            .axis_chunks_iter(Axis(1), LATENT_BLOCK)
+            .into_par_iter()
+            .map(|block| {
+                let mut sets = Vec::new();
+                find_active_sets(block, &mut sets);
+                sets
+            })
+            .collect();
+        Self::from_sets(blocks.into_iter().flatten())
+    }
+
+    /// The sets given latent by latent, each ascending.
+    pub fn from_sets<S: AsRef<[usize]>>(sets: impl IntoIterator<Item = S>) -> Self {
+        let mut starts = vec![0];
+        let mut examples = Vec::new();
+        for set in sets {
+            debug_assert!(set.as_ref().is_sorted());
+            examples.extend_from_slice(set.as_ref());
+            starts.push(examples.len());
+        }
+        Self { starts, examples }
+    }
+
+    /// Latents.
+    pub fn latents(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    /// Latent `j`'s active examples, ascending.
+    pub fn of_latent(&self, j: usize) -> &[usize] {
+        &self.examples[self.starts[j]..self.starts[j + 1]]
+    }
+}
+
+/// `ne_loss_reduced` with the active sets given (found by the caller, who usually has them).
+///
+/// # Panics
+/// If `centered` does not have as many columns as `w_enc`, or `active` is not one set per
+/// latent (row of `w_enc`), or a set names an example beyond `centered`'s rows.
+pub fn ne_loss_of_active(
+    w_enc: ArrayView2<f32>,
+    centered: ArrayView2<f32>,
+    active: &ActiveSets,
+    reduction: NeReduction,
+) -> NeLoss {
+    let (latents, dim) = w_enc.dim();
+    assert_eq!(
+        centered.ncols(),
+        dim,
+        "ne_loss: centered inputs have {} columns but w_enc has {dim}",
+        centered.ncols()
+    );
+    assert_eq!(
+        active.latents(),
+        latents,
+        "ne_loss: one active set per latent"
+    );
     // Contiguous rows let the per-pair loops run over plain slices (and vectorise).
     let w_enc = w_enc.as_standard_layout();
     let centered = centered.as_standard_layout();
-    let acts = acts.as_standard_layout();
 
     let mut grad_w_enc = Array2::<f32>::zeros((latents, dim));
     // Row j: w_j ⊙ Σ_i de_ij, latent j's part of Σ_i d value / d centered[i, :]. Kept per latent
@@ -90,23 +170,19 @@ pub fn ne_loss_reduced(
         .into_par_iter()
         .zip(centered_grad_shares.axis_chunks_iter_mut(Axis(0), LATENT_BLOCK))
         .zip(w_enc.axis_chunks_iter(Axis(0), LATENT_BLOCK))
-        .zip(acts.axis_chunks_iter(Axis(1), LATENT_BLOCK))
+        .enumerate()
         .map_init(
-            BlockScratch::default,
-            |scratch, (((mut grad_w_block, mut share_block), w_block), acts_block)| {
-                let BlockScratch {
-                    active_sets,
-                    latent,
-                } = scratch;
-                find_active_sets(acts_block, active_sets);
+            LatentScratch::default,
+            |scratch, (block, ((mut grad_w_block, mut share_block), w_block))| {
                 grad_w_block
                     .rows_mut()
                     .into_iter()
                     .zip(share_block.rows_mut())
                     .zip(w_block.rows())
-                    .zip(active_sets.iter())
-                    .map(|(((grad_w_row, share), weights), active)| {
-                        latent_term(weights, centered.view(), active, grad_w_row, share, latent)
+                    .enumerate()
+                    .map(|(k, ((grad_w_row, share), weights))| {
+                        let set = active.of_latent(block * LATENT_BLOCK + k);
+                        latent_term(weights, centered.view(), set, grad_w_row, share, scratch)
                     })
                     .collect()
             },
@@ -128,10 +204,8 @@ pub fn ne_loss_reduced(
             .rows_mut()
             .into_iter()
             .zip(centered_grad_shares.rows_mut());
-        for (((mut grad, mut share), loss), latent_acts) in
-            rows.zip(&mut latent_losses).zip(acts.columns())
-        {
-            let active = latent_acts.iter().filter(|&&a| a > 0.0).count() as f32;
+        for (j, ((mut grad, mut share), loss)) in rows.zip(&mut latent_losses).enumerate() {
+            let active = active.of_latent(j).len() as f32;
             grad *= active;
             share *= active;
             if let Some(loss) = loss {
@@ -248,14 +322,7 @@ fn add_input_grads(
 /// column at a time, whose elements lie m floats apart and land in the same few L1 cache sets.
 const LATENT_BLOCK: usize = 16;
 
-/// Per-thread buffers reused across blocks, so the parallel loop does not allocate per latent.
-#[derive(Default)]
-struct BlockScratch {
-    /// Active examples of each latent in the block, ascending.
-    active_sets: Vec<Vec<usize>>,
-    latent: LatentScratch,
-}
-
+/// Per-thread buffers reused across latents, so the parallel loop does not allocate per latent.
 #[derive(Default)]
 struct LatentScratch {
     inv_norms: Vec<f32>,

@@ -107,15 +107,19 @@ pub(crate) const CHUNK_ROWS: usize = 64;
 
 /// One chunk's forward and backward pass, before the batch-level parts are added.
 struct ChunkPass {
-    /// Latents of the chunk's rows (rows x m).
-    f: Array2<f32>,
-    /// h - b_dec of the chunk's rows (rows x d).
-    centered: Array2<f32>,
+    activity: ChunkActivity,
     sums: ChunkSums,
 }
 
+/// What the NE loss needs of a chunk.
+struct ChunkActivity {
+    /// The chunk's active (row, value) pairs, latent by latent.
+    by_latent: ActivePairs,
+    /// h - b_dec of the chunk's rows (rows x d).
+    centered: Array2<f32>,
+}
+
 /// What a batch adds up over its chunks.
-#[derive(Clone)]
 struct ChunkSums {
     /// Sum over rows of ||h_hat - h||².
     squared_error: f32,
@@ -403,24 +407,36 @@ impl Sae {
         let passes = map_row_chunks(h, CHUNK_ROWS, |chunk| {
             self.chunk_pass(chunk, decoder_rows.view(), rows, weights)
         });
-        let (first, rest) = passes.split_first().expect("a batch has at least one row");
-        let mut sums = first.sums.clone();
-        rest.iter().for_each(|pass| sums.add(&pass.sums));
+        let (sums, chunks): (Vec<ChunkSums>, Vec<ChunkActivity>) = passes
+            .into_iter()
+            .map(|pass| (pass.sums, pass.activity))
+            .unzip();
+        let mut chunk_sums = sums.into_iter();
+        let mut sums = chunk_sums.next().expect("a batch has at least one row");
+        chunk_sums.for_each(|other| sums.add(&other));
         let scale = 1.0 / rows as f32;
         let (squared_error, l1) = (sums.squared_error * scale, sums.l1 * scale);
         let mut total = weights.mse * squared_error + weights.l1 * l1;
         let mut grad_w_enc = sums.grad_w_enc;
         let mut grad_b_dec = sums.grad_b_dec - self.w_enc.t().dot(&sums.grad_b_enc);
         let ne = weights.ne.map(|lambda| {
-            let whole = |part: fn(&ChunkPass) -> ArrayView2<f32>| {
-                let parts: Vec<_> = passes.iter().map(part).collect();
-                ndarray::concatenate(Axis(0), &parts).expect("chunks share their width")
-            };
-            let (f, centered) = (whole(|p| p.f.view()), whole(|p| p.centered.view()));
-            let ne = ne_embed::ne_loss_reduced(
+            let parts: Vec<_> = chunks.iter().map(|c| c.centered.view()).collect();
+            let centered = ndarray::concatenate(Axis(0), &parts).expect("chunks share their width");
+            // Latent j's active rows of the batch: each chunk's, offset by the rows before it.
+            let active = ne_embed::ActiveSets::from_sets((0..self.latents()).map(|j| {
+                chunks
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(c, chunk)| {
+                        let pairs = chunk.by_latent.of_row(j);
+                        pairs.iter().map(move |&(i, _)| c * CHUNK_ROWS + i)
+                    })
+                    .collect::<Vec<usize>>()
+            }));
+            let ne = ne_embed::ne_loss_of_active(
                 self.w_enc.view(),
                 centered.view(),
-                f.view(),
+                &active,
                 weights.ne_reduction,
             );
             grad_w_enc.scaled_add(lambda, &ne.grad_w_enc);
@@ -560,7 +576,13 @@ impl Sae {
             grad_decoder_rows,
             grad_b_dec: grad_recon.sum_axis(Axis(0)),
         };
-        ChunkPass { f, centered, sums }
+        ChunkPass {
+            activity: ChunkActivity {
+                by_latent,
+                centered,
+            },
+            sums,
+        }
     }
 
     /// Removes from each column of a decoder gradient its component along that (unit) column of
