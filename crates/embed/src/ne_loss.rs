@@ -112,12 +112,19 @@ impl ActiveSets {
     }
 
     /// The sets given latent by latent, each ascending.
-    pub fn from_sets<S: AsRef<[usize]>>(sets: impl IntoIterator<Item = S>) -> Self {
+    ///
+    /// # Panics
+    /// If a set is not ascending.
+    pub fn from_sets<S: IntoIterator<Item = usize>>(sets: impl IntoIterator<Item = S>) -> Self {
         let mut starts = vec![0];
         let mut examples = Vec::new();
         for set in sets {
-            debug_assert!(set.as_ref().is_sorted());
-            examples.extend_from_slice(set.as_ref());
+            let start = examples.len();
+            examples.extend(set);
+            assert!(
+                examples[start..].is_sorted(),
+                "an active set lists its examples in ascending order"
+            );
             starts.push(examples.len());
         }
         Self { starts, examples }
@@ -542,6 +549,36 @@ fn lane_sum(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The sets found in the activations are the positive ones, column by column (zeros of
+    /// either sign and NaN are not active), across several blocks of latents; the loss from
+    /// sets given by a caller is the loss from the activations, bit for bit.
+    #[test]
+    fn active_sets_are_the_positive_activations_and_give_the_same_loss() {
+        let wave = |i: usize| ((i * 37 % 101) as f32 / 50.0 - 1.0) * 1.3;
+        let (batch, latents, dim) = (30, 40, 8);
+        let mut acts = Array2::from_shape_fn((batch, latents), |(i, j)| wave(i * 7 + j * 3));
+        acts[[0, 0]] = -0.0;
+        acts[[1, 0]] = f32::NAN;
+        let sets = ActiveSets::of(acts.view());
+        assert_eq!(sets.latents(), latents);
+        for j in 0..latents {
+            let positive: Vec<usize> = (0..batch).filter(|&i| acts[[i, j]] > 0.0).collect();
+            assert_eq!(sets.of_latent(j), positive, "latent {j}");
+        }
+        let w_enc = Array2::from_shape_fn((latents, dim), |(j, k)| wave(j * dim + k + 3));
+        let centered = Array2::from_shape_fn((batch, dim), |(i, k)| wave(i * dim + k + 11));
+        let given = ActiveSets::from_sets((0..latents).map(|j| sets.of_latent(j).to_vec()));
+        for reduction in [NeReduction::LatentMean, NeReduction::PairSum] {
+            let found = ne_loss_reduced(w_enc.view(), centered.view(), acts.view(), reduction);
+            let from_sets = ne_loss_of_active(w_enc.view(), centered.view(), &given, reduction);
+            let bits = |a: &Array2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert!(found.latents_counted > 0);
+            assert_eq!(found.value.to_bits(), from_sets.value.to_bits());
+            assert_eq!(bits(&found.grad_w_enc), bits(&from_sets.grad_w_enc));
+            assert_eq!(found.grad_b_dec, from_sets.grad_b_dec);
+        }
+    }
 
     /// The AVX2 build of one latent's term against the baseline build, bit for bit, at the
     /// default width (d = 64) with 40 active examples, one of them a zero embedding.

@@ -424,14 +424,10 @@ impl Sae {
             let centered = ndarray::concatenate(Axis(0), &parts).expect("chunks share their width");
             // Latent j's active rows of the batch: each chunk's, offset by the rows before it.
             let active = ne_embed::ActiveSets::from_sets((0..self.latents()).map(|j| {
-                chunks
-                    .iter()
-                    .enumerate()
-                    .flat_map(|(c, chunk)| {
-                        let pairs = chunk.by_latent.of_row(j);
-                        pairs.iter().map(move |&(i, _)| c * CHUNK_ROWS + i)
-                    })
-                    .collect::<Vec<usize>>()
+                chunks.iter().enumerate().flat_map(move |(c, chunk)| {
+                    let pairs = chunk.by_latent.of_row(j);
+                    pairs.iter().map(move |&(i, _)| c * CHUNK_ROWS + i)
+                })
             }));
             let ne = ne_embed::ne_loss_of_active(
                 self.w_enc.view(),
