@@ -119,6 +119,30 @@ struct ChunkActivity {
     centered: Array2<f32>,
 }
 
+/// What a batch activated: the examples each latent is active for, and h - b_dec.
+pub(crate) struct BatchActivity {
+    /// Per latent, the batch's rows with f > 0, ascending.
+    pub(crate) active: ne_embed::ActiveSets,
+    /// h - b_dec (n x d).
+    pub(crate) centered: Array2<f32>,
+}
+
+impl BatchActivity {
+    /// The batch's activity from its chunks' (in order).
+    fn of(chunks: &[ChunkActivity], latents: usize) -> Self {
+        let parts: Vec<_> = chunks.iter().map(|c| c.centered.view()).collect();
+        let centered = ndarray::concatenate(Axis(0), &parts).expect("chunks share their width");
+        // Latent j's active rows of the batch: each chunk's, offset by the rows before it.
+        let active = ne_embed::ActiveSets::from_sets((0..latents).map(|j| {
+            chunks.iter().enumerate().flat_map(move |(c, chunk)| {
+                let pairs = chunk.by_latent.of_row(j);
+                pairs.iter().map(move |&(i, _)| c * CHUNK_ROWS + i)
+            })
+        }));
+        Self { active, centered }
+    }
+}
+
 /// What a batch adds up over its chunks.
 struct ChunkSums {
     /// Sum over rows of ||h_hat - h||².
@@ -344,6 +368,17 @@ impl Sae {
         h: ArrayView2<f32>,
         weights: SaeLossWeights,
     ) -> Result<SaeBatch, ModelError> {
+        Ok(self.gradients_and_activity(h, weights, false)?.0)
+    }
+
+    /// `gradients`, and with `keep_activity` what the batch activated (for a loss term added
+    /// outside, such as the NE loss's running-mean form).
+    pub(crate) fn gradients_and_activity(
+        &self,
+        h: ArrayView2<f32>,
+        weights: SaeLossWeights,
+        keep_activity: bool,
+    ) -> Result<(SaeBatch, Option<BatchActivity>), ModelError> {
         if h.ncols() != self.inputs() {
             return Err(ModelError::InputWidth {
                 expected: self.inputs(),
@@ -353,7 +388,7 @@ impl Sae {
         if h.nrows() == 0 {
             return Err(ModelError::EmptyBatch);
         }
-        Ok(self.batch_gradients(h, weights))
+        Ok(self.batch_gradients(h, weights, keep_activity))
     }
 
     /// One optimiser update from `grads`. With `unit_norm_decoder`, the decoder gradient is
@@ -401,7 +436,13 @@ impl Sae {
     /// decoder's sum of 2r/n minus the encoder's W_enc^T db_enc. Everything after the encoder's
     /// matrix product runs over the active (example, latent) pairs only. The NE loss, when on,
     /// adds its own gradients for W_enc and b_dec, with the active sets taken as constants.
-    pub(crate) fn batch_gradients(&self, h: ArrayView2<f32>, weights: SaeLossWeights) -> SaeBatch {
+    /// With `keep_activity`, the batch's activity is returned too.
+    fn batch_gradients(
+        &self,
+        h: ArrayView2<f32>,
+        weights: SaeLossWeights,
+        keep_activity: bool,
+    ) -> (SaeBatch, Option<BatchActivity>) {
         let rows = h.nrows();
         let decoder_rows = transposed(self.w_dec.view());
         let passes = map_row_chunks(h, CHUNK_ROWS, |chunk| {
@@ -419,20 +460,15 @@ impl Sae {
         let mut total = weights.mse * squared_error + weights.l1 * l1;
         let mut grad_w_enc = sums.grad_w_enc;
         let mut grad_b_dec = sums.grad_b_dec - self.w_enc.t().dot(&sums.grad_b_enc);
+        let activity = (keep_activity || weights.ne.is_some())
+            .then(|| BatchActivity::of(&chunks, self.latents()));
         let ne = weights.ne.map(|lambda| {
-            let parts: Vec<_> = chunks.iter().map(|c| c.centered.view()).collect();
-            let centered = ndarray::concatenate(Axis(0), &parts).expect("chunks share their width");
-            // Latent j's active rows of the batch: each chunk's, offset by the rows before it.
-            let active = ne_embed::ActiveSets::from_sets((0..self.latents()).map(|j| {
-                chunks.iter().enumerate().flat_map(move |(c, chunk)| {
-                    let pairs = chunk.by_latent.of_row(j);
-                    pairs.iter().map(move |&(i, _)| c * CHUNK_ROWS + i)
-                })
-            }));
+            let BatchActivity { active, centered } =
+                activity.as_ref().expect("built when the NE loss is on");
             let ne = ne_embed::ne_loss_of_active(
                 self.w_enc.view(),
                 centered.view(),
-                &active,
+                active,
                 weights.ne_reduction,
             );
             grad_w_enc.scaled_add(lambda, &ne.grad_w_enc);
@@ -450,7 +486,7 @@ impl Sae {
             named("l1", l1, weights.l1),
         ];
         losses.extend(ne.zip(weights.ne).map(|(v, w)| named("ne", v, w)));
-        SaeBatch {
+        let batch = SaeBatch {
             stats: SaeStepStats {
                 squared_error,
                 l1,
@@ -465,7 +501,8 @@ impl Sae {
                 w_dec: transposed(sums.grad_decoder_rows.view()),
                 b_dec: grad_b_dec,
             },
-        }
+        };
+        (batch, activity.filter(|_| keep_activity))
     }
 
     /// Forward and backward pass of the rows `h` of a batch of `batch_rows` rows, given the
@@ -958,7 +995,7 @@ mod tests {
 
     /// Analytic gradients of `sae` on `h` against central differences of the f64 reference.
     fn check_gradients(sae: &Sae, h: &Array2<f32>, weights: SaeLossWeights) {
-        let batch = sae.batch_gradients(h.view(), weights);
+        let batch = sae.gradients(h.view(), weights).expect("a valid batch");
         // The reference holds the active set fixed, so its finite differences never see a kink.
         let pre = (h - &sae.b_dec).dot(&sae.w_enc.t()) + &sae.b_enc;
         let active: Vec<bool> = pre.iter().map(|&z| z > 0.0).collect();
@@ -1036,15 +1073,13 @@ mod tests {
     fn loss_parts_and_firing_counts_are_reported() {
         let sae = random_sae(47);
         let h = random_array(48, (N, D), 0.0, 2.0);
-        let batch = sae.batch_gradients(
-            h.view(),
-            SaeLossWeights {
-                mse: 1.0,
-                l1: 0.5,
-                ne: None,
-                ne_reduction: NeReduction::LatentMean,
-            },
-        );
+        let weights = SaeLossWeights {
+            mse: 1.0,
+            l1: 0.5,
+            ne: None,
+            ne_reduction: NeReduction::LatentMean,
+        };
+        let batch = sae.gradients(h.view(), weights).expect("a valid batch");
         let f = sae.encode(h.view());
         let residual = sae.decode(f.view()) - &h;
         let squared_error = residual.mapv(|r| r * r).sum() / N as f32;
@@ -1133,7 +1168,11 @@ mod tests {
             ne: None,
             ne_reduction: NeReduction::LatentMean,
         };
-        let mut grad = sae.batch_gradients(h.view(), weights).grads.w_dec;
+        let mut grad = sae
+            .gradients(h.view(), weights)
+            .expect("a valid batch")
+            .grads
+            .w_dec;
         let plain = grad.clone();
         sae.project_decoder_gradient(&mut grad);
         for (g, w) in grad.columns().into_iter().zip(sae.w_dec.columns()) {

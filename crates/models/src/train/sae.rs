@@ -9,7 +9,7 @@ use crate::ops::gather_rows;
 use crate::optim::Optimizer;
 use crate::rng::{self, Stream};
 use crate::sae::SaeStepStats;
-use crate::sae::{NamedLoss, SaeBatch, SaeLossWeights};
+use crate::sae::{BatchActivity, NamedLoss, SaeBatch, SaeLossWeights};
 use crate::{Sae, SaeConfig, SaeVariant};
 use ndarray::{Array1, Array2, ArrayView2};
 use ne_embed::RunningMeans;
@@ -395,17 +395,19 @@ fn running_mean_step(
     ne: Option<f32>,
     config: &SaeConfig,
 ) -> Result<SaeStepStats, ModelError> {
-    let SaeBatch {
-        mut stats,
-        mut grads,
-    } = sae.gradients(h, weights)?;
-    let centered = &h - &sae.b_dec;
-    let f = sae.encode(h);
+    let (
+        SaeBatch {
+            mut stats,
+            mut grads,
+        },
+        activity,
+    ) = sae.gradients_and_activity(h, weights, true)?;
+    let BatchActivity { active, centered } = activity.expect("asked for");
     if let Some(lambda) = ne {
-        let loss = means.loss(
+        let loss = means.loss_of_active(
             sae.w_enc.view(),
             centered.view(),
-            f.view(),
+            &active,
             weights.ne_reduction,
         );
         grads.w_enc.scaled_add(lambda, &loss.grad_w_enc);
@@ -418,7 +420,7 @@ fn running_mean_step(
             weight: lambda,
         });
     }
-    means.update(sae.w_enc.view(), centered.view(), f.view());
+    means.update_of_active(sae.w_enc.view(), centered.view(), &active);
     if stats.total.is_finite() {
         sae.update(optimizer, grads, config.unit_norm_decoder);
     }
