@@ -71,7 +71,7 @@ impl RunningMeans {
         );
         assert_eq!(inputs.ncols(), dim, "running means: inputs shape");
         // Plain slices and reused buffers: every element gets the arithmetic of the array
-        // expressions this replaces, and the dot products are ndarray's own.
+        // expressions this replaces, and the dot products ndarray's order (see `dot`).
         let (w_enc, inputs) = (w_enc.as_standard_layout(), inputs.as_standard_layout());
         let mut grad_w_enc = Array2::<f32>::zeros((latents, dim));
         let mut grad_inputs_sum = vec![0.0f64; dim];
@@ -95,35 +95,18 @@ impl RunningMeans {
                 NeReduction::PairSum => 1.0,
                 NeReduction::LatentMean | NeReduction::LatentSum => 1.0 / examples.len() as f32,
             };
-            let mut latent_value = 0.0f64;
-            grad_e_x.fill(0.0);
-            for &i in examples {
-                let x = slice_of(inputs.row(i));
-                // e = w ⊙ x, kept in `unit` until it is divided by its norm.
-                unit.iter_mut()
-                    .zip(weights.iter().zip(x))
-                    .for_each(|(e, (&w, &x))| *e = w * x);
-                let norm = dot(&unit, &unit).sqrt();
-                if norm == 0.0 {
-                    continue;
-                }
-                unit.iter_mut().for_each(|u| *u /= norm);
-                let cos = dot(&unit, &target);
-                latent_value += f64::from(1.0 - cos);
-                // d(1 - u·t)/de = -(t - (u·t) u) / ||e||.
-                let factor = -scale / norm;
-                for ((((g, acc), &t), &u), (&x, &w)) in grad_e_x
-                    .iter_mut()
-                    .zip(grad_inputs_sum.iter_mut())
-                    .zip(&target)
-                    .zip(&unit)
-                    .zip(x.iter().zip(weights))
-                {
-                    let grad_e = (t - u * cos) * factor;
-                    *g += grad_e * x;
-                    *acc += f64::from(grad_e * w);
-                }
-            }
+            let latent_value = latent_loss(
+                Pairs {
+                    weights,
+                    inputs: inputs.view(),
+                    examples,
+                },
+                &target,
+                scale,
+                &mut unit,
+                &mut grad_e_x,
+                &mut grad_inputs_sum,
+            );
             grad_w_enc
                 .row_mut(j)
                 .as_slice_mut()
@@ -197,22 +180,12 @@ impl RunningMeans {
             .for_each_init(
                 || (vec![0.0f32; dim], vec![0.0f32; dim]),
                 |(sum, embedding), (j, (mut mean, seen))| {
-                    let weights = slice_of(w_enc.row(j));
-                    sum.fill(0.0);
-                    let mut count = 0usize;
-                    for &i in active.of_latent(j) {
-                        embedding
-                            .iter_mut()
-                            .zip(weights.iter().zip(slice_of(inputs.row(i))))
-                            .for_each(|(e, (&w, &x))| *e = w * x);
-                        let norm = dot(embedding, embedding).sqrt();
-                        if norm > 0.0 {
-                            sum.iter_mut()
-                                .zip(embedding.iter())
-                                .for_each(|(s, &e)| *s += e / norm);
-                            count += 1;
-                        }
-                    }
+                    let pairs = Pairs {
+                        weights: slice_of(w_enc.row(j)),
+                        inputs: inputs.view(),
+                        examples: active.of_latent(j),
+                    };
+                    let count = unit_sum(pairs, sum, embedding);
                     if count == 0 {
                         return;
                     }
@@ -232,14 +205,238 @@ impl RunningMeans {
     }
 }
 
+/// One latent's active examples: its encoder weights and the inputs of the examples.
+#[derive(Clone, Copy)]
+struct Pairs<'a> {
+    weights: &'a [f32],
+    inputs: ArrayView2<'a, f32>,
+    examples: &'a [usize],
+}
+
+impl<'a> Pairs<'a> {
+    /// Example i's input row.
+    fn input(&self, i: usize) -> &'a [f32] {
+        slice_of(self.inputs.index_axis_move(Axis(0), i))
+    }
+}
+
+/// One latent's share of the loss: adds its gradient for W_enc (before the reduction's
+/// factor) to `grad_e_x`, its inputs' gradient to `grad_inputs_sum`, and returns the sum over
+/// its examples of 1 - cos(e_i, target). `unit` is scratch. Compiled for the baseline x86-64
+/// and for AVX2, taken where the CPU has it: the same IEEE operations in the same order (no
+/// fused multiply-adds), so the same bits.
+fn latent_loss(
+    pairs: Pairs,
+    target: &[f32],
+    scale: f32,
+    unit: &mut [f32],
+    grad_e_x: &mut [f32],
+    grad_inputs_sum: &mut [f64],
+) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, all that the function needs.
+        return unsafe { latent_loss_avx2(pairs, target, scale, unit, grad_e_x, grad_inputs_sum) };
+    }
+    latent_loss_any(pairs, target, scale, unit, grad_e_x, grad_inputs_sum)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn latent_loss_avx2(
+    pairs: Pairs,
+    target: &[f32],
+    scale: f32,
+    unit: &mut [f32],
+    grad_e_x: &mut [f32],
+    grad_inputs_sum: &mut [f64],
+) -> f64 {
+    latent_loss_any(pairs, target, scale, unit, grad_e_x, grad_inputs_sum)
+}
+
+#[inline(always)]
+fn latent_loss_any(
+    pairs: Pairs,
+    target: &[f32],
+    scale: f32,
+    unit: &mut [f32],
+    grad_e_x: &mut [f32],
+    grad_inputs_sum: &mut [f64],
+) -> f64 {
+    let mut latent_value = 0.0f64;
+    grad_e_x.fill(0.0);
+    for &i in pairs.examples {
+        let x = pairs.input(i);
+        // e = w ⊙ x, kept in `unit` until it is divided by its norm.
+        unit.iter_mut()
+            .zip(pairs.weights.iter().zip(x))
+            .for_each(|(e, (&w, &x))| *e = w * x);
+        let norm = dot(unit, unit).sqrt();
+        if norm == 0.0 {
+            continue;
+        }
+        unit.iter_mut().for_each(|u| *u /= norm);
+        let cos = dot(unit, target);
+        latent_value += f64::from(1.0 - cos);
+        // d(1 - u·t)/de = -(t - (u·t) u) / ||e||.
+        let factor = -scale / norm;
+        for ((((g, acc), &t), &u), (&x, &w)) in grad_e_x
+            .iter_mut()
+            .zip(grad_inputs_sum.iter_mut())
+            .zip(target)
+            .zip(unit.iter())
+            .zip(x.iter().zip(pairs.weights))
+        {
+            let grad_e = (t - u * cos) * factor;
+            *g += grad_e * x;
+            *acc += f64::from(grad_e * w);
+        }
+    }
+    latent_value
+}
+
+/// Σ_i e_i / ||e_i|| over a latent's examples with a non-zero embedding, into `sum`, and how
+/// many there were; `embedding` is scratch. Compiled twice as `latent_loss` is.
+fn unit_sum(pairs: Pairs, sum: &mut [f32], embedding: &mut [f32]) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, all that the function needs.
+        return unsafe { unit_sum_avx2(pairs, sum, embedding) };
+    }
+    unit_sum_any(pairs, sum, embedding)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn unit_sum_avx2(pairs: Pairs, sum: &mut [f32], embedding: &mut [f32]) -> usize {
+    unit_sum_any(pairs, sum, embedding)
+}
+
+#[inline(always)]
+fn unit_sum_any(pairs: Pairs, sum: &mut [f32], embedding: &mut [f32]) -> usize {
+    sum.fill(0.0);
+    let mut count = 0usize;
+    for &i in pairs.examples {
+        embedding
+            .iter_mut()
+            .zip(pairs.weights.iter().zip(pairs.input(i)))
+            .for_each(|(e, (&w, &x))| *e = w * x);
+        let norm = dot(embedding, embedding).sqrt();
+        if norm > 0.0 {
+            sum.iter_mut()
+                .zip(embedding.iter())
+                .for_each(|(s, &e)| *s += e / norm);
+            count += 1;
+        }
+    }
+    count
+}
+
 /// A row of a standard-layout array as a slice.
-fn slice_of<'a>(row: ArrayView1<'a, f32>) -> &'a [f32] {
+fn slice_of(row: ArrayView1<'_, f32>) -> &[f32] {
     row.to_slice()
         .expect("rows of a standard-layout array are contiguous")
 }
 
-/// ndarray's dot product of two slices (the function the array expressions called, so the
-/// same bits).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    ArrayView1::from(a).dot(&ArrayView1::from(b))
+/// x · y added up as ndarray's `dot` of two contiguous vectors adds it (the form this loss was
+/// first written in, whose bits it keeps): eight running sums over the elements at k mod 8,
+/// combined as (((0 + (s0 + s4)) + (s1 + s5)) + (s2 + s6)) + (s3 + s7), then the products
+/// after the last whole eight added one by one. Inlined, so that an AVX2 caller keeps the
+/// eight sums in one register.
+#[inline(always)]
+fn dot(x: &[f32], y: &[f32]) -> f32 {
+    let (x_eights, x_rest) = x.as_chunks::<8>();
+    let (y_eights, y_rest) = y.as_chunks::<8>();
+    let mut sums = [0.0f32; 8];
+    for (xs, ys) in x_eights.iter().zip(y_eights) {
+        for ((s, &x), &y) in sums.iter_mut().zip(xs).zip(ys) {
+            *s += x * y;
+        }
+    }
+    let mut total = 0.0f32;
+    for l in 0..4 {
+        total += sums[l] + sums[l + 4];
+    }
+    for (&x, &y) in x_rest.iter().zip(y_rest) {
+        total += x * y;
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The dot product's order is ndarray's, bit for bit, at every tail length and with
+    /// cancellation, in both builds.
+    #[test]
+    fn dot_adds_up_as_ndarray_does() {
+        let wave = |i: usize| ((i * 2_654_435_761) % 1999) as f32 / 97.0 - 10.0;
+        for len in (0..41).chain([64, 77, 200]) {
+            let x: Vec<f32> = (0..len).map(|i| wave(i + 5)).collect();
+            let y: Vec<f32> = (0..len).map(|i| wave(3 * i + 1) * 1e-3).collect();
+            let theirs = ArrayView1::from(&x[..]).dot(&ArrayView1::from(&y[..]));
+            assert_eq!(dot(&x, &y).to_bits(), theirs.to_bits(), "length {len}");
+        }
+    }
+
+    /// Both builds of the per-latent work give the same bits.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_avx2_builds_give_the_baseline_bits() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            eprintln!("skipped: this CPU has no AVX2");
+            return;
+        }
+        let wave = |i: usize| ((i * 37 % 101) as f32 / 50.0 - 1.0) * 1.3;
+        let dim = 64;
+        let weights: Vec<f32> = (0..dim).map(|k| wave(k + 7)).collect();
+        let mut inputs = ndarray::Array2::from_shape_fn((20, dim), |(i, k)| wave(i * dim + k));
+        inputs.row_mut(3).fill(0.0);
+        let examples: Vec<usize> = (0..20).filter(|i| i % 3 != 1).collect();
+        let pairs = Pairs {
+            weights: &weights,
+            inputs: inputs.view(),
+            examples: &examples,
+        };
+        let target: Vec<f32> = (0..dim).map(|k| wave(3 * k + 2) / 4.0).collect();
+        let bits32 = |a: &[f32]| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let run = |wide: bool| {
+            let (mut unit, mut grad, mut inputs_sum) =
+                (vec![0.0; dim], vec![0.0; dim], vec![0.0f64; dim]);
+            let (mut sum, mut embedding) = (vec![0.0; dim], vec![0.0; dim]);
+            // SAFETY (the wide builds): the CPU has AVX2.
+            let (value, count) = if wide {
+                unsafe {
+                    (
+                        latent_loss_avx2(
+                            pairs,
+                            &target,
+                            0.3,
+                            &mut unit,
+                            &mut grad,
+                            &mut inputs_sum,
+                        ),
+                        unit_sum_avx2(pairs, &mut sum, &mut embedding),
+                    )
+                }
+            } else {
+                (
+                    latent_loss_any(pairs, &target, 0.3, &mut unit, &mut grad, &mut inputs_sum),
+                    unit_sum_any(pairs, &mut sum, &mut embedding),
+                )
+            };
+            let inputs_bits: Vec<u64> = inputs_sum.iter().map(|v| v.to_bits()).collect();
+            (
+                value.to_bits(),
+                bits32(&grad),
+                inputs_bits,
+                count,
+                bits32(&sum),
+            )
+        };
+        let base = run(false);
+        assert!(base.3 == examples.len() - 1 && base.1.iter().any(|&b| b != 0));
+        assert_eq!(base, run(true));
+    }
 }
