@@ -181,11 +181,13 @@ impl UnitImages {
             .outer_iter()
             .into_par_iter()
             .map(|row| {
-                let mut unit: Vec<(u32, f64)> = (0u32..)
-                    .zip(row.iter())
-                    .filter(|&(_, &p)| p != 0)
-                    .map(|(k, &p)| (k, f64::from(p)))
-                    .collect();
+                let mut unit = Vec::with_capacity(row.iter().filter(|&&p| p != 0).count());
+                unit.extend(
+                    (0u32..)
+                        .zip(row.iter())
+                        .filter(|&(_, &p)| p != 0)
+                        .map(|(k, &p)| (k, f64::from(p))),
+                );
                 // The squares in pixel order, zeros aside: they change no positive sum, and a
                 // blank image (the only one they could change) keeps no entries.
                 let norm = unit.iter().map(|&(_, p)| p * p).sum::<f64>().sqrt();
