@@ -63,14 +63,7 @@ pub fn ne_loss_reduced(
     acts: ArrayView2<f32>,
     reduction: NeReduction,
 ) -> NeLoss {
-    let (latents, dim) = w_enc.dim();
-    let batch = centered.nrows();
-    assert_eq!(
-        centered.ncols(),
-        dim,
-        "ne_loss: centered inputs have {} columns but w_enc has {dim}",
-        centered.ncols()
-    );
+    let (latents, batch) = (w_enc.nrows(), centered.nrows());
     assert_eq!(
         acts.dim(),
         (batch, latents),
