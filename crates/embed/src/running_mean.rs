@@ -3,7 +3,6 @@
 //! constants of the differentiation, updated after each step with momentum.
 use crate::ne_loss::{ActiveSets, NeLoss, NeReduction};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
-use rayon::prelude::*;
 
 /// Per latent, the running mean of its active examples' unit embeddings.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +61,84 @@ impl RunningMeans {
         active: &ActiveSets,
         reduction: NeReduction,
     ) -> NeLoss {
+        self.pass(w_enc, inputs, active, Some(reduction), None)
+            .expect("asked for the loss")
+    }
+
+    /// Moves each latent's mean towards the mean unit embedding of its active examples in this
+    /// batch (the first batch a latent is active in sets it).
+    pub fn update(
+        &mut self,
+        w_enc: ArrayView2<f32>,
+        inputs: ArrayView2<f32>,
+        acts: ArrayView2<f32>,
+    ) {
+        let active = ActiveSets::of(acts.as_standard_layout().view());
+        self.update_of_active(w_enc, inputs, &active);
+    }
+
+    /// `update` with the active sets given.
+    ///
+    /// # Panics
+    /// If the shapes disagree with each other or with the means, or a set names an example
+    /// beyond `inputs`' rows.
+    pub fn update_of_active(
+        &mut self,
+        w_enc: ArrayView2<f32>,
+        inputs: ArrayView2<f32>,
+        active: &ActiveSets,
+    ) {
+        self.step_of_active(w_enc, inputs, active, None);
+    }
+
+    /// A training step's use of the means: with `reduction`, `loss_of_active` against the means
+    /// as they stand; then `update_of_active`. Each example's unit embedding is computed once
+    /// for both (the same values: both divide the same embedding by the same norm).
+    ///
+    /// # Panics
+    /// As `loss_of_active`.
+    pub fn step_of_active(
+        &mut self,
+        w_enc: ArrayView2<f32>,
+        inputs: ArrayView2<f32>,
+        active: &ActiveSets,
+        reduction: Option<NeReduction>,
+    ) -> Option<NeLoss> {
+        let mut batch = BatchSums {
+            sums: Array2::zeros(self.means.raw_dim()),
+            counts: vec![0; self.seen.len()],
+        };
+        let loss = self.pass(w_enc, inputs, active, reduction, Some(&mut batch));
+        let momentum = self.momentum;
+        let rows = self.means.outer_iter_mut().zip(batch.sums.outer_iter());
+        for (((mut mean, sum), seen), &count) in rows.zip(&mut self.seen).zip(&batch.counts) {
+            if count == 0 {
+                continue;
+            }
+            let count = count as f32;
+            if *seen {
+                mean.zip_mut_with(&sum, |m, &s| {
+                    *m = momentum * *m + (1.0 - momentum) * (s / count);
+                });
+            } else {
+                mean.zip_mut_with(&sum, |m, &s| *m = s / count);
+                *seen = true;
+            }
+        }
+        loss
+    }
+
+    /// The loss (with `reduction`) against the means as they stand, and (into `batch`) each
+    /// latent's sum of its examples' unit embeddings and their count, latent by latent. The
+    /// means are not touched.
+    fn pass(
+        &self,
+        w_enc: ArrayView2<f32>,
+        inputs: ArrayView2<f32>,
+        active: &ActiveSets,
+        reduction: Option<NeReduction>,
+        mut batch: Option<&mut BatchSums>,
+    ) -> Option<NeLoss> {
         let (latents, dim) = w_enc.dim();
         assert_eq!(self.means.dim(), (latents, dim), "running means: shape");
         assert_eq!(
@@ -79,56 +156,77 @@ impl RunningMeans {
         let mut target = vec![0.0f32; dim];
         let mut unit = vec![0.0f32; dim];
         let mut grad_e_x = vec![0.0f32; dim];
-        for j in (0..latents).filter(|&j| self.seen[j]) {
-            let mean = slice_of(self.means.row(j));
-            let mean_norm = dot(mean, mean).sqrt();
+        for j in 0..latents {
             let examples = active.of_latent(j);
-            if examples.is_empty() || mean_norm == 0.0 {
+            if examples.is_empty() {
                 continue;
             }
-            target
-                .iter_mut()
-                .zip(mean)
-                .for_each(|(t, &m)| *t = m / mean_norm);
-            let weights = slice_of(w_enc.row(j));
-            let scale = match reduction {
-                NeReduction::PairSum => 1.0,
-                NeReduction::LatentMean | NeReduction::LatentSum => 1.0 / examples.len() as f32,
+            // The loss counts a latent seen before whose mean has a direction.
+            let scale = reduction.filter(|_| self.seen[j]).and_then(|reduction| {
+                let mean = slice_of(self.means.row(j));
+                let mean_norm = dot(mean, mean).sqrt();
+                (mean_norm != 0.0).then(|| {
+                    target
+                        .iter_mut()
+                        .zip(mean)
+                        .for_each(|(t, &m)| *t = m / mean_norm);
+                    match reduction {
+                        NeReduction::PairSum => 1.0,
+                        NeReduction::LatentMean | NeReduction::LatentSum => {
+                            1.0 / examples.len() as f32
+                        }
+                    }
+                })
+            });
+            let sum = batch.as_deref_mut().map(|b| {
+                b.sums
+                    .row_mut(j)
+                    .into_slice()
+                    .expect("a fresh array is in standard layout")
+            });
+            if scale.is_none() && sum.is_none() {
+                continue;
+            }
+            let pairs = Pairs {
+                weights: slice_of(w_enc.row(j)),
+                inputs: inputs.view(),
+                examples,
             };
-            let latent_value = latent_loss(
-                Pairs {
-                    weights,
-                    inputs: inputs.view(),
-                    examples,
-                },
-                &target,
+            let loss = scale.map(|scale| LatentLoss {
+                target: &target,
                 scale,
-                &mut unit,
-                &mut grad_e_x,
-                &mut grad_inputs_sum,
-            );
-            grad_w_enc
-                .row_mut(j)
-                .as_slice_mut()
-                .expect("a fresh array is in standard layout")
-                .copy_from_slice(&grad_e_x);
-            value += latent_value * f64::from(scale);
-            counted += 1;
+                grad_e_x: &mut grad_e_x,
+                grad_inputs_sum: &mut grad_inputs_sum,
+            });
+            let (latent_value, count) = latent_pass(pairs, &mut unit, loss, sum);
+            if let Some(batch) = batch.as_deref_mut() {
+                batch.counts[j] = count;
+            }
+            if let Some(scale) = scale {
+                grad_w_enc
+                    .row_mut(j)
+                    .as_slice_mut()
+                    .expect("a fresh array is in standard layout")
+                    .copy_from_slice(&grad_e_x);
+                value += latent_value * f64::from(scale);
+                counted += 1;
+            }
         }
+        let reduction = reduction?;
         if counted == 0 {
-            return NeLoss {
+            return Some(NeLoss {
                 value: 0.0,
                 latents_counted: 0,
                 grad_w_enc,
                 grad_b_dec: Array1::zeros(dim),
-            };
+            });
         }
         let over = match reduction {
             NeReduction::LatentMean => 1.0 / counted as f64,
             NeReduction::LatentSum | NeReduction::PairSum => 1.0,
         };
         grad_w_enc.mapv_inplace(|g| (f64::from(g) * over) as f32);
-        NeLoss {
+        Some(NeLoss {
             value: (value * over) as f32,
             latents_counted: counted,
             grad_w_enc,
@@ -136,73 +234,26 @@ impl RunningMeans {
                 .iter()
                 .map(|&g| (-g * over) as f32)
                 .collect(),
-        }
+        })
     }
+}
 
-    /// Moves each latent's mean towards the mean unit embedding of its active examples in this
-    /// batch (the first batch a latent is active in sets it).
-    pub fn update(
-        &mut self,
-        w_enc: ArrayView2<f32>,
-        inputs: ArrayView2<f32>,
-        acts: ArrayView2<f32>,
-    ) {
-        let active = ActiveSets::of(acts.as_standard_layout().view());
-        self.update_of_active(w_enc, inputs, &active);
-    }
+/// Per latent, the sum of this batch's unit embeddings (m x d) and how many there were.
+struct BatchSums {
+    sums: Array2<f32>,
+    counts: Vec<usize>,
+}
 
-    /// `update` with the active sets given. Latents in parallel, each alone: the result does
-    /// not depend on the thread count.
-    ///
-    /// # Panics
-    /// If the shapes disagree with each other or with the means, or a set names an example
-    /// beyond `inputs`' rows.
-    pub fn update_of_active(
-        &mut self,
-        w_enc: ArrayView2<f32>,
-        inputs: ArrayView2<f32>,
-        active: &ActiveSets,
-    ) {
-        let (latents, dim) = w_enc.dim();
-        assert_eq!(self.means.dim(), (latents, dim), "running means: shape");
-        assert_eq!(
-            active.latents(),
-            latents,
-            "running means: one set per latent"
-        );
-        let (w_enc, inputs) = (w_enc.as_standard_layout(), inputs.as_standard_layout());
-        let momentum = self.momentum;
-        self.means
-            .axis_iter_mut(Axis(0))
-            .into_par_iter()
-            .zip(self.seen.par_iter_mut())
-            .enumerate()
-            .for_each_init(
-                || (vec![0.0f32; dim], vec![0.0f32; dim]),
-                |(sum, embedding), (j, (mut mean, seen))| {
-                    let pairs = Pairs {
-                        weights: slice_of(w_enc.row(j)),
-                        inputs: inputs.view(),
-                        examples: active.of_latent(j),
-                    };
-                    let count = unit_sum(pairs, sum, embedding);
-                    if count == 0 {
-                        return;
-                    }
-                    let count = count as f32;
-                    if *seen {
-                        mean.iter_mut().zip(sum.iter()).for_each(|(m, &s)| {
-                            *m = momentum * *m + (1.0 - momentum) * (s / count);
-                        });
-                    } else {
-                        mean.iter_mut()
-                            .zip(sum.iter())
-                            .for_each(|(m, &s)| *m = s / count);
-                        *seen = true;
-                    }
-                },
-            );
-    }
+/// What one latent's share of the loss needs and where it goes.
+struct LatentLoss<'a> {
+    /// The latent's mean, of unit length.
+    target: &'a [f32],
+    /// The reduction's factor for this latent.
+    scale: f32,
+    /// Its gradient for W_enc (before the reduction's factor), overwritten.
+    grad_e_x: &'a mut [f32],
+    /// The inputs' gradient, added to.
+    grad_inputs_sum: &'a mut [f64],
 }
 
 /// One latent's active examples: its encoder weights and the inputs of the examples.
@@ -220,51 +271,50 @@ impl<'a> Pairs<'a> {
     }
 }
 
-/// One latent's share of the loss: adds its gradient for W_enc (before the reduction's
-/// factor) to `grad_e_x`, its inputs' gradient to `grad_inputs_sum`, and returns the sum over
-/// its examples of 1 - cos(e_i, target). `unit` is scratch. Compiled for the baseline x86-64
-/// and for AVX2, taken where the CPU has it: the same IEEE operations in the same order (no
-/// fused multiply-adds), so the same bits.
-fn latent_loss(
+/// One latent's work: each example's unit embedding u_i = e_i / ||e_i||, e_i = w ⊙ x_i; with
+/// `loss`, the gradient of Σ_i (1 - u_i · target) into it and that sum returned; with `sum`,
+/// Σ u_i over the non-zero embeddings into it and their count returned. `unit` is scratch.
+/// Compiled for the baseline x86-64 and for AVX2, taken where the CPU has it: the same IEEE
+/// operations in the same order (no fused multiply-adds), so the same bits.
+fn latent_pass(
     pairs: Pairs,
-    target: &[f32],
-    scale: f32,
     unit: &mut [f32],
-    grad_e_x: &mut [f32],
-    grad_inputs_sum: &mut [f64],
-) -> f64 {
+    loss: Option<LatentLoss>,
+    sum: Option<&mut [f32]>,
+) -> (f64, usize) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, all that the function needs.
-        return unsafe { latent_loss_avx2(pairs, target, scale, unit, grad_e_x, grad_inputs_sum) };
+        return unsafe { latent_pass_avx2(pairs, unit, loss, sum) };
     }
-    latent_loss_any(pairs, target, scale, unit, grad_e_x, grad_inputs_sum)
+    latent_pass_any(pairs, unit, loss, sum)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn latent_loss_avx2(
+fn latent_pass_avx2(
     pairs: Pairs,
-    target: &[f32],
-    scale: f32,
     unit: &mut [f32],
-    grad_e_x: &mut [f32],
-    grad_inputs_sum: &mut [f64],
-) -> f64 {
-    latent_loss_any(pairs, target, scale, unit, grad_e_x, grad_inputs_sum)
+    loss: Option<LatentLoss>,
+    sum: Option<&mut [f32]>,
+) -> (f64, usize) {
+    latent_pass_any(pairs, unit, loss, sum)
 }
 
 #[inline(always)]
-fn latent_loss_any(
+fn latent_pass_any(
     pairs: Pairs,
-    target: &[f32],
-    scale: f32,
     unit: &mut [f32],
-    grad_e_x: &mut [f32],
-    grad_inputs_sum: &mut [f64],
-) -> f64 {
-    let mut latent_value = 0.0f64;
-    grad_e_x.fill(0.0);
+    mut loss: Option<LatentLoss>,
+    mut sum: Option<&mut [f32]>,
+) -> (f64, usize) {
+    let (mut latent_value, mut count) = (0.0f64, 0usize);
+    if let Some(loss) = loss.as_mut() {
+        loss.grad_e_x.fill(0.0);
+    }
+    if let Some(sum) = sum.as_deref_mut() {
+        sum.fill(0.0);
+    }
     for &i in pairs.examples {
         let x = pairs.input(i);
         // e = w ⊙ x, kept in `unit` until it is divided by its norm.
@@ -276,14 +326,25 @@ fn latent_loss_any(
             continue;
         }
         unit.iter_mut().for_each(|u| *u /= norm);
-        let cos = dot(unit, target);
+        // A NaN norm reaches the loss (as NaN) but not the means.
+        if let Some(sum) = sum.as_deref_mut()
+            && norm > 0.0
+        {
+            sum.iter_mut().zip(unit.iter()).for_each(|(s, &u)| *s += u);
+            count += 1;
+        }
+        let Some(loss) = loss.as_mut() else {
+            continue;
+        };
+        let cos = dot(unit, loss.target);
         latent_value += f64::from(1.0 - cos);
         // d(1 - u·t)/de = -(t - (u·t) u) / ||e||.
-        let factor = -scale / norm;
-        for ((((g, acc), &t), &u), (&x, &w)) in grad_e_x
+        let factor = -loss.scale / norm;
+        for ((((g, acc), &t), &u), (&x, &w)) in loss
+            .grad_e_x
             .iter_mut()
-            .zip(grad_inputs_sum.iter_mut())
-            .zip(target)
+            .zip(loss.grad_inputs_sum.iter_mut())
+            .zip(loss.target)
             .zip(unit.iter())
             .zip(x.iter().zip(pairs.weights))
         {
@@ -292,44 +353,7 @@ fn latent_loss_any(
             *acc += f64::from(grad_e * w);
         }
     }
-    latent_value
-}
-
-/// Σ_i e_i / ||e_i|| over a latent's examples with a non-zero embedding, into `sum`, and how
-/// many there were; `embedding` is scratch. Compiled twice as `latent_loss` is.
-fn unit_sum(pairs: Pairs, sum: &mut [f32], embedding: &mut [f32]) -> usize {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, all that the function needs.
-        return unsafe { unit_sum_avx2(pairs, sum, embedding) };
-    }
-    unit_sum_any(pairs, sum, embedding)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn unit_sum_avx2(pairs: Pairs, sum: &mut [f32], embedding: &mut [f32]) -> usize {
-    unit_sum_any(pairs, sum, embedding)
-}
-
-#[inline(always)]
-fn unit_sum_any(pairs: Pairs, sum: &mut [f32], embedding: &mut [f32]) -> usize {
-    sum.fill(0.0);
-    let mut count = 0usize;
-    for &i in pairs.examples {
-        embedding
-            .iter_mut()
-            .zip(pairs.weights.iter().zip(pairs.input(i)))
-            .for_each(|(e, (&w, &x))| *e = w * x);
-        let norm = dot(embedding, embedding).sqrt();
-        if norm > 0.0 {
-            sum.iter_mut()
-                .zip(embedding.iter())
-                .for_each(|(s, &e)| *s += e / norm);
-            count += 1;
-        }
-    }
-    count
+    (latent_value, count)
 }
 
 /// A row of a standard-layout array as a slice.
@@ -380,6 +404,38 @@ mod tests {
         }
     }
 
+    /// The fused step gives the separate loss and update, bit for bit: the loss against the
+    /// means as they stood, then the means moved.
+    #[test]
+    fn a_step_is_the_loss_then_the_update() {
+        let wave = |i: usize| ((i * 37 % 101) as f32 / 50.0 - 1.0) * 1.3;
+        let (batch, latents, dim) = (24, 10, 16);
+        let w_enc = ndarray::Array2::from_shape_fn((latents, dim), |(j, k)| wave(j * dim + k));
+        let inputs = ndarray::Array2::from_shape_fn((batch, dim), |(i, k)| wave(7 * i + k + 3));
+        let acts = ndarray::Array2::from_shape_fn((batch, latents), |(i, j)| wave(i * 5 + j * 11));
+        let active = ActiveSets::of(acts.view());
+        let mut means = RunningMeans::new(latents, dim, 0.9);
+        // Half the latents seen in an earlier batch.
+        let earlier = acts.mapv(|a| a + 0.5);
+        means.update(w_enc.view(), inputs.view(), earlier.view());
+        let mut separate = means.clone();
+        for reduction in [NeReduction::LatentMean, NeReduction::PairSum] {
+            let loss = separate.loss_of_active(w_enc.view(), inputs.view(), &active, reduction);
+            let mut fused = separate.clone();
+            let step = fused
+                .step_of_active(w_enc.view(), inputs.view(), &active, Some(reduction))
+                .expect("asked for the loss");
+            assert!(loss.latents_counted > 0);
+            assert_eq!(step.value.to_bits(), loss.value.to_bits());
+            assert_eq!(step.grad_w_enc, loss.grad_w_enc);
+            assert_eq!(step.grad_b_dec, loss.grad_b_dec);
+            let mut updated = separate.clone();
+            updated.update_of_active(w_enc.view(), inputs.view(), &active);
+            assert_eq!(fused, updated);
+            assert_ne!(fused.means, separate.means);
+        }
+    }
+
     /// Both builds of the per-latent work give the same bits.
     #[cfg(target_arch = "x86_64")]
     #[test]
@@ -404,27 +460,18 @@ mod tests {
         let run = |wide: bool| {
             let (mut unit, mut grad, mut inputs_sum) =
                 (vec![0.0; dim], vec![0.0; dim], vec![0.0f64; dim]);
-            let (mut sum, mut embedding) = (vec![0.0; dim], vec![0.0; dim]);
-            // SAFETY (the wide builds): the CPU has AVX2.
+            let mut sum = vec![0.0; dim];
+            let loss = LatentLoss {
+                target: &target,
+                scale: 0.3,
+                grad_e_x: &mut grad,
+                grad_inputs_sum: &mut inputs_sum,
+            };
             let (value, count) = if wide {
-                unsafe {
-                    (
-                        latent_loss_avx2(
-                            pairs,
-                            &target,
-                            0.3,
-                            &mut unit,
-                            &mut grad,
-                            &mut inputs_sum,
-                        ),
-                        unit_sum_avx2(pairs, &mut sum, &mut embedding),
-                    )
-                }
+                // SAFETY: the CPU has AVX2.
+                unsafe { latent_pass_avx2(pairs, &mut unit, Some(loss), Some(&mut sum)) }
             } else {
-                (
-                    latent_loss_any(pairs, &target, 0.3, &mut unit, &mut grad, &mut inputs_sum),
-                    unit_sum_any(pairs, &mut sum, &mut embedding),
-                )
+                latent_pass_any(pairs, &mut unit, Some(loss), Some(&mut sum))
             };
             let inputs_bits: Vec<u64> = inputs_sum.iter().map(|v| v.to_bits()).collect();
             (

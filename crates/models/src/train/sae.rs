@@ -384,8 +384,9 @@ impl SaeTraining {
 }
 
 /// One step with the NE loss's running-mean form (weight `ne`, when on) added to the SAE's own
-/// gradients: the loss against the means of earlier batches, then the update, then the means
-/// moved towards this batch's embeddings (on every step, so they are warm when the loss starts).
+/// gradients: the loss against the means of earlier batches and the means moved towards this
+/// batch's embeddings (on every step, so they are warm when the loss starts), both from the
+/// weights before the step; then the update.
 fn running_mean_step(
     sae: &mut Sae,
     optimizer: &mut dyn Optimizer,
@@ -403,13 +404,13 @@ fn running_mean_step(
         activity,
     ) = sae.gradients_and_activity(h, weights, true)?;
     let BatchActivity { active, centered } = activity.expect("asked for");
-    if let Some(lambda) = ne {
-        let loss = means.loss_of_active(
-            sae.w_enc.view(),
-            centered.view(),
-            &active,
-            weights.ne_reduction,
-        );
+    let loss = means.step_of_active(
+        sae.w_enc.view(),
+        centered.view(),
+        &active,
+        ne.map(|_| weights.ne_reduction),
+    );
+    if let (Some(lambda), Some(loss)) = (ne, loss) {
         grads.w_enc.scaled_add(lambda, &loss.grad_w_enc);
         grads.b_dec.scaled_add(lambda, &loss.grad_b_dec);
         stats.total += lambda * loss.value;
@@ -420,7 +421,6 @@ fn running_mean_step(
             weight: lambda,
         });
     }
-    means.update_of_active(sae.w_enc.view(), centered.view(), &active);
     if stats.total.is_finite() {
         sae.update(optimizer, grads, config.unit_norm_decoder);
     }
