@@ -418,7 +418,7 @@ mod tests {
         // Half the latents seen in an earlier batch.
         let earlier = acts.mapv(|a| a + 0.5);
         means.update(w_enc.view(), inputs.view(), earlier.view());
-        let mut separate = means.clone();
+        let separate = means.clone();
         for reduction in [NeReduction::LatentMean, NeReduction::PairSum] {
             let loss = separate.loss_of_active(w_enc.view(), inputs.view(), &active, reduction);
             let mut fused = separate.clone();
