@@ -180,20 +180,26 @@ impl UnitImages {
         let rows = pixels
             .outer_iter()
             .into_par_iter()
-            .map(|row| {
-                let mut unit = Vec::with_capacity(row.iter().filter(|&&p| p != 0).count());
-                unit.extend(
-                    (0u32..)
-                        .zip(row.iter())
-                        .filter(|&(_, &p)| p != 0)
-                        .map(|(k, &p)| (k, f64::from(p))),
-                );
-                // The squares in pixel order, zeros aside: they change no positive sum, and a
-                // blank image (the only one they could change) keeps no entries.
-                let norm = unit.iter().map(|&(_, p)| p * p).sum::<f64>().sqrt();
-                unit.iter_mut().for_each(|(_, p)| *p /= norm);
-                unit
-            })
+            .map_init(
+                || vec![(0u32, 0.0f64); pixels.ncols()],
+                |written, row| {
+                    // Every pixel is written, and the next one goes to the same place unless
+                    // this one is not zero: the non-zero pixels in order, without a branch per
+                    // pixel (a fifth of MNIST's pixels are not zero, in no pattern a branch
+                    // predictor learns).
+                    let mut kept = 0;
+                    for (k, &p) in (0u32..).zip(row.iter()) {
+                        written[kept] = (k, f64::from(p));
+                        kept += usize::from(p != 0);
+                    }
+                    let mut unit = written[..kept].to_vec();
+                    // The squares in pixel order, zeros aside: they change no positive sum, and a
+                    // blank image (the only one they could change) keeps no entries.
+                    let norm = unit.iter().map(|&(_, p)| p * p).sum::<f64>().sqrt();
+                    unit.iter_mut().for_each(|(_, p)| *p /= norm);
+                    unit
+                },
+            )
             .collect();
         Self {
             rows,
