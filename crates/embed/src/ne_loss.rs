@@ -63,18 +63,24 @@ pub fn ne_loss_reduced(
     acts: ArrayView2<f32>,
     reduction: NeReduction,
 ) -> NeLoss {
+    let active = active_sets_of(w_enc, centered, acts);
+    ne_loss_of_active(w_enc, centered, &active, reduction)
+}
+
+/// The active sets of `acts`, which must be one row per row of `centered` and one column per
+/// row of `w_enc`.
+fn active_sets_of(
+    w_enc: ArrayView2<f32>,
+    centered: ArrayView2<f32>,
+    acts: ArrayView2<f32>,
+) -> ActiveSets {
     let (latents, batch) = (w_enc.nrows(), centered.nrows());
     assert_eq!(
         acts.dim(),
         (batch, latents),
         "ne_loss: acts must be batch x latents = ({batch}, {latents})"
     );
-    ne_loss_of_active(
-        w_enc,
-        centered,
-        &ActiveSets::of(acts.as_standard_layout().view()),
-        reduction,
-    )
+    ActiveSets::of(acts.as_standard_layout().view())
 }
 
 /// Per latent, the examples of a batch where it is active (activation > 0), ascending: latent
@@ -86,11 +92,8 @@ pub struct ActiveSets {
 }
 
 impl ActiveSets {
-    /// The active sets of `acts` (examples x latents, standard layout). Blocks of latents in
-    /// parallel; each block reads `acts` row by row (see `LATENT_BLOCK`).
-    ///
-    /// # Panics
-    /// If `acts` is not in standard layout.
+    /// The active sets of `acts` (examples x latents; fastest in standard layout). Blocks of
+    /// latents in parallel; each block reads `acts` row by row (see `LATENT_BLOCK`).
     pub fn of(acts: ArrayView2<f32>) -> Self {
         let blocks: Vec<Vec<Vec<usize>>> = acts
             .axis_chunks_iter(Axis(1), LATENT_BLOCK)
@@ -266,15 +269,14 @@ pub fn ne_loss_with_input_grads(
     w_enc: ArrayView2<f32>,
     acts: ArrayView2<f32>,
 ) -> NeLossInputs {
-    let loss = ne_loss(w_enc, inputs, acts);
+    let active = active_sets_of(w_enc, inputs, acts);
+    let loss = ne_loss_of_active(w_enc, inputs, &active, NeReduction::LatentMean);
     let mut grad_inputs = Array2::<f32>::zeros(inputs.raw_dim());
     if loss.latents_counted > 0 {
         let inv_counted = 1.0 / loss.latents_counted as f32;
-        for (weights, latent_acts) in w_enc.rows().into_iter().zip(acts.columns()) {
-            let active: Vec<usize> = (0..latent_acts.len())
-                .filter(|&i| latent_acts[i] > 0.0)
-                .collect();
-            add_input_grads(weights, inputs, &active, inv_counted, &mut grad_inputs);
+        for (j, weights) in w_enc.rows().into_iter().enumerate() {
+            let examples = active.of_latent(j);
+            add_input_grads(weights, inputs, examples, inv_counted, &mut grad_inputs);
         }
     }
     NeLossInputs {
