@@ -1,5 +1,6 @@
 //! The neuron explorer for one seed of a run.
 use crate::MetricsFile;
+use anyhow::Context;
 use crate::finished::FinishedRun;
 use crate::imported::imported_saes;
 use crate::layers::{Provenance, SaeLayer};
@@ -32,14 +33,14 @@ pub fn write(
         .chain(more.iter().map(|(layer, evaluation)| (layer, evaluation)))
         .map(|(layer, evaluation)| {
             let provenance = layer.provenance.describe();
-            (
-                layer,
-                provenance,
-                firing(&evaluation.per_latent.train_firing),
-                evaluation,
-            )
+            // Only a seed run for its explorer (`TrainScan::PerLatent`) counts every latent's
+            // firing over the training set.
+            let train = evaluation.per_latent.train.as_ref().with_context(|| {
+                format!("SAE {}: measured without its per-latent firing counts", layer.key)
+            })?;
+            anyhow::Ok((layer, provenance, firing(&train.firing), evaluation))
         })
-        .collect();
+        .collect::<anyhow::Result<_>>()?;
     // Released models are not a run's seeds: the page's tables say so.
     let released = |layer: &SaeLayer| matches!(layer.provenance, Provenance::Released { .. });
     let models_label = match outcome.models.saes.iter().all(released) {

@@ -3,9 +3,10 @@
 //! their files, which must carry the stamp of that config. Reading trains nothing and writes
 //! nothing; the folder stays locked while it is open, since those commands write into it.
 use crate::MetricsFile;
-use crate::pipeline::{Log, SeedOutcome, load_and_check, run_seed};
+use crate::pipeline::{Log, SeedExtras, SeedOutcome, load_and_check, run_seed};
 use crate::store::{ModelSource, RunFolder};
 use anyhow::Context;
+use ne_metrics::TrainScan;
 use ne_mnist::Mnist;
 use std::path::{Path, PathBuf};
 
@@ -65,7 +66,10 @@ impl FinishedRun {
             seed,
             &self.dir,
             ModelSource::Saved,
-            false,
+            SeedExtras {
+                curve: false,
+                train_scan: TrainScan::PerLatent,
+            },
             log,
         )
     }

@@ -63,7 +63,7 @@ pub struct EvalSizes {
     pub cap: usize,
 }
 
-/// Evaluating one SAE (`ne_metrics::evaluate_sae` or `sae_metrics`) with these per-latent
+/// Evaluating one SAE (`ne_metrics::evaluate_sae`) with these per-latent
 /// figures: encoding and decoding the test set, the MLP's last layer on both, the
 /// `train_encoded` activations of the training set (its dead latents), each latent's Gram
 /// matrix of up to `cap` embeddings, and the pixels of up to 100 top examples per latent.

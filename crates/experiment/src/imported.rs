@@ -6,7 +6,7 @@ use crate::layers::{Provenance, SaeLayer};
 use crate::outputs::Log;
 use crate::pipeline::{SeedOutcome, Yardstick};
 use anyhow::Context;
-use ne_metrics::SaeEvaluation;
+use ne_metrics::{SaeEvaluation, TrainScan};
 use ne_mnist::Mnist;
 use ne_models::saelens;
 use serde::Deserialize;
@@ -39,7 +39,7 @@ pub(crate) fn measure(
 ) -> anyhow::Result<SaeEvaluation> {
     let (train, test) = (outcome.train_hidden.view(), outcome.test_hidden.view());
     let yardstick = Yardstick::new(config, data, &outcome.models.mlp, train, test);
-    yardstick.evaluate(layer)
+    yardstick.evaluate(layer, TrainScan::PerLatent)
 }
 
 /// The SAEs in `<run>/imported/` that were measured against the seed of `outcome` and against

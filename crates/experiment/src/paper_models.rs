@@ -9,7 +9,7 @@ use crate::pipeline::{
 };
 use crate::{Config, MetricsFile, SeedRun, report};
 use anyhow::{Context, bail};
-use ne_metrics::{SaeEvaluation, median};
+use ne_metrics::{SaeEvaluation, TrainScan, median};
 use ne_mnist::{CLASSES, IMAGE_PIXELS, Mnist};
 use ne_models::torch;
 use serde::{Deserialize, Serialize};
@@ -146,7 +146,9 @@ pub fn measure(
         train_hidden.view(),
         test_hidden.view(),
     );
-    let evaluation = evaluate_seed(&yardstick, &models.saes)?;
+    // Per latent in full: the figures below read each latent's firing count and largest
+    // activation over the training set.
+    let evaluation = evaluate_seed(&yardstick, &models.saes, TrainScan::PerLatent)?;
     let secs = start.elapsed().as_secs_f64();
     log(&format!("paper's models: measured in {secs:.2} s"));
     let timing = BTreeMap::from([("eval".to_owned(), secs)]);
@@ -216,8 +218,12 @@ pub struct Shortcut {
 }
 
 impl Shortcut {
+    /// # Panics
+    /// If `evaluation` did not keep the training set's per-latent activity
+    /// (`TrainScan::PerLatent`).
     pub fn of(evaluation: &SaeEvaluation) -> Self {
         let few = |j: usize| evaluation.proxies[j].encoder_participation <= FEW_NEURONS;
+        let train = (evaluation.per_latent.train.as_ref()).expect("measured per latent");
         let m = evaluation.per_latent.stats.len();
         let med = |pick: fn(&ne_metrics::NeuronStats) -> Option<f32>, want: bool| {
             let v: Vec<f64> = (0..m)
@@ -229,7 +235,7 @@ impl Shortcut {
         Self {
             few_neuron_latents: (0..m).filter(|&j| few(j)).count(),
             few_neuron_alive: (0..m)
-                .filter(|&j| few(j) && evaluation.per_latent.train_firing[j] > 0)
+                .filter(|&j| few(j) && train.firing[j] > 0)
                 .count(),
             few_max_dist: med(|s| s.max_dist, true),
             few_mean_dist: med(|s| s.mean_dist, true),
@@ -298,7 +304,8 @@ pub fn paper_models(
         .saes
         .iter()
         .map(|(key, e)| {
-            let max = e.per_latent.train_max.as_slice().expect("contiguous");
+            let train = e.per_latent.train.as_ref().expect("measured per latent");
+            let max = train.max.as_slice().expect("contiguous");
             (key.to_owned(), tau_range(max, printed_dead(key)))
         })
         .collect();

@@ -8,8 +8,8 @@ use crate::{Config, DataConfig, SeedRun, flops};
 use anyhow::Context;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use ne_metrics::{
-    EvalOptions, EvalSet, NeuronStats, SaeEvaluation, SaeMeasurement, SaeMetrics, Table4,
-    UnitProxies, evaluate_sae, mlp_unit_proxies, sae_metrics,
+    EvalOptions, EvalSet, NeuronStats, SaeEvaluation, SaeMetrics, Table4, TrainScan, UnitProxies,
+    evaluate_sae, mlp_unit_proxies,
 };
 use ne_mnist::{Checksums, Mnist, MnistError};
 use ne_models::{Mlp, Sae, SaeTraining, SaeVariant, TrainingFiring};
@@ -159,16 +159,26 @@ impl Stages<'_> {
     }
 }
 
-/// Trains (or reloads, as `source` says) and evaluates one seed, and with `curve` the NE SAEs
-/// of the λ_NE curve too. Unless the models are only read (`ModelSource::Saved`), writes its
-/// models and `run.json` into `seed_dir(out, seed)`.
+/// What a seed computes besides its models and their metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeedExtras {
+    /// The NE SAEs of the λ_NE curve.
+    pub curve: bool,
+    /// How much of the training set's per-latent activity the evaluations of its SAEs keep:
+    /// `PerLatent` for a seed whose explorer is written, which shows each latent's firing count.
+    pub train_scan: TrainScan,
+}
+
+/// Trains (or reloads, as `source` says) and evaluates one seed, with what `extras` asks for.
+/// Unless the models are only read (`ModelSource::Saved`), writes its models and `run.json` into
+/// `seed_dir(out, seed)`.
 pub fn run_seed(
     config: &Config,
     data: &Mnist,
     seed: u64,
     out: &Path,
     source: ModelSource,
-    curve: bool,
+    extras: SeedExtras,
     log: Log,
 ) -> anyhow::Result<SeedOutcome> {
     let dir = seed_dir(out, seed);
@@ -262,10 +272,9 @@ pub fn run_seed(
             train_encoded,
         ));
     };
-    let full_eval_flops = |evaluation: &SaeEvaluation| {
-        let stats = &evaluation.per_latent.stats;
-        let train_encoded = train_view.nrows() * stats.len();
-        eval_flops(stats, &evaluation.proxies, train_encoded);
+    let evaluation_flops = |evaluation: &SaeEvaluation| {
+        let per_latent = &evaluation.per_latent;
+        eval_flops(&per_latent.stats, &evaluation.proxies, per_latent.train_encoded);
     };
     let lambda_ne = config.sae.lambda_ne;
     let standard = stages.run("sae_standard", || {
@@ -281,13 +290,13 @@ pub fn run_seed(
     };
     let yardstick = Yardstick::new(config, data, &models.mlp, train_view, test_hidden.view());
     let evaluation = stages.run("eval", || {
-        let evaluation = evaluate_seed(&yardstick, &models.saes)?;
+        let evaluation = evaluate_seed(&yardstick, &models.saes, extras.train_scan)?;
         for (_, sae) in evaluation.saes.iter() {
-            full_eval_flops(sae);
+            evaluation_flops(sae);
         }
         Ok(evaluation)
     })?;
-    let curve = if curve {
+    let curve = if extras.curve {
         stages.run("curve", || {
             config
                 .curve
@@ -300,9 +309,8 @@ pub fn run_seed(
                         CurveModel::Extra => {
                             let stem = format!("curve/{}", curve_model_stem(lambda));
                             let layer = trained_sae(&stem, &stem, SaeVariant::Ne, lambda)?;
-                            let measured = yardstick.metrics(&layer)?;
-                            let (stats, proxies) = (&measured.stats, &measured.proxies);
-                            eval_flops(stats, proxies, measured.train_encoded);
+                            let measured = yardstick.evaluate(&layer, TrainScan::DeadCounts)?;
+                            evaluation_flops(&measured);
                             measured.metrics
                         }
                     };
@@ -372,32 +380,29 @@ impl<'a> Yardstick<'a> {
         }
     }
 
-    /// Every figure of `layer`, with the per-latent ones the explorer shows.
-    pub fn evaluate(&self, layer: &SaeLayer) -> anyhow::Result<SaeEvaluation> {
+    /// Every figure of `layer`, with as much of the training set's per-latent activity as
+    /// `scan` keeps: `PerLatent` where the explorer shows it, `DeadCounts` where only tables
+    /// read the result (the same metrics, bit for bit, from a scan that stops reading a latent
+    /// once it is known to be alive).
+    pub fn evaluate(&self, layer: &SaeLayer, scan: TrainScan) -> anyhow::Result<SaeEvaluation> {
         let training = layer.training.as_ref();
         let (test, train, options) = (self.test, self.train_hidden, self.options);
         Ok(evaluate_sae(
-            self.mlp, &layer.sae, test, train, training, options,
-        )?)
-    }
-
-    /// The metrics of `evaluate`, bit for bit, without the per-latent training-set figures, so
-    /// the dead counts stop scanning a latent once it is decided: for SAEs only tables read
-    /// (the curve's).
-    pub fn metrics(&self, layer: &SaeLayer) -> anyhow::Result<SaeMeasurement> {
-        let training = layer.training.as_ref();
-        let (test, train, options) = (self.test, self.train_hidden, self.options);
-        Ok(sae_metrics(
-            self.mlp, &layer.sae, test, train, training, options,
+            self.mlp, &layer.sae, test, train, training, options, scan,
         )?)
     }
 }
 
-/// Measures a seed's SAE layers, in parallel, and its MLP's neurons against `yardstick`.
-pub fn evaluate_seed(yardstick: &Yardstick, saes: &[SaeLayer]) -> anyhow::Result<SeedEvaluation> {
+/// Measures a seed's SAE layers, in parallel, and its MLP's neurons against `yardstick`; `scan`
+/// as `Yardstick::evaluate`.
+pub fn evaluate_seed(
+    yardstick: &Yardstick,
+    saes: &[SaeLayer],
+    scan: TrainScan,
+) -> anyhow::Result<SeedEvaluation> {
     let evaluations = saes
         .par_iter()
-        .map(|layer| Ok((layer.key.clone(), yardstick.evaluate(layer)?)))
+        .map(|layer| Ok((layer.key.clone(), yardstick.evaluate(layer, scan)?)))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mlp_train_firing = (yardstick.train_hidden)
         .map_axis(Axis(0), |c| c.iter().filter(|&&a| a > 0.0).count() as u64);

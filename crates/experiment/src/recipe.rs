@@ -10,7 +10,7 @@ use crate::sweep::HELD_OUT;
 use crate::{Config, DataConfig};
 use anyhow::{Context, bail};
 use ndarray::{ArrayView2, s};
-use ne_metrics::{EvalSet, SaeMetrics};
+use ne_metrics::{EvalSet, SaeMetrics, TrainScan};
 use ne_mnist::Mnist;
 use ne_models::{Mlp, SaeConfig, SaeVariant};
 use rayon::prelude::*;
@@ -155,7 +155,7 @@ fn measure(
         train_hidden: fit,
         options: config.eval.options(),
     };
-    Ok(yardstick.evaluate(layer)?.metrics)
+    Ok(yardstick.evaluate(layer, TrainScan::DeadCounts)?.metrics)
 }
 
 /// Trains every recipe's standard and NE SAE (seed `config.seed`, on our MLP of that seed) and

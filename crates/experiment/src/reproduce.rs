@@ -2,11 +2,11 @@
 //! the SAELens exports, the λ_NE curve, `report.md` and the explorer.
 use crate::curve::CurveFile;
 use crate::outputs::write_atomic;
-use crate::pipeline::{Log, MAX_SEEDS, SeedOutcome, load_and_check, run_seed};
+use crate::pipeline::{Log, MAX_SEEDS, SeedExtras, SeedOutcome, load_and_check, run_seed};
 use crate::store::{ModelSource, RunFolder};
 use crate::{Config, MetricsFile, interop, report};
 use anyhow::bail;
-use ne_metrics::SaeMetrics;
+use ne_metrics::{SaeMetrics, TrainScan};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -101,15 +101,17 @@ pub fn reproduce(
             } else {
                 ModelSource::Train
             };
-            run_seed(
-                config,
-                &data,
-                seed,
-                &options.out,
-                source,
-                options.curve,
-                log,
-            )
+            // The explorer shows the first seed, with every latent's training-set firing count;
+            // the other seeds need only their dead counts.
+            let explored = options.explorer && options.seeds.first() == Some(&seed);
+            let extras = SeedExtras {
+                curve: options.curve,
+                train_scan: match explored {
+                    true => TrainScan::PerLatent,
+                    false => TrainScan::DeadCounts,
+                },
+            };
+            run_seed(config, &data, seed, &options.out, source, extras, log)
         })
         .collect::<anyhow::Result<_>>()?;
     timing.insert(

@@ -3,7 +3,7 @@
 use crate::Config;
 use crate::pipeline::{Log, load_data, train_mlp, train_sae};
 use ndarray::s;
-use ne_metrics::{EvalSet, SaeMetrics, sae_metrics};
+use ne_metrics::{EvalSet, SaeMetrics, TrainScan, evaluate_sae};
 use ne_models::SaeVariant;
 use rayon::prelude::*;
 use std::fmt::Write;
@@ -59,13 +59,14 @@ pub fn sweep(
         config.sae.lambda_l1 = lambda_l1;
         config.sae.lambda_ne = lambda_ne;
         let (sae, training) = train_sae(&config, variant, config.seed, fit, log)?;
-        Ok(sae_metrics(
+        Ok(evaluate_sae(
             &mlp,
             &sae,
             held_out,
             fit,
             Some(&training),
             config.eval.options(),
+            TrainScan::DeadCounts,
         )?
         .metrics)
     };

@@ -16,6 +16,6 @@ pub use neuron::{Activity, DEFAULT_EXAMPLE_CAP, NeuronStats, activity, neuron_st
 pub use proxies::{MIN_ACTIVE_EXAMPLES, TOP_EXAMPLES, Table4, UnitProxies, unit_proxies};
 pub use sae::{
     ActivationEvaluation, ActivationMetrics, EvalOptions, EvalSet, PerLatent, SaeEvaluation,
-    SaeMeasurement, SaeMetrics, evaluate_activations, evaluate_sae, mlp_unit_proxies, sae_metrics,
+    SaeMetrics, TrainScan, evaluate_activations, evaluate_sae, mlp_unit_proxies,
 };
 pub use summary::{MeanStd, median};

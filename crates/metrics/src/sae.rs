@@ -73,13 +73,15 @@ pub struct EvalSet<'a> {
 pub struct PerLatent {
     /// Its embedding distances and activating examples, on the test set.
     pub stats: Vec<NeuronStats>,
-    /// On how many training examples it fires.
-    pub train_firing: Array1<u64>,
-    /// Its largest activation over the training examples.
-    pub train_max: Array1<f32>,
+    /// On how many training examples it fires and its largest activation over them: kept by a
+    /// [`TrainScan::PerLatent`] scan only.
+    pub train: Option<Activity>,
+    /// The (training example, latent) activations the scan computed.
+    pub train_encoded: usize,
 }
 
-/// An SAE's metrics and the per-latent figures they summarise.
+/// An SAE's metrics and the per-latent figures they summarise (on the training set, as far as
+/// its [`TrainScan`] kept them).
 #[derive(Debug, Clone)]
 pub struct SaeEvaluation {
     /// Its row of Tables 2 to 4.
@@ -157,41 +159,23 @@ pub fn evaluate_activations(
     training: Option<&TrainingFiring>,
     options: EvalOptions,
 ) -> ActivationEvaluation {
-    let measured = measure_activations(sae, test, train, training, options, TrainScan::PerLatent);
-    let train = measured.train.expect("a per-latent scan keeps its figures");
-    ActivationEvaluation {
-        metrics: measured.metrics,
-        per_latent: PerLatent {
-            stats: measured.stats,
-            train_firing: train.firing,
-            train_max: train.max,
-        },
-        test_acts: measured.test_acts,
-        test_recon: measured.test_recon,
-    }
+    measure_activations(sae, test, train, training, options, TrainScan::PerLatent)
 }
 
-/// How much of the training set's activity an evaluation keeps.
+/// How much of the training set's activity an evaluation keeps. Both give the same metrics,
+/// bit for bit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TrainScan {
-    /// Each latent's firing count and largest activation (what the explorer shows).
+pub enum TrainScan {
+    /// Each latent's firing count and largest activation (what the explorer shows): every
+    /// (training example, latent) activation is computed.
     PerLatent,
-    /// Only the two dead counts, from a scan that stops reading a latent once it is alive.
+    /// Only the two dead counts, from a scan that stops reading a latent once it is alive: for
+    /// a live latent usually a small part of the training set.
     DeadCounts,
 }
 
 /// `ActivationEvaluation`, with the training set's per-latent figures only when `scan` keeps
 /// them.
-struct MeasuredActivations {
-    metrics: ActivationMetrics,
-    stats: Vec<NeuronStats>,
-    train: Option<Activity>,
-    /// The (training example, latent) activations computed.
-    train_encoded: usize,
-    test_acts: Array2<f32>,
-    test_recon: Array2<f32>,
-}
-
 fn measure_activations(
     sae: &Sae,
     test: ArrayView2<f32>,
@@ -199,7 +183,7 @@ fn measure_activations(
     training: Option<&TrainingFiring>,
     options: EvalOptions,
     scan: TrainScan,
-) -> MeasuredActivations {
+) -> ActivationEvaluation {
     let cap = options.example_cap;
     let latents_n = sae.w_enc.nrows();
     let Encoded {
@@ -248,7 +232,7 @@ fn measure_activations(
         .filter(|&&m| m <= options.dead_threshold)
         .count();
 
-    MeasuredActivations {
+    ActivationEvaluation {
         metrics: ActivationMetrics {
             mse: squared_error / (n * test.ncols() as f64),
             l1: l1 / n,
@@ -261,9 +245,11 @@ fn measure_activations(
             dead_training_pct: training.map_or(f64::NAN, TrainingFiring::never_fired_pct),
             dead_late_pct: training.map_or(f64::NAN, TrainingFiring::silent_late_pct),
         },
-        stats: latents,
-        train,
-        train_encoded,
+        per_latent: PerLatent {
+            stats: latents,
+            train,
+            train_encoded,
+        },
         test_acts: acts,
         test_recon: recon,
     }
@@ -322,7 +308,8 @@ fn max_up_to(sae: &Sae, h: ArrayView2<f32>, cap: f32) -> (Array1<f32>, usize) {
 }
 
 /// Evaluates `sae` on the MLP's hidden activations: [`evaluate_activations`] on `test.hidden`
-/// and `train_hidden`, with the MLP's accuracy loss and Table 4 besides.
+/// and `train_hidden`, with the MLP's accuracy loss and Table 4 besides. `scan` says how much of
+/// the training set's per-latent activity to keep; the metrics are the same either way.
 ///
 /// # Errors
 /// [`ModelError`] when `test.hidden` is not as wide as the MLP's hidden layer or its rows and
@@ -337,80 +324,18 @@ pub fn evaluate_sae(
     train_hidden: ArrayView2<f32>,
     training: Option<&TrainingFiring>,
     options: EvalOptions,
-) -> Result<SaeEvaluation, ModelError> {
-    let scan = TrainScan::PerLatent;
-    let (measured, train) = measure_sae(mlp, sae, test, train_hidden, training, options, scan)?;
-    let train = train.expect("a per-latent scan keeps its figures");
-    Ok(SaeEvaluation {
-        metrics: measured.metrics,
-        per_latent: PerLatent {
-            stats: measured.stats,
-            train_firing: train.firing,
-            train_max: train.max,
-        },
-        proxies: measured.proxies,
-    })
-}
-
-/// What [`sae_metrics`] measured: [`SaeEvaluation`] without the training set's per-latent
-/// figures.
-#[derive(Debug, Clone)]
-pub struct SaeMeasurement {
-    /// Its row of Tables 2 to 4.
-    pub metrics: SaeMetrics,
-    /// Per latent, its embedding distances and activating examples, on the test set.
-    pub stats: Vec<NeuronStats>,
-    /// Per latent, the Table 4 figures on the test set.
-    pub proxies: Vec<UnitProxies>,
-    /// The (training example, latent) activations computed for the dead counts.
-    pub train_encoded: usize,
-}
-
-/// The metrics of [`evaluate_sae`], the same numbers, with less work: the training set is
-/// scanned only as far as each latent's dead counts need (a latent is known to be alive at its
-/// first activation above both 0 and τ), which for a live latent is usually a small part of it.
-///
-/// # Errors
-/// As [`evaluate_sae`].
-///
-/// # Panics
-/// As [`evaluate_sae`].
-pub fn sae_metrics(
-    mlp: &Mlp,
-    sae: &Sae,
-    test: EvalSet,
-    train_hidden: ArrayView2<f32>,
-    training: Option<&TrainingFiring>,
-    options: EvalOptions,
-) -> Result<SaeMeasurement, ModelError> {
-    let scan = TrainScan::DeadCounts;
-    Ok(measure_sae(mlp, sae, test, train_hidden, training, options, scan)?.0)
-}
-
-/// `SaeEvaluation`'s figures, with the training set's per-latent ones only when `scan` keeps
-/// them.
-fn measure_sae(
-    mlp: &Mlp,
-    sae: &Sae,
-    test: EvalSet,
-    train_hidden: ArrayView2<f32>,
-    training: Option<&TrainingFiring>,
-    options: EvalOptions,
     scan: TrainScan,
-) -> Result<(SaeMeasurement, Option<Activity>), ModelError> {
-    let MeasuredActivations {
+) -> Result<SaeEvaluation, ModelError> {
+    let ActivationEvaluation {
         metrics: m,
-        stats,
-        train,
-        train_encoded,
+        per_latent,
         test_acts,
         test_recon,
     } = measure_activations(sae, test.hidden, train_hidden, training, options, scan);
     let acc_loss = mlp.accuracy_from_hidden(test.hidden, test.labels)?
         - mlp.accuracy_from_hidden(test_recon.view(), test.labels)?;
     let proxies = unit_proxies(sae.w_enc.view(), test_acts.view(), test.labels, test.pixels);
-
-    let measurement = SaeMeasurement {
+    Ok(SaeEvaluation {
         metrics: SaeMetrics {
             mse: m.mse,
             l1: m.l1,
@@ -425,11 +350,9 @@ fn measure_sae(
             dead_late_pct: m.dead_late_pct,
             table4: Table4::of(&proxies),
         },
-        stats,
+        per_latent,
         proxies,
-        train_encoded,
-    };
-    Ok((measurement, train))
+    })
 }
 
 /// Table 4 for the MLP's hidden neurons (the baseline SAEs are meant to improve on): their
@@ -534,7 +457,8 @@ mod tests {
             example_cap: 100,
             dead_threshold: 0.6,
         };
-        evaluate_sae(mlp, sae, test, hidden.view(), Some(&training), options).unwrap()
+        let scan = TrainScan::PerLatent;
+        evaluate_sae(mlp, sae, test, hidden.view(), Some(&training), options, scan).unwrap()
     }
 
     fn row_sums(a: ArrayView2<f32>) -> Vec<f64> {
@@ -671,17 +595,20 @@ mod tests {
                 example_cap: 100,
                 dead_threshold,
             };
-            let whole = evaluate_sae(&mlp, &sae, test, h.view(), None, options).unwrap();
-            let metrics = sae_metrics(&mlp, &sae, test, h.view(), None, options).unwrap();
+            let evaluate = |scan| evaluate_sae(&mlp, &sae, test, h.view(), None, options, scan);
+            let whole = evaluate(TrainScan::PerLatent).unwrap();
+            let counts = evaluate(TrainScan::DeadCounts).unwrap();
             // Debug prints each float's shortest exact form (and NaN, which `==` fails on).
             assert_eq!(
-                format!("{:?}", metrics.metrics),
+                format!("{:?}", counts.metrics),
                 format!("{:?}", whole.metrics)
             );
             assert_eq!(
-                format!("{:?}", metrics.stats),
+                format!("{:?}", counts.per_latent.stats),
                 format!("{:?}", whole.per_latent.stats)
             );
+            assert!(counts.per_latent.train.is_none() && whole.per_latent.train.is_some());
+            assert!(counts.per_latent.train_encoded < whole.per_latent.train_encoded);
         }
     }
 
@@ -711,11 +638,12 @@ mod tests {
         assert_eq!(m.size, 2.0);
         assert!((m.dead_pct - 100.0 / 3.0).abs() < 1e-9);
         // Largest activations 2, 2.5, 0: at τ = 0.6 only the dead latent is below.
-        assert_eq!(eval.per_latent.train_max.to_vec(), vec![2.0, 2.5, 0.0]);
+        let train = eval.per_latent.train.as_ref().expect("a per-latent scan");
+        assert_eq!(train.max.to_vec(), vec![2.0, 2.5, 0.0]);
         assert!((m.dead_threshold_pct - 100.0 / 3.0).abs() < 1e-9);
         assert!((m.dead_training_pct - 200.0 / 3.0).abs() < 1e-9);
         assert!((m.dead_late_pct - 200.0 / 3.0).abs() < 1e-9);
-        assert_eq!(eval.per_latent.train_firing.to_vec(), vec![2, 2, 0]);
+        assert_eq!(train.firing.to_vec(), vec![2, 2, 0]);
     }
 
     #[test]
