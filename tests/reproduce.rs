@@ -66,16 +66,17 @@ fn blocks() -> impl Iterator<Item = (&'static str, &'static str)> {
 /// label purity and participation medians recomputed here from first principles, the rest
 /// through the library on the reloaded models.
 fn table4_is_recomputable_from_the_saved_models(config: &Config, out: &Path, metrics: &Value) {
-    use neuron_embeddings::metrics::{EvalSet, Table4, mlp_unit_proxies, unit_proxies};
+    use neuron_embeddings::metrics::{EvalSet, Table4, UnitImages, mlp_unit_proxies, unit_proxies};
     use neuron_embeddings::models::{Mlp, Sae};
     let data = load_data(&config.data).unwrap();
     let read = |name: &str| std::fs::read(out.join("seed-0").join(name)).unwrap();
     let mlp = Mlp::from_safetensors(&read("mlp.safetensors")).unwrap();
     let hidden = mlp.hidden(data.test.images.view());
+    let images = UnitImages::of(data.test.pixels.view());
     let test = EvalSet {
         hidden: hidden.view(),
         labels: data.test.labels.view(),
-        pixels: data.test.pixels.view(),
+        images: &images,
     };
     let run = &metrics["runs"][0];
     let close = |key: &str, block: &str, value: f64| {
@@ -91,7 +92,7 @@ fn table4_is_recomputable_from_the_saved_models(config: &Config, out: &Path, met
     for variant in ["standard", "ne"] {
         let sae = Sae::from_safetensors(&read(&format!("sae-{variant}.safetensors"))).unwrap();
         let acts = sae.encode(hidden.view());
-        let units = unit_proxies(sae.w_enc.view(), acts.view(), test.labels, test.pixels);
+        let units = unit_proxies(sae.w_enc.view(), acts.view(), test.labels, test.images);
         let table = Table4::of(&units);
         close("top_label_purity", variant, table.top_label_purity);
         close("input_coherence", variant, table.input_coherence);

@@ -1,11 +1,11 @@
 //! The neuron explorer for one seed of a run.
 use crate::MetricsFile;
-use anyhow::Context;
 use crate::finished::FinishedRun;
 use crate::imported::imported_saes;
 use crate::layers::{Provenance, SaeLayer};
 use crate::outputs::Log;
 use crate::pipeline::SeedOutcome;
+use anyhow::Context;
 use ne_explorer::{ExplorerInput, SaeInput, write_explorer};
 use ne_metrics::SaeEvaluation;
 use ne_mnist::Mnist;
@@ -36,7 +36,10 @@ pub fn write(
             // Only a seed run for its explorer (`TrainScan::PerLatent`) counts every latent's
             // firing over the training set.
             let train = evaluation.per_latent.train.as_ref().with_context(|| {
-                format!("SAE {}: measured without its per-latent firing counts", layer.key)
+                format!(
+                    "SAE {}: measured without its per-latent firing counts",
+                    layer.key
+                )
             })?;
             anyhow::Ok((layer, provenance, firing(&train.firing), evaluation))
         })

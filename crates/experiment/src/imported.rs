@@ -4,7 +4,7 @@
 use crate::Config;
 use crate::layers::{Provenance, SaeLayer};
 use crate::outputs::Log;
-use crate::pipeline::{SeedOutcome, Yardstick};
+use crate::pipeline::{SeedOutcome, Yardstick, test_images};
 use anyhow::Context;
 use ne_metrics::{SaeEvaluation, TrainScan};
 use ne_mnist::Mnist;
@@ -37,8 +37,9 @@ pub(crate) fn measure(
     outcome: &SeedOutcome,
     layer: &SaeLayer,
 ) -> anyhow::Result<SaeEvaluation> {
+    let images = test_images(data);
     let (train, test) = (outcome.train_hidden.view(), outcome.test_hidden.view());
-    let yardstick = Yardstick::new(config, data, &outcome.models.mlp, train, test);
+    let yardstick = Yardstick::new(config, data, &outcome.models.mlp, train, test, &images);
     yardstick.evaluate(layer, TrainScan::PerLatent)
 }
 

@@ -5,7 +5,7 @@ use crate::layers::{Keyed, NE, Provenance, STANDARD, SaeLayer};
 use crate::outputs::write_atomic;
 use crate::paper::{PAPER_NE, PAPER_STANDARD};
 use crate::pipeline::{
-    Log, SeedModels, SeedOutcome, Yardstick, evaluate_seed, load_and_check, seed_run,
+    Log, SeedModels, SeedOutcome, Yardstick, evaluate_seed, load_and_check, seed_run, test_images,
 };
 use crate::{Config, MetricsFile, SeedRun, report};
 use anyhow::{Context, bail};
@@ -139,13 +139,9 @@ pub fn measure(
     let start = Instant::now();
     let train_hidden = models.mlp.hidden(data.train.images.view());
     let test_hidden = models.mlp.hidden(data.test.images.view());
-    let yardstick = Yardstick::new(
-        config,
-        data,
-        &models.mlp,
-        train_hidden.view(),
-        test_hidden.view(),
-    );
+    let images = test_images(data);
+    let (train, test) = (train_hidden.view(), test_hidden.view());
+    let yardstick = Yardstick::new(config, data, &models.mlp, train, test, &images);
     // Per latent in full: the figures below read each latent's firing count and largest
     // activation over the training set.
     let evaluation = evaluate_seed(&yardstick, &models.saes, TrainScan::PerLatent)?;
@@ -234,9 +230,7 @@ impl Shortcut {
         };
         Self {
             few_neuron_latents: (0..m).filter(|&j| few(j)).count(),
-            few_neuron_alive: (0..m)
-                .filter(|&j| few(j) && train.firing[j] > 0)
-                .count(),
+            few_neuron_alive: (0..m).filter(|&j| few(j) && train.firing[j] > 0).count(),
             few_max_dist: med(|s| s.max_dist, true),
             few_mean_dist: med(|s| s.mean_dist, true),
             other_max_dist: med(|s| s.max_dist, false),

@@ -8,8 +8,8 @@ use crate::{Config, DataConfig, SeedRun, flops};
 use anyhow::Context;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use ne_metrics::{
-    EvalOptions, EvalSet, NeuronStats, SaeEvaluation, SaeMetrics, Table4, TrainScan, UnitProxies,
-    evaluate_sae, mlp_unit_proxies,
+    EvalOptions, EvalSet, NeuronStats, SaeEvaluation, SaeMetrics, Table4, TrainScan, UnitImages,
+    UnitProxies, evaluate_sae, mlp_unit_proxies,
 };
 use ne_mnist::{Checksums, Mnist, MnistError};
 use ne_models::{Mlp, Sae, SaeTraining, SaeVariant, TrainingFiring};
@@ -274,7 +274,11 @@ pub fn run_seed(
     };
     let evaluation_flops = |evaluation: &SaeEvaluation| {
         let per_latent = &evaluation.per_latent;
-        eval_flops(&per_latent.stats, &evaluation.proxies, per_latent.train_encoded);
+        eval_flops(
+            &per_latent.stats,
+            &evaluation.proxies,
+            per_latent.train_encoded,
+        );
     };
     let lambda_ne = config.sae.lambda_ne;
     let standard = stages.run("sae_standard", || {
@@ -288,7 +292,9 @@ pub fn run_seed(
         mlp,
         saes: vec![standard, ne],
     };
-    let yardstick = Yardstick::new(config, data, &models.mlp, train_view, test_hidden.view());
+    let images = test_images(data);
+    let test = test_hidden.view();
+    let yardstick = Yardstick::new(config, data, &models.mlp, train_view, test, &images);
     let evaluation = stages.run("eval", || {
         let evaluation = evaluate_seed(&yardstick, &models.saes, extras.train_scan)?;
         for (_, sae) in evaluation.saes.iter() {
@@ -360,20 +366,22 @@ pub struct Yardstick<'a> {
 
 impl<'a> Yardstick<'a> {
     /// The run's yardstick for `mlp`: its test split (`test_hidden` are the MLP's activations of
-    /// it), the training activations `train_hidden` and the config's options.
+    /// it, `images` its images, from `test_images`), the training activations `train_hidden`
+    /// and the config's options.
     pub fn new(
         config: &Config,
         data: &'a Mnist,
         mlp: &'a Mlp,
         train_hidden: ArrayView2<'a, f32>,
         test_hidden: ArrayView2<'a, f32>,
+        images: &'a UnitImages,
     ) -> Self {
         Yardstick {
             mlp,
             test: EvalSet {
                 hidden: test_hidden,
                 labels: data.test.labels.view(),
-                pixels: data.test.pixels.view(),
+                images,
             },
             train_hidden,
             options: config.eval.options(),
@@ -391,6 +399,11 @@ impl<'a> Yardstick<'a> {
             self.mlp, &layer.sae, test, train, training, options, scan,
         )?)
     }
+}
+
+/// The test images as input coherence reads them, built once for every model measured on them.
+pub fn test_images(data: &Mnist) -> UnitImages {
+    UnitImages::of(data.test.pixels.view())
 }
 
 /// Measures a seed's SAE layers, in parallel, and its MLP's neurons against `yardstick`; `scan`

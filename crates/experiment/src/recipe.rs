@@ -10,7 +10,7 @@ use crate::sweep::HELD_OUT;
 use crate::{Config, DataConfig};
 use anyhow::{Context, bail};
 use ndarray::{ArrayView2, s};
-use ne_metrics::{EvalSet, SaeMetrics, TrainScan};
+use ne_metrics::{EvalSet, SaeMetrics, TrainScan, UnitImages};
 use ne_mnist::Mnist;
 use ne_models::{Mlp, SaeConfig, SaeVariant};
 use rayon::prelude::*;
@@ -128,15 +128,29 @@ pub fn distance(ours: &SaeMetrics, released: &SaeMetrics) -> f64 {
     sum / COLUMNS.len() as f64
 }
 
-/// The held-out part of `hidden` with its labels and pixels, and the part SAEs train on.
-fn split<'a>(data: &'a Mnist, hidden: ArrayView2<'a, f32>) -> (ArrayView2<'a, f32>, EvalSet<'a>) {
+/// The held-out part of `hidden` with its labels and `images` (`held_out_images`), and the part
+/// SAEs train on.
+fn split<'a>(
+    data: &'a Mnist,
+    hidden: ArrayView2<'a, f32>,
+    images: &'a UnitImages,
+) -> (ArrayView2<'a, f32>, EvalSet<'a>) {
     let at = data.train.len() - HELD_OUT;
     let held_out = EvalSet {
         hidden: hidden.slice_move(s![at.., ..]),
         labels: data.train.labels.slice(s![at..]),
-        pixels: data.train.pixels.slice(s![at.., ..]),
+        images,
     };
     (hidden.slice_move(s![..at, ..]), held_out)
+}
+
+/// The held-out training images, as input coherence reads them.
+fn held_out_images(data: &Mnist) -> UnitImages {
+    UnitImages::of(
+        data.train
+            .pixels
+            .slice(s![data.train.len() - HELD_OUT.., ..]),
+    )
 }
 
 /// `layer`'s figures on the held-out examples, as a run measures (`Yardstick::evaluate`), its dead
@@ -147,8 +161,9 @@ fn measure(
     layer: &SaeLayer,
     data: &Mnist,
     hidden: ArrayView2<f32>,
+    images: &UnitImages,
 ) -> anyhow::Result<SaeMetrics> {
-    let (fit, held_out) = split(data, hidden);
+    let (fit, held_out) = split(data, hidden, images);
     let yardstick = Yardstick {
         mlp,
         test: held_out,
@@ -176,14 +191,22 @@ pub fn search(config: &Config, recipes: &[Recipe], log: Log) -> anyhow::Result<S
     );
     let released = paper_models::load(&ModelFiles::shipped())?;
     let released_hidden = released.mlp.hidden(data.train.images.view());
+    let images = held_out_images(&data);
     let released_of = |key: &str| {
         let layer = released.sae(key).expect("the paper released both SAEs");
-        measure(config, &released.mlp, layer, &data, released_hidden.view())
+        measure(
+            config,
+            &released.mlp,
+            layer,
+            &data,
+            released_hidden.view(),
+            &images,
+        )
     };
     let (released_standard, released_ne) = (released_of(STANDARD)?, released_of(NE)?);
     let mlp = train_mlp(config, &data, config.seed, log)?;
     let hidden = mlp.hidden(data.train.images.view());
-    let (fit, _) = split(&data, hidden.view());
+    let (fit, _) = split(&data, hidden.view(), &images);
     let trained = |recipe: &Recipe, variant: SaeVariant| -> anyhow::Result<SaeMetrics> {
         let config = Config {
             sae: recipe.sae.clone(),
@@ -201,7 +224,7 @@ pub fn search(config: &Config, recipes: &[Recipe], log: Log) -> anyhow::Result<S
             sae,
             training: None,
         };
-        measure(&config, &mlp, &layer, &data, hidden.view())
+        measure(&config, &mlp, &layer, &data, hidden.view(), &images)
     };
     let mut fits = recipes
         .par_iter()

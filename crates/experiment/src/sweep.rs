@@ -3,7 +3,7 @@
 use crate::Config;
 use crate::pipeline::{Log, load_data, train_mlp, train_sae};
 use ndarray::s;
-use ne_metrics::{EvalSet, SaeMetrics, TrainScan, evaluate_sae};
+use ne_metrics::{EvalSet, SaeMetrics, TrainScan, UnitImages, evaluate_sae};
 use ne_models::SaeVariant;
 use rayon::prelude::*;
 use std::fmt::Write;
@@ -51,7 +51,7 @@ pub fn sweep(
     let held_out = EvalSet {
         hidden: held_out,
         labels: data.train.labels.slice(s![split..]),
-        pixels: data.train.pixels.slice(s![split.., ..]),
+        images: &UnitImages::of(data.train.pixels.slice(s![split.., ..])),
     };
 
     let measure = |lambda_l1: f32, lambda_ne: f32, variant| -> anyhow::Result<SaeMetrics> {

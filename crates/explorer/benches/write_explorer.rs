@@ -3,7 +3,7 @@
 //! per neuron. Also prints the size of the folder it writes.
 use criterion::{Criterion, criterion_group, criterion_main};
 use ne_explorer::{ExplorerInput, SaeInput, write_explorer};
-use ne_metrics::unit_proxies;
+use ne_metrics::{UnitImages, unit_proxies};
 use ne_mnist::{Checksums, SplitKind, load_split};
 use ne_models::rng::{Stream, stream_rng};
 use ne_models::{Mlp, Sae};
@@ -29,13 +29,9 @@ fn full_size(c: &mut Criterion) {
     let ne = Sae::init(64, 512, &mut stream_rng(1, Stream::SaeInit));
     let (mlp_firing, sae_firing) = (vec![1u64; 64], vec![1u64; 512]);
     let hidden = mlp.hidden(test.images.view());
+    let images = UnitImages::of(test.pixels.view());
     let proxies = |weights: &ndarray::Array2<f32>, acts: &ndarray::Array2<f32>| {
-        unit_proxies(
-            weights.view(),
-            acts.view(),
-            test.labels.view(),
-            test.pixels.view(),
-        )
+        unit_proxies(weights.view(), acts.view(), test.labels.view(), &images)
     };
     let mlp_proxies = proxies(&mlp.fc1.weight, &hidden);
     let standard_proxies = proxies(&standard.w_enc, &standard.encode(hidden.view()));

@@ -13,7 +13,9 @@ mod sae;
 mod summary;
 
 pub use neuron::{Activity, DEFAULT_EXAMPLE_CAP, NeuronStats, activity, neuron_stats};
-pub use proxies::{MIN_ACTIVE_EXAMPLES, TOP_EXAMPLES, Table4, UnitProxies, unit_proxies};
+pub use proxies::{
+    MIN_ACTIVE_EXAMPLES, TOP_EXAMPLES, Table4, UnitImages, UnitProxies, unit_proxies,
+};
 pub use sae::{
     ActivationEvaluation, ActivationMetrics, EvalOptions, EvalSet, PerLatent, SaeEvaluation,
     SaeMetrics, TrainScan, evaluate_activations, evaluate_sae, mlp_unit_proxies,

@@ -94,20 +94,19 @@ impl Table4 {
 }
 
 /// The Table 4 figures of every unit. `weights` (units x inputs) are the units' input weights,
-/// `acts` (n x units) their activations on n examples with `labels` (digits 0-9) and raw
-/// `pixels` (n x pixels, 0-255). Parallel over units; each unit is computed alone, so the
-/// result does not depend on the thread count.
+/// `acts` (n x units) their activations on n examples with `labels` (digits 0-9) and `images`,
+/// the examples' raw pixels as unit vectors. Parallel over units; each unit is computed alone,
+/// so the result does not depend on the thread count.
 pub fn unit_proxies(
     weights: ArrayView2<f32>,
     acts: ArrayView2<f32>,
     labels: ArrayView1<u8>,
-    pixels: ArrayView2<u8>,
+    images: &UnitImages,
 ) -> Vec<UnitProxies> {
     assert_eq!(weights.nrows(), acts.ncols(), "one weight row per unit");
     assert_eq!(acts.nrows(), labels.len(), "one label per example");
-    assert_eq!(acts.nrows(), pixels.nrows(), "one image per example");
+    assert_eq!(acts.nrows(), images.len(), "one image per example");
     let by_unit = transposed_cow(acts);
-    let images = UnitImages::of(pixels);
     by_unit
         .outer_iter()
         .into_par_iter()
@@ -163,11 +162,12 @@ fn top_label_purity(top: &[usize], labels: ArrayView1<u8>) -> Option<f64> {
     (!top.is_empty()).then(|| most as f64 / top.len() as f64)
 }
 
-/// Every image as a unit vector, stored sparsely: its non-zero pixels divided by its L2 norm
-/// (in f64), built once per call of [`unit_proxies`] rather than once per (unit, top example).
-/// A zero pixel adds exactly nothing to a sum of non-negative terms, so leaving it out changes no
-/// bit of the coherence.
-struct UnitImages {
+/// Every image of a set of examples as a unit vector, for input coherence, stored sparsely: its
+/// non-zero pixels divided by its L2 norm (in f64). Built once per set of examples and reused by
+/// every model measured on it. A zero pixel adds exactly nothing to a sum of non-negative terms,
+/// so leaving it out changes no bit of the coherence.
+#[derive(Debug, Clone)]
+pub struct UnitImages {
     /// Per image, its (pixel, value / norm) pairs; empty for a blank image, which has no
     /// direction. One small vector per image rather than one large one, so that the allocator
     /// reuses the memory of the previous call instead of mapping fresh pages.
@@ -176,7 +176,8 @@ struct UnitImages {
 }
 
 impl UnitImages {
-    fn of(pixels: ArrayView2<u8>) -> Self {
+    /// The images `pixels` (n x pixels, raw 0-255), in parallel over images.
+    pub fn of(pixels: ArrayView2<u8>) -> Self {
         let rows = pixels
             .outer_iter()
             .into_par_iter()
@@ -205,6 +206,16 @@ impl UnitImages {
             rows,
             pixels: pixels.ncols(),
         }
+    }
+
+    /// How many images there are.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there are no images.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
     }
 
     /// Mean cosine similarity over ordered pairs of distinct examples of `top`, from the sum s
@@ -260,7 +271,12 @@ mod tests {
             _ => 1.0,
         });
         let weights = array![[1.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]];
-        let units = unit_proxies(weights.view(), acts.view(), labels.view(), pixels.view());
+        let units = unit_proxies(
+            weights.view(),
+            acts.view(),
+            labels.view(),
+            &UnitImages::of(pixels.view()),
+        );
         assert_eq!(units[0].active, 20);
         assert_eq!(units[0].label_purity, Some(1.0));
         assert_eq!(units[0].top_label_purity, Some(1.0));
@@ -277,7 +293,12 @@ mod tests {
         // four examples) are three 1s and one 0: top purity 3/4.
         let acts = array![[6.0], [1.0], [1.0], [1.0]];
         let weights = array![[1.0, 1.0]];
-        let u = unit_proxies(weights.view(), acts.view(), labels.view(), pixels.view())[0];
+        let u = unit_proxies(
+            weights.view(),
+            acts.view(),
+            labels.view(),
+            &UnitImages::of(pixels.view()),
+        )[0];
         assert!((u.label_purity.unwrap() - 6.0 / 9.0).abs() < 1e-12);
         assert_eq!(u.top_label_purity, Some(0.75));
     }
@@ -291,7 +312,12 @@ mod tests {
         let acts = Array2::from_shape_fn((n, 1), |(i, _)| if i < 120 { 1.0 } else { 2.0 });
         let pixels = Array2::<u8>::ones((n, 3));
         let weights = array![[1.0, 0.0, 0.0]];
-        let u = unit_proxies(weights.view(), acts.view(), labels.view(), pixels.view())[0];
+        let u = unit_proxies(
+            weights.view(),
+            acts.view(),
+            labels.view(),
+            &UnitImages::of(pixels.view()),
+        )[0];
         assert_eq!(u.top_label_purity, Some(0.7));
         assert_eq!(u.active, 150);
     }
@@ -302,12 +328,22 @@ mod tests {
         let same = Array2::from_shape_fn((12, 5), |(_, p)| (p * 40) as u8);
         let acts = Array2::<f32>::ones((12, 1));
         let weights = array![[1.0]];
-        let u = unit_proxies(weights.view(), acts.view(), labels.view(), same.view())[0];
+        let u = unit_proxies(
+            weights.view(),
+            acts.view(),
+            labels.view(),
+            &UnitImages::of(same.view()),
+        )[0];
         assert!((u.input_coherence.unwrap() - 1.0).abs() < 1e-12);
         // Four one-pixel images, three copies each: a pair is similar (1) only within its
         // copies: 12 × 2 of the 12 × 11 ordered pairs.
         let (_, spread) = examples(12);
-        let u = unit_proxies(weights.view(), acts.view(), labels.view(), spread.view())[0];
+        let u = unit_proxies(
+            weights.view(),
+            acts.view(),
+            labels.view(),
+            &UnitImages::of(spread.view()),
+        )[0];
         assert!((u.input_coherence.unwrap() - 24.0 / 132.0).abs() < 1e-12);
     }
 
@@ -366,7 +402,12 @@ mod tests {
             [2.0, 1.0, 0.0, 0.0],
             [0.0, 0.0, 0.0, 0.0]
         ];
-        let units = unit_proxies(weights.view(), acts.view(), labels.view(), pixels.view());
+        let units = unit_proxies(
+            weights.view(),
+            acts.view(),
+            labels.view(),
+            &UnitImages::of(pixels.view()),
+        );
         let p: Vec<f64> = units.iter().map(|u| u.encoder_participation).collect();
         // One-hot: 1; four equal magnitudes: 4; (4 + 1)² / (16 + 1) = 25/17; zero row: 0.
         assert_eq!(p[..2], [1.0, 4.0]);

@@ -1,6 +1,7 @@
 //! Tables 2, 3 and 4 for one trained SAE, and Table 4 for the MLP it reads.
 use crate::{
-    Activity, NeuronStats, Table4, UnitProxies, activity, median, neuron_stats, unit_proxies,
+    Activity, NeuronStats, Table4, UnitImages, UnitProxies, activity, median, neuron_stats,
+    unit_proxies,
 };
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, ShapeBuilder, Zip};
 use ne_models::ops::{positive_positions, transposed};
@@ -63,8 +64,8 @@ pub struct EvalSet<'a> {
     pub hidden: ArrayView2<'a, f32>,
     /// n: the class of each example.
     pub labels: ArrayView1<'a, u8>,
-    /// n x pixels: the images, for Table 4's input coherence.
-    pub pixels: ArrayView2<'a, u8>,
+    /// The n images as unit vectors, for Table 4's input coherence.
+    pub images: &'a UnitImages,
 }
 
 /// Per latent, what an evaluation measured: the figures Tables 2 and 3 and the dead-latent
@@ -334,7 +335,7 @@ pub fn evaluate_sae(
     } = measure_activations(sae, test.hidden, train_hidden, training, options, scan);
     let acc_loss = mlp.accuracy_from_hidden(test.hidden, test.labels)?
         - mlp.accuracy_from_hidden(test_recon.view(), test.labels)?;
-    let proxies = unit_proxies(sae.w_enc.view(), test_acts.view(), test.labels, test.pixels);
+    let proxies = unit_proxies(sae.w_enc.view(), test_acts.view(), test.labels, test.images);
     Ok(SaeEvaluation {
         metrics: SaeMetrics {
             mse: m.mse,
@@ -358,7 +359,7 @@ pub fn evaluate_sae(
 /// Table 4 for the MLP's hidden neurons (the baseline SAEs are meant to improve on): their
 /// input weights are the rows of the first layer, reading pixels.
 pub fn mlp_unit_proxies(mlp: &Mlp, test: EvalSet) -> Vec<UnitProxies> {
-    unit_proxies(mlp.fc1.weight.view(), test.hidden, test.labels, test.pixels)
+    unit_proxies(mlp.fc1.weight.view(), test.hidden, test.labels, test.images)
 }
 
 /// `sae.encode(h)` stored column by column, its decoding, and two of its sums.
@@ -445,7 +446,7 @@ mod tests {
         let test = EvalSet {
             hidden: hidden.view(),
             labels: labels.view(),
-            pixels: pixels.view(),
+            images: &UnitImages::of(pixels.view()),
         };
         let training = TrainingFiring {
             steps: 10,
@@ -458,7 +459,16 @@ mod tests {
             dead_threshold: 0.6,
         };
         let scan = TrainScan::PerLatent;
-        evaluate_sae(mlp, sae, test, hidden.view(), Some(&training), options, scan).unwrap()
+        evaluate_sae(
+            mlp,
+            sae,
+            test,
+            hidden.view(),
+            Some(&training),
+            options,
+            scan,
+        )
+        .unwrap()
     }
 
     fn row_sums(a: ArrayView2<f32>) -> Vec<f64> {
@@ -588,7 +598,7 @@ mod tests {
         let test = EvalSet {
             hidden: h.view(),
             labels: labels.view(),
-            pixels: pixels.view(),
+            images: &UnitImages::of(pixels.view()),
         };
         for dead_threshold in [0.0, 0.3] {
             let options = EvalOptions {

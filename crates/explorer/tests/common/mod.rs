@@ -8,7 +8,7 @@
 
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 use ne_explorer::{ExplorerInput, SaeInput};
-use ne_metrics::{UnitProxies, unit_proxies};
+use ne_metrics::{UnitImages, UnitProxies, unit_proxies};
 use ne_mnist::{Checksums, Split, SplitKind, load_split};
 use ne_models::rng::{Stream, stream_rng};
 use ne_models::{Mlp, Sae};
@@ -162,13 +162,9 @@ impl Fixture {
         let hidden = mlp.hidden(test.images.view());
         let standard = sparse_sae(&hidden, 0);
         let ne = sparse_sae(&hidden, 1);
+        let images = UnitImages::of(test.pixels.view());
         let proxies = |weights: &Array2<f32>, acts: &Array2<f32>| {
-            unit_proxies(
-                weights.view(),
-                acts.view(),
-                test.labels.view(),
-                test.pixels.view(),
-            )
+            unit_proxies(weights.view(), acts.view(), test.labels.view(), &images)
         };
         let (standard_acts, ne_acts) = (standard.encode(hidden.view()), ne.encode(hidden.view()));
         Self {
