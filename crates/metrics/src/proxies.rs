@@ -255,6 +255,17 @@ mod tests {
     use super::*;
     use ndarray::{Array1, Array2, array};
 
+    /// `unit_proxies` of `pixels` as their unit images.
+    fn proxies(
+        weights: &Array2<f32>,
+        acts: &Array2<f32>,
+        labels: &Array1<u8>,
+        pixels: &Array2<u8>,
+    ) -> Vec<UnitProxies> {
+        let images = UnitImages::of(pixels.view());
+        unit_proxies(weights.view(), acts.view(), labels.view(), &images)
+    }
+
     /// `n` examples, labels cycling 0..10, images with one bright pixel each (pixel i % 4).
     fn examples(n: usize) -> (Array1<u8>, Array2<u8>) {
         let labels = Array1::from_shape_fn(n, |i| (i % 10) as u8);
@@ -271,12 +282,7 @@ mod tests {
             _ => 1.0,
         });
         let weights = array![[1.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]];
-        let units = unit_proxies(
-            weights.view(),
-            acts.view(),
-            labels.view(),
-            &UnitImages::of(pixels.view()),
-        );
+        let units = proxies(&weights, &acts, &labels, &pixels);
         assert_eq!(units[0].active, 20);
         assert_eq!(units[0].label_purity, Some(1.0));
         assert_eq!(units[0].top_label_purity, Some(1.0));
@@ -293,12 +299,7 @@ mod tests {
         // four examples) are three 1s and one 0: top purity 3/4.
         let acts = array![[6.0], [1.0], [1.0], [1.0]];
         let weights = array![[1.0, 1.0]];
-        let u = unit_proxies(
-            weights.view(),
-            acts.view(),
-            labels.view(),
-            &UnitImages::of(pixels.view()),
-        )[0];
+        let u = proxies(&weights, &acts, &labels, &pixels)[0];
         assert!((u.label_purity.unwrap() - 6.0 / 9.0).abs() < 1e-12);
         assert_eq!(u.top_label_purity, Some(0.75));
     }
@@ -312,12 +313,7 @@ mod tests {
         let acts = Array2::from_shape_fn((n, 1), |(i, _)| if i < 120 { 1.0 } else { 2.0 });
         let pixels = Array2::<u8>::ones((n, 3));
         let weights = array![[1.0, 0.0, 0.0]];
-        let u = unit_proxies(
-            weights.view(),
-            acts.view(),
-            labels.view(),
-            &UnitImages::of(pixels.view()),
-        )[0];
+        let u = proxies(&weights, &acts, &labels, &pixels)[0];
         assert_eq!(u.top_label_purity, Some(0.7));
         assert_eq!(u.active, 150);
     }
@@ -328,22 +324,12 @@ mod tests {
         let same = Array2::from_shape_fn((12, 5), |(_, p)| (p * 40) as u8);
         let acts = Array2::<f32>::ones((12, 1));
         let weights = array![[1.0]];
-        let u = unit_proxies(
-            weights.view(),
-            acts.view(),
-            labels.view(),
-            &UnitImages::of(same.view()),
-        )[0];
+        let u = proxies(&weights, &acts, &labels, &same)[0];
         assert!((u.input_coherence.unwrap() - 1.0).abs() < 1e-12);
         // Four one-pixel images, three copies each: a pair is similar (1) only within its
         // copies: 12 × 2 of the 12 × 11 ordered pairs.
         let (_, spread) = examples(12);
-        let u = unit_proxies(
-            weights.view(),
-            acts.view(),
-            labels.view(),
-            &UnitImages::of(spread.view()),
-        )[0];
+        let u = proxies(&weights, &acts, &labels, &spread)[0];
         assert!((u.input_coherence.unwrap() - 24.0 / 132.0).abs() < 1e-12);
     }
 
@@ -402,12 +388,7 @@ mod tests {
             [2.0, 1.0, 0.0, 0.0],
             [0.0, 0.0, 0.0, 0.0]
         ];
-        let units = unit_proxies(
-            weights.view(),
-            acts.view(),
-            labels.view(),
-            &UnitImages::of(pixels.view()),
-        );
+        let units = proxies(&weights, &acts, &labels, &pixels);
         let p: Vec<f64> = units.iter().map(|u| u.encoder_participation).collect();
         // One-hot: 1; four equal magnitudes: 4; (4 + 1)² / (16 + 1) = 25/17; zero row: 0.
         assert_eq!(p[..2], [1.0, 4.0]);
