@@ -29,18 +29,22 @@ struct ImportRecord {
     source: PathBuf,
 }
 
-/// Measures `layer` as the run measured its own SAEs, on the outcome's MLP and the run's data;
-/// an imported SAE has no training record, so the dead counts during training stay unmeasured.
+/// Measures `layers` as the run measured its own SAEs (against one yardstick), on the outcome's
+/// MLP and the run's data; an imported SAE has no training record, so the dead counts during
+/// training stay unmeasured.
 pub(crate) fn measure(
     config: &Config,
     data: &Mnist,
     outcome: &SeedOutcome,
-    layer: &SaeLayer,
-) -> anyhow::Result<SaeEvaluation> {
+    layers: &[SaeLayer],
+) -> anyhow::Result<Vec<SaeEvaluation>> {
     let images = test_images(data);
     let (train, test) = (outcome.train_hidden.view(), outcome.test_hidden.view());
     let yardstick = Yardstick::new(config, data, &outcome.models.mlp, train, test, &images);
-    yardstick.evaluate(layer, TrainScan::PerLatent)
+    layers
+        .iter()
+        .map(|layer| yardstick.evaluate(layer, TrainScan::PerLatent))
+        .collect()
 }
 
 /// The SAEs in `<run>/imported/` that were measured against the seed of `outcome` and against
@@ -71,7 +75,7 @@ pub fn imported_saes(
     });
     folders.sort();
     let digest = config.digest();
-    let mut imported = Vec::new();
+    let mut layers = Vec::new();
     for folder in folders {
         let path = folder.join(EVALUATION_FILE);
         let record = std::fs::read(&path)
@@ -112,8 +116,8 @@ pub fn imported_saes(
             sae: saelens::read(&folder)?.sae,
             training: None,
         };
-        let evaluation = measure(config, data, outcome, &layer)?;
-        imported.push((layer, evaluation));
+        layers.push(layer);
     }
-    Ok(imported)
+    let evaluations = measure(config, data, outcome, &layers)?;
+    Ok(layers.into_iter().zip(evaluations).collect())
 }

@@ -297,7 +297,7 @@ pub fn evaluate(options: &EvaluateOptions, log: Log) -> anyhow::Result<Evaluatio
         sae,
         training: None,
     };
-    let evaluation = measure(config, &data, &outcome, &layer)?;
+    let evaluation = measure(config, &data, &outcome, std::slice::from_ref(&layer))?.remove(0);
     let sae = layer.sae;
     let m = &evaluation.metrics;
     if [
