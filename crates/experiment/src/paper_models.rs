@@ -128,12 +128,13 @@ pub fn load(files: &ModelFiles) -> anyhow::Result<SeedModels> {
 }
 
 /// Measures `models` as a run measures a seed's models, without a training record (their
-/// training is not published, so the training-time dead counts stay unmeasured). The outcome's
-/// seed is 0.
+/// training is not published, so the training-time dead counts stay unmeasured), keeping as
+/// much of the training set's per-latent activity as `scan` says. The outcome's seed is 0.
 pub fn measure(
     config: &Config,
     data: &Mnist,
     models: SeedModels,
+    scan: TrainScan,
     log: Log,
 ) -> anyhow::Result<SeedOutcome> {
     let start = Instant::now();
@@ -142,9 +143,7 @@ pub fn measure(
     let images = test_images(data);
     let (train, test) = (train_hidden.view(), test_hidden.view());
     let yardstick = Yardstick::new(config, data, &models.mlp, train, test, &images);
-    // Per latent in full: the figures below read each latent's firing count and largest
-    // activation over the training set.
-    let evaluation = evaluate_seed(&yardstick, &models.saes, TrainScan::PerLatent)?;
+    let evaluation = evaluate_seed(&yardstick, &models.saes, scan)?;
     let secs = start.elapsed().as_secs_f64();
     log(&format!("paper's models: measured in {secs:.2} s"));
     let timing = BTreeMap::from([("eval".to_owned(), secs)]);
@@ -159,9 +158,11 @@ pub fn measure(
     })
 }
 
-/// The shipped models measured under `config` on `data`: the row reproduce adds to its tables.
+/// The shipped models measured under `config` on `data`: the row reproduce adds to its tables
+/// (which need only the dead counts of the training set).
 pub fn measure_shipped(config: &Config, data: &Mnist, log: Log) -> anyhow::Result<SeedRun> {
-    Ok(measure(config, data, load(&ModelFiles::shipped())?, log)?.run)
+    let models = load(&ModelFiles::shipped())?;
+    Ok(measure(config, data, models, TrainScan::DeadCounts, log)?.run)
 }
 
 /// The τ values at which `dead_threshold_pct` reads the paper's printed dead % (to its one
@@ -288,7 +289,9 @@ pub fn paper_models(
     let models = load(&options.files)?;
     let data = load_and_check(config, 1)?;
     let load_secs = start.elapsed().as_secs_f64();
-    let outcome = measure(config, &data, models, log)?;
+    // Per latent in full: the τ ranges, the shortcut figures and the explorer read each
+    // latent's firing count and largest activation over the training set.
+    let outcome = measure(config, &data, models, TrainScan::PerLatent, log)?;
     let eval = &outcome.evaluation;
     let printed_dead = |key: &str| match key {
         STANDARD => PAPER_STANDARD.dead_pct,
