@@ -275,10 +275,16 @@ fn max_up_to(sae: &Sae, h: ArrayView2<f32>, cap: f32) -> (Array1<f32>, usize) {
     let mut encoded = 0;
     for block in h.axis_chunks_iter(Axis(0), SCAN_ROWS) {
         let centered = &block - &sae.b_dec;
-        let pre = centered.dot(&weights.t()) + &bias;
-        encoded += pre.len();
-        for row in pre.rows() {
-            for (top, &v) in open_max.iter_mut().zip(row) {
+        let products = centered.dot(&weights.t());
+        encoded += products.len();
+        // Over plain slices, so that the loop vectorises: each activation is `Sae::encode`'s,
+        // product + bias then ReLU, and its running maximum.
+        let products = products.as_standard_layout();
+        let rows = products.as_slice().expect("standard layout");
+        let biases = bias.as_slice().expect("a fresh array is contiguous");
+        for row in rows.chunks_exact(open.len()) {
+            for ((top, &product), &b) in open_max.iter_mut().zip(row).zip(biases) {
+                let v = product + b;
                 *top = top.max(if v < 0.0 { 0.0 } else { v });
             }
         }
