@@ -43,6 +43,11 @@ fn kernels(c: &mut Criterion) {
     c.bench_function("transposed_10000x512", |b| {
         b.iter(|| transposed(black_box(big.view())))
     });
+    // The decoder (d x m), transposed to rows and back at every SAE step.
+    let decoder = Array2::from_shape_vec((D, M), values(D * M, 7)).expect("sizes");
+    c.bench_function("transposed_64x512", |b| {
+        b.iter(|| transposed(black_box(decoder.view())))
+    });
 
     // One row of the decoder per active pair: the sparse loops' unit of work, d long.
     let (decoder, g, scales) = (values(M * D, 3), values(D, 4), values(M, 6));
