@@ -7,6 +7,7 @@ pub mod clusters;
 pub mod distance;
 pub mod gram;
 pub mod ne_loss;
+pub mod row_sums;
 pub mod running_mean;
 
 pub use clusters::{Cluster, ClusterSeparation, cluster_separation, feature_clusters};
@@ -18,4 +19,5 @@ pub use ne_loss::{
     ActiveSets, NeLoss, NeLossInputs, NeReduction, ne_loss, ne_loss_of_active, ne_loss_reduced,
     ne_loss_with_input_grads,
 };
+pub use row_sums::weighted_row_sums;
 pub use running_mean::RunningMeans;

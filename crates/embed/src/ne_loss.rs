@@ -5,6 +5,7 @@
 //! ||u_ij||² is 1 (0 for a zero embedding, whose cosine is taken as 0). That identity
 //! turns the O(n_j²) pairwise mean into one pass over the active pairs, so the whole loss and its
 //! gradient cost O(active pairs × d) on top of one scan of the activations.
+use crate::weighted_row_sums;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, Axis};
 use rayon::prelude::*;
 
@@ -456,7 +457,7 @@ fn latent_term_any(
     }
     scaled_input_sum.clear();
     scaled_input_sum.resize(dim, 0.0);
-    row_sums(inputs, inv_norms, scaled_input_sum, None);
+    weighted_row_sums(inputs, inv_norms, scaled_input_sum, None);
     unit_sum.clear();
     unit_sum.extend(
         weights
@@ -486,7 +487,7 @@ fn latent_term_any(
         buffer.clear();
         buffer.resize(dim, 0.0);
     }
-    row_sums(inputs, projections, projected_input_sum, Some(input_sq_sum));
+    weighted_row_sums(inputs, projections, projected_input_sum, Some(input_sq_sum));
     let a_sum = coef * inv_norm_sum;
     let grad_w_row = grad_w_row
         .as_slice_mut()
@@ -530,79 +531,6 @@ fn lane_sum(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
     partial.iter().sum::<f32>() + tail
 }
 
-/// Dimensions summed at a time by `row_sums`: 32 running sums (four AVX2 vectors, eight with
-/// the squares) stay in registers while the rows stream past.
-const DIM_BLOCK: usize = 32;
-
-/// For each dimension k, over `rows` (example i, weight c_i) in order: sum_k += c_i x_ik and,
-/// when `squares` is given, squares_k += (c_i x_ik) x_ik, where x_i is row i of `inputs`
-/// (`sum.len()` values per row). Each running sum sees the same additions in the same order as
-/// a loop over the rows that updates every dimension at once, so it has that loop's bits; here
-/// the sums of a block of dimensions stay in registers while the rows are read, instead of every
-/// sum being loaded and stored once per row.
-#[inline(always)]
-fn row_sums(inputs: &[f32], rows: &[(usize, f32)], sum: &mut [f32], squares: Option<&mut [f32]>) {
-    let dim = sum.len();
-    let mut squares = squares;
-    let mut start = 0;
-    while start < dim {
-        let left = dim - start;
-        let sums = &mut sum[start..];
-        let squares = squares.as_deref_mut().map(|s| &mut s[start..]);
-        start += if left >= DIM_BLOCK {
-            block_sums::<DIM_BLOCK>(inputs, dim, start, rows, sums, squares)
-        } else if left >= 8 {
-            block_sums::<8>(inputs, dim, start, rows, sums, squares)
-        } else {
-            block_sums::<1>(inputs, dim, start, rows, sums, squares)
-        };
-    }
-}
-
-/// `row_sums` for the `N` dimensions from `start`, whose sums begin `sum` (and `squares`).
-/// Returns `N`.
-#[inline(always)]
-fn block_sums<const N: usize>(
-    inputs: &[f32],
-    dim: usize,
-    start: usize,
-    rows: &[(usize, f32)],
-    sum: &mut [f32],
-    squares: Option<&mut [f32]>,
-) -> usize {
-    let block = |i: usize| -> &[f32; N] {
-        let from = i * dim + start;
-        inputs[from..from + N]
-            .try_into()
-            .expect("a block of N values")
-    };
-    let sum: &mut [f32; N] = (&mut sum[..N]).try_into().expect("N sums");
-    let mut acc = *sum;
-    match squares {
-        None => {
-            for &(i, c) in rows {
-                for (a, &x) in acc.iter_mut().zip(block(i)) {
-                    *a += c * x;
-                }
-            }
-        }
-        Some(squares) => {
-            let squares: &mut [f32; N] = (&mut squares[..N]).try_into().expect("N sums");
-            let mut acc_sq = *squares;
-            for &(i, c) in rows {
-                for ((a, q), &x) in acc.iter_mut().zip(acc_sq.iter_mut()).zip(block(i)) {
-                    let scaled = c * x;
-                    *a += scaled;
-                    *q += scaled * x;
-                }
-            }
-            *squares = acc_sq;
-        }
-    }
-    *sum = acc;
-    N
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -634,41 +562,6 @@ mod tests {
             assert_eq!(found.value.to_bits(), from_sets.value.to_bits());
             assert_eq!(bits(&found.grad_w_enc), bits(&from_sets.grad_w_enc));
             assert_eq!(found.grad_b_dec, from_sets.grad_b_dec);
-        }
-    }
-
-    /// `row_sums` against the loop it replaces (every dimension's sums updated row by row), bit
-    /// for bit: widths of whole blocks, blocks of 8 and single dimensions, rows repeated and out
-    /// of order, weights of -0 and 0, and an infinite input (0 × inf is NaN).
-    #[test]
-    fn row_sums_give_the_bits_of_updating_every_dimension_per_row() {
-        let wave = |i: usize| ((i * 37 % 101) as f32 / 50.0 - 1.0) * 1.3;
-        for dim in [1, 7, 8, 31, 32, 64, 77] {
-            let mut inputs: Vec<f32> = (0..12 * dim).map(|k| wave(k + dim)).collect();
-            inputs[7 * dim + dim / 2] = f32::INFINITY;
-            let rows: Vec<(usize, f32)> = [3, 0, 7, 11, 5, 3, 9]
-                .iter()
-                .enumerate()
-                .map(|(n, &i)| (i, if n == 2 { -0.0 } else { wave(n * 13) }))
-                .chain([(1, 0.0)])
-                .collect();
-            let (mut sum, mut squares) = (vec![0.0f32; dim], vec![0.0f32; dim]);
-            row_sums(&inputs, &rows, &mut sum, Some(&mut squares));
-            let mut plain = vec![0.0f32; dim];
-            row_sums(&inputs, &rows, &mut plain, None);
-            let (mut want, mut want_sq) = (vec![0.0f32; dim], vec![0.0f32; dim]);
-            for &(i, c) in &rows {
-                for k in 0..dim {
-                    let scaled = c * inputs[i * dim + k];
-                    want[k] += scaled;
-                    want_sq[k] += scaled * inputs[i * dim + k];
-                }
-            }
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&sum), bits(&want), "dim {dim}");
-            assert_eq!(bits(&plain), bits(&want), "dim {dim}");
-            assert_eq!(bits(&squares), bits(&want_sq), "dim {dim}");
-            assert!(want.iter().any(|v| v.is_nan()));
         }
     }
 

@@ -3,8 +3,9 @@
 //! decoding of that test set's latents.
 use criterion::{Criterion, criterion_group, criterion_main};
 use ndarray::Array2;
+use ne_embed::weighted_row_sums;
 use ne_models::Sae;
-use ne_models::ops::{axpy, dot, positive_positions, transposed};
+use ne_models::ops::{dot, positive_positions, transposed};
 use ne_models::rng::{Stream, stream_rng};
 use std::hint::black_box;
 
@@ -51,13 +52,10 @@ fn kernels(c: &mut Criterion) {
 
     // One row of the decoder per active pair: the sparse loops' unit of work, d long.
     let (decoder, g, scales) = (values(M * D, 3), values(D, 4), values(M, 6));
-    let mut grad = vec![0.0; M * D];
-    c.bench_function("axpy_512_rows_of_64", |b| {
-        b.iter(|| {
-            for (row, &a) in grad.chunks_exact_mut(D).zip(&scales) {
-                axpy(row, black_box(a), &decoder[..D]);
-            }
-        })
+    let rows: Vec<(usize, f32)> = scales.iter().copied().enumerate().collect();
+    let mut sum = vec![0.0; D];
+    c.bench_function("weighted_row_sums_512_rows_of_64", |b| {
+        b.iter(|| weighted_row_sums(black_box(&decoder), &rows, &mut sum, None))
     });
     c.bench_function("dot_512_rows_of_64", |b| {
         b.iter(|| {

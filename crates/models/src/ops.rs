@@ -289,13 +289,6 @@ pub(crate) fn gather_rows<'a>(
     buffer.slice(s![..rows.len(), ..])
 }
 
-/// y += a x, element by element: each element gets exactly the scalar loop's result, however
-/// wide the vector instructions that compute it.
-#[inline(always)]
-pub fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
-    y.iter_mut().zip(x).for_each(|(y, &x)| *y += a * x);
-}
-
 /// x · y with eight running sums (lane k takes the elements at k mod 8, so the sums fill one
 /// vector register), combined in a fixed order: the same result at any vector width.
 #[inline(always)]

@@ -5,13 +5,13 @@ use crate::SaeInit;
 use crate::error::ModelError;
 #[cfg(target_arch = "x86_64")]
 use crate::ops::dot_avx2;
-use crate::ops::{axpy, dot, nonzero_positions, positive_positions, relu, transposed};
+use crate::ops::{dot, nonzero_positions, positive_positions, relu, transposed};
 use crate::optim::Optimizer;
 use crate::parallel::map_row_chunks;
 use crate::rng::uniform_f32;
 use crate::weights::{self, WeightFile};
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewD, ArrayViewMutD, Axis};
-use ne_embed::NeReduction;
+use ne_embed::{NeReduction, weighted_row_sums};
 use rand_chacha::ChaCha8Rng;
 
 /// The SAE's parameters: f = ReLU(W_enc (h - b_dec) + b_enc), h_hat = W_dec f + b_dec.
@@ -561,9 +561,7 @@ impl Sae {
         for (i, mut out) in residual.outer_iter_mut().enumerate() {
             let out = out.as_slice_mut().expect("standard layout");
             out.iter_mut().zip(&self.b_dec).for_each(|(o, &b)| *o = b);
-            for &(j, v) in active.of_row(i) {
-                axpy(out, v, decoder_row(j));
-            }
+            weighted_row_sums(decoder, active.of_row(i), out, None);
         }
         residual -= &h;
         let squared_error = residual.iter().map(|r| r * r).sum();
@@ -575,12 +573,12 @@ impl Sae {
         let mut grad_decoder_rows = Array2::<f32>::zeros((latents, inputs));
         let mut firing = Array1::zeros(latents);
         // Latent by latent, over its active rows in order: each gradient element sums the same
-        // terms in the same order as a pass row by row would, while the latent's two gradient
-        // rows stay in the nearest cache.
+        // terms in the same order as a pass row by row would.
         let by_latent = active.by_latent(latents);
         let grad_recon_rows = grad_recon.as_slice().expect("standard layout");
         let centered_rows = centered.as_slice().expect("standard layout");
         let l1_grad = weights.l1 * scale;
+        let mut grad_pre = Vec::new();
         for (j, ((mut grad_dec, mut grad_enc), (grad_b, fired))) in grad_decoder_rows
             .outer_iter_mut()
             .zip(grad_w_enc.outer_iter_mut())
@@ -590,14 +588,14 @@ impl Sae {
             let pairs = by_latent.of_row(j);
             let grad_dec = grad_dec.as_slice_mut().expect("standard layout");
             let grad_enc = grad_enc.as_slice_mut().expect("standard layout");
-            for &(i, v) in pairs {
-                let row = i * inputs..(i + 1) * inputs;
-                let g = &grad_recon_rows[row.clone()];
-                axpy(grad_dec, v, g);
-                let grad_pre = dot(g, decoder_row(j)) + l1_grad;
-                *grad_b += grad_pre;
-                axpy(grad_enc, grad_pre, &centered_rows[row]);
-            }
+            weighted_row_sums(grad_recon_rows, pairs, grad_dec, None);
+            grad_pre.clear();
+            grad_pre.extend(pairs.iter().map(|&(i, _)| {
+                let g = &grad_recon_rows[i * inputs..(i + 1) * inputs];
+                (i, dot(g, decoder_row(j)) + l1_grad)
+            }));
+            grad_pre.iter().for_each(|&(_, g)| *grad_b += g);
+            weighted_row_sums(centered_rows, &grad_pre, grad_enc, None);
             *fired = pairs.len() as u32;
         }
         let sums = ChunkSums {
