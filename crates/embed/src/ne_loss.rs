@@ -328,6 +328,8 @@ const LATENT_BLOCK: usize = 16;
 /// Per-thread buffers reused across latents, so the parallel loop does not allocate per latent.
 #[derive(Default)]
 struct LatentScratch {
+    /// ||e_i||², then 1 / ||e_i||, for each active example in order.
+    norms: Vec<f32>,
     /// (example, 1 / ||e_i||) for each active example, in order (0 for a zero embedding).
     inv_norms: Vec<(usize, f32)>,
     /// Σ_i x_i / ||e_i||; the unit sum is s = w ⊙ this.
@@ -417,6 +419,7 @@ fn latent_term_any(
     scratch: &mut LatentScratch,
 ) -> Option<f64> {
     let LatentScratch {
+        norms,
         inv_norms,
         scaled_input_sum,
         unit_sum,
@@ -439,22 +442,24 @@ fn latent_term_any(
     let row = |i: usize| &inputs[i * dim..(i + 1) * dim];
 
     // Pass 1: norms, then the unit sum s = Σ_i e_i / ||e_i|| = w ⊙ Σ_i x_i / ||e_i||.
-    inv_norms.clear();
+    // ||e_i||² = Σ_k (w_k x_ik)², without storing e_i; the square roots and divisions run in a
+    // loop of their own, where they vectorise and no example waits on the one before.
+    norms.clear();
+    norms.extend(
+        active
+            .iter()
+            .map(|&i| lane_sum(weights, row(i), |w, x| (w * x) * (w * x))),
+    );
     let mut nonzero = 0usize;
-    let mut inv_norm_sum = 0.0f32;
-    for &i in active {
-        // ||e_i||² = Σ_k (w_k x_ik)², without storing e_i.
-        let norm = lane_sum(weights, row(i), |w, x| (w * x) * (w * x)).sqrt();
+    for norm in norms.iter_mut() {
+        let root = norm.sqrt();
+        nonzero += usize::from(root != 0.0);
         // A NaN norm (NaN input) must not pass for a zero embedding: let it propagate.
-        let inv_norm = if norm == 0.0 {
-            0.0
-        } else {
-            nonzero += 1;
-            1.0 / norm
-        };
-        inv_norms.push((i, inv_norm));
-        inv_norm_sum += inv_norm;
+        *norm = if root == 0.0 { 0.0 } else { 1.0 / root };
     }
+    inv_norms.clear();
+    inv_norms.extend(active.iter().copied().zip(norms.iter().copied()));
+    let inv_norm_sum = norms.iter().fold(0.0f32, |sum, &inv_norm| sum + inv_norm);
     scaled_input_sum.clear();
     scaled_input_sum.resize(dim, 0.0);
     weighted_row_sums(inputs, inv_norms, scaled_input_sum, None);
