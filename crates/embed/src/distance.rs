@@ -77,23 +77,32 @@ pub fn pairwise_distance_stats(embeddings: ArrayView2<f32>) -> Option<DistanceSt
 /// identical rows come out at similarity exactly 1.
 pub(crate) fn similarity_matrix(embeddings: ArrayView2<f32>) -> Array2<f64> {
     let rows = embeddings.mapv(f64::from);
-    let gram = crate::gram(rows.view());
-    let count = gram.nrows();
-    // Symmetric by construction: only i <= k is computed, so i ~ k and k ~ i always agree.
-    let mut similarity = Array2::zeros((count, count));
-    for i in 0..count {
-        for k in i..count {
-            let (norm_i_sq, norm_k_sq) = (gram[[i, i]], gram[[k, k]]);
-            let s = if norm_i_sq == 0.0 || norm_k_sq == 0.0 {
+    let mut similarity = crate::gram(rows.view());
+    cosines_of_gram(&mut similarity);
+    crate::gram::mirror_upper(&mut similarity);
+    similarity
+}
+
+/// Turns the upper triangle (diagonal included) of a standard-layout Gram matrix into cosine
+/// similarities, 0 where either vector is zero. Only i <= k is computed, so that, once mirrored,
+/// i ~ k and k ~ i always agree. Row by row over plain slices, so that the square roots and
+/// divisions vectorise (each rounds as a scalar one does).
+fn cosines_of_gram(gram: &mut Array2<f64>) {
+    let norms_sq: Vec<f64> = gram.diag().to_vec();
+    for (i, mut row) in gram.outer_iter_mut().enumerate() {
+        let row = row
+            .as_slice_mut()
+            .expect("a Gram matrix in standard layout");
+        let norm_i_sq = norms_sq[i];
+        for (s, &norm_k_sq) in row[i..].iter_mut().zip(&norms_sq[i..]) {
+            let cosine = (*s / (norm_i_sq * norm_k_sq).sqrt()).clamp(-1.0, 1.0);
+            *s = if norm_i_sq == 0.0 || norm_k_sq == 0.0 {
                 0.0
             } else {
-                (gram[[i, k]] / (norm_i_sq * norm_k_sq).sqrt()).clamp(-1.0, 1.0)
+                cosine
             };
-            similarity[[i, k]] = s;
-            similarity[[k, i]] = s;
         }
     }
-    similarity
 }
 
 /// Max and mean of 1 - similarity over unordered pairs of `members`, or `None` with fewer than

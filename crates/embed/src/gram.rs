@@ -23,8 +23,7 @@ pub fn gram(x: ArrayView2<f64>) -> Array2<f64> {
 }
 
 /// Copies the upper triangle of a square matrix onto its lower one.
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-fn mirror_upper(gram: &mut Array2<f64>) {
+pub(crate) fn mirror_upper(gram: &mut Array2<f64>) {
     for i in 0..gram.nrows() {
         for j in 0..i {
             gram[[i, j]] = gram[[j, i]];
