@@ -1,6 +1,7 @@
 //! Parameter-free pieces of the models: ReLU and softmax cross-entropy, forward and backward,
 //! and the small kernels the sparse loops share.
 use ndarray::{Array2, ArrayView1, ArrayView2, Axis, CowArray, Ix2, Zip, s};
+use std::mem::MaybeUninit;
 
 /// max(z, 0) element-wise, in place. NaN stays NaN (as in PyTorch) rather than becoming 0, as
 /// `f32::max` would make it, so that bad values surface in the loss.
@@ -163,11 +164,10 @@ fn push_set_bits(mut mask: u32, offset: usize, out: &mut Vec<usize>) {
 pub fn transposed(a: ArrayView2<f32>) -> Array2<f32> {
     let a = a.as_standard_layout();
     let (rows, cols) = a.dim();
-    let mut out = Array2::zeros((cols, rows));
     let source = a.as_slice().expect("standard layout");
-    let target = out
-        .as_slice_mut()
-        .expect("a fresh array is in standard layout");
+    // Every element is written exactly once below, so the output is not zeroed first.
+    let mut values = Vec::with_capacity(rows * cols);
+    let target = &mut values.spare_capacity_mut()[..rows * cols];
     let mut tiled_cols = 0;
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
@@ -176,7 +176,10 @@ pub fn transposed(a: ArrayView2<f32>) -> Array2<f32> {
         tiled_cols = cols - cols % TILE;
     }
     transpose_by_row_blocks(source, rows, cols, tiled_cols, target);
-    out
+    // SAFETY: the tiles wrote every element in their rows below the last multiple of 8 and
+    // columns below `tiled_cols`, and the row blocks all the others.
+    unsafe { values.set_len(rows * cols) };
+    Array2::from_shape_vec((cols, rows), values).expect("one value per element")
 }
 
 /// Rows and columns of the square tiles `transposed` moves at once.
@@ -189,7 +192,7 @@ fn transpose_by_row_blocks(
     rows: usize,
     cols: usize,
     first_col: usize,
-    target: &mut [f32],
+    target: &mut [MaybeUninit<f32>],
 ) {
     let full = rows - rows % TILE;
     for start in (0..full).step_by(TILE) {
@@ -198,13 +201,13 @@ fn transpose_by_row_blocks(
         for c in first_col..cols {
             let to = &mut target[c * rows + start..c * rows + start + TILE];
             for (t, row) in to.iter_mut().zip(&block) {
-                *t = row[c];
+                t.write(row[c]);
             }
         }
     }
     for r in full..rows {
         for c in 0..cols {
-            target[c * rows + r] = source[r * cols + c];
+            target[c * rows + r].write(source[r * cols + c]);
         }
     }
 }
@@ -213,7 +216,7 @@ fn transpose_by_row_blocks(
 /// loaded as eight rows, transposed by unpacks and shuffles, and stored as eight rows.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn transpose_tiles_avx2(source: &[f32], rows: usize, cols: usize, target: &mut [f32]) {
+fn transpose_tiles_avx2(source: &[f32], rows: usize, cols: usize, target: &mut [MaybeUninit<f32>]) {
     use std::arch::x86_64::{
         _mm256_loadu_ps, _mm256_permute2f128_ps, _mm256_shuffle_ps, _mm256_storeu_ps,
         _mm256_unpackhi_ps, _mm256_unpacklo_ps,
@@ -241,7 +244,7 @@ fn transpose_tiles_avx2(source: &[f32], rows: usize, cols: usize, target: &mut [
                 let b5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
                 let b6 = _mm256_shuffle_ps::<0x44>(t5, t7);
                 let b7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
-                let base = target.as_mut_ptr();
+                let base = target.as_mut_ptr().cast::<f32>();
                 let out = |k: usize| base.add((c0 + k) * rows + r0);
                 _mm256_storeu_ps(out(0), _mm256_permute2f128_ps::<0x20>(b0, b4));
                 _mm256_storeu_ps(out(1), _mm256_permute2f128_ps::<0x20>(b1, b5));
@@ -431,8 +434,10 @@ mod tests {
             );
             // The path for CPUs without AVX2 too.
             let source = a.as_slice().expect("standard layout");
-            let mut target = vec![0.0f32; rows * cols];
+            let mut target = vec![MaybeUninit::new(f32::NAN); rows * cols];
             transpose_by_row_blocks(source, rows, cols, 0, &mut target);
+            // SAFETY: every element was initialised (to NaN, then to its value).
+            let target = target.iter().map(|v| unsafe { v.assume_init() }).collect();
             let by_rows = Array2::from_shape_vec((cols, rows), target).expect("sizes");
             assert_eq!(
                 bits(by_rows.view()),
