@@ -550,22 +550,27 @@ impl Sae {
     ) -> ChunkPass {
         let (rows, inputs, latents) = (h.nrows(), self.inputs(), self.latents());
         let scale = 1.0 / batch_rows as f32;
-        let mut centered = h.as_standard_layout().into_owned();
-        centered -= &self.b_dec;
+        let centered = (&h - &self.b_dec).as_standard_layout().into_owned();
         let f = relu(centered.dot(&self.w_enc.t()) + &self.b_enc);
         let active = ActivePairs::of(f.view());
         let decoder = decoder_rows.as_slice().expect("standard layout");
         let decoder_row = |j: usize| &decoder[j * inputs..(j + 1) * inputs];
 
+        // The two sums run in order, row by row, as `sum()` over the whole residual and over
+        // the pairs would (from the empty sum), each while the row's values are at hand.
+        let (mut squared_error, mut l1) = (empty_sum(), empty_sum());
         let mut residual = Array2::zeros((rows, inputs));
-        for (i, mut out) in residual.outer_iter_mut().enumerate() {
+        for ((i, mut out), target) in residual.outer_iter_mut().enumerate().zip(h.rows()) {
             let out = out.as_slice_mut().expect("standard layout");
             out.iter_mut().zip(&self.b_dec).for_each(|(o, &b)| *o = b);
-            weighted_row_sums(decoder, active.of_row(i), out, None);
+            let pairs = active.of_row(i);
+            weighted_row_sums(decoder, pairs, out, None);
+            for (r, &t) in out.iter_mut().zip(&target) {
+                *r -= t;
+                squared_error += *r * *r;
+            }
+            pairs.iter().for_each(|&(_, v)| l1 += v);
         }
-        residual -= &h;
-        let squared_error = residual.iter().map(|r| r * r).sum();
-        let l1 = active.pairs.iter().map(|&(_, v)| v).sum();
 
         let grad_recon = residual * (2.0 * scale * weights.mse);
         let mut grad_w_enc = Array2::zeros((latents, inputs));
@@ -788,6 +793,12 @@ impl SaeGradients {
             self.b_dec.view().into_dyn(),
         ]
     }
+}
+
+/// The value `sum()` gives for no terms (-0 in recent Rust), where a running sum starts so that
+/// adding its terms one by one gives `sum()`'s bits.
+fn empty_sum() -> f32 {
+    std::iter::empty::<f32>().sum()
 }
 
 /// The (latent, value) pairs with f > 0 of each row, row by row (or, from `by_latent`, the
