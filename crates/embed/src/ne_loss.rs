@@ -225,7 +225,12 @@ pub fn ne_loss_of_active(
     let value = latent_losses.iter().flatten().sum::<f64>() * inv_counted;
     grad_w_enc.mapv_inplace(|g| (f64::from(g) * inv_counted) as f32);
     let mut centered_grad_sum = vec![0.0f64; dim];
-    for share in centered_grad_shares.rows() {
+    // Over plain slices, so that the additions vectorise across dimensions (each dimension's
+    // sum still runs over the latents in order).
+    let shares = centered_grad_shares
+        .as_slice()
+        .expect("a fresh array is in standard layout");
+    for share in shares.chunks_exact(dim.max(1)) {
         for (acc, &g) in centered_grad_sum.iter_mut().zip(share) {
             *acc += f64::from(g);
         }
@@ -444,12 +449,12 @@ fn latent_term_any(
     // Pass 1: norms, then the unit sum s = Σ_i e_i / ||e_i|| = w ⊙ Σ_i x_i / ||e_i||.
     // ||e_i||² = Σ_k (w_k x_ik)², without storing e_i; the square roots and divisions run in a
     // loop of their own, where they vectorise and no example waits on the one before.
+    // (A plain loop: `extend` with a closure would be compiled outside this function's
+    // instruction set.)
     norms.clear();
-    norms.extend(
-        active
-            .iter()
-            .map(|&i| lane_sum(weights, row(i), |w, x| (w * x) * (w * x))),
-    );
+    for &i in active {
+        norms.push(lane_sum(weights, row(i), |w, x| (w * x) * (w * x)));
+    }
     let mut nonzero = 0usize;
     for norm in norms.iter_mut() {
         let root = norm.sqrt();

@@ -594,11 +594,13 @@ impl Sae {
             let grad_dec = grad_dec.as_slice_mut().expect("standard layout");
             let grad_enc = grad_enc.as_slice_mut().expect("standard layout");
             weighted_row_sums(grad_recon_rows, pairs, grad_dec, None);
+            // A plain loop: `extend` with a closure would be compiled outside this function's
+            // instruction set.
             grad_pre.clear();
-            grad_pre.extend(pairs.iter().map(|&(i, _)| {
+            for &(i, _) in pairs {
                 let g = &grad_recon_rows[i * inputs..(i + 1) * inputs];
-                (i, dot(g, decoder_row(j)) + l1_grad)
-            }));
+                grad_pre.push((i, dot(g, decoder_row(j)) + l1_grad));
+            }
             grad_pre.iter().for_each(|&(_, g)| *grad_b += g);
             weighted_row_sums(centered_rows, &grad_pre, grad_enc, None);
             *fired = pairs.len() as u32;
