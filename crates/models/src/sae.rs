@@ -5,7 +5,7 @@ use crate::SaeInit;
 use crate::error::ModelError;
 #[cfg(target_arch = "x86_64")]
 use crate::ops::dot_avx2;
-use crate::ops::{dot, nonzero_positions, positive_positions, relu, transposed};
+use crate::ops::{bias_relu, dot, nonzero_positions, positive_positions, transposed};
 use crate::optim::Optimizer;
 use crate::parallel::map_row_chunks;
 use crate::rng::uniform_f32;
@@ -254,7 +254,7 @@ impl Sae {
     /// Latents f = ReLU(W_enc (h - b_dec) + b_enc) for rows of `h` (n x d -> n x m).
     pub fn encode(&self, h: ArrayView2<f32>) -> Array2<f32> {
         let centered = &h - &self.b_dec;
-        relu(centered.dot(&self.w_enc.t()) + &self.b_enc)
+        bias_relu(centered.dot(&self.w_enc.t()), &self.b_enc)
     }
 
     /// Reconstruction h_hat = W_dec f + b_dec for rows of `f` (n x m -> n x d).
@@ -550,8 +550,15 @@ impl Sae {
     ) -> ChunkPass {
         let (rows, inputs, latents) = (h.nrows(), self.inputs(), self.latents());
         let scale = 1.0 / batch_rows as f32;
-        let centered = (&h - &self.b_dec).as_standard_layout().into_owned();
-        let f = relu(centered.dot(&self.w_enc.t()) + &self.b_enc);
+        let centered = &h.as_standard_layout() - &self.b_dec;
+        // Standard layout from a standard-layout input; the check keeps the row slices below
+        // valid whatever ndarray chooses.
+        let centered = if centered.is_standard_layout() {
+            centered
+        } else {
+            centered.as_standard_layout().into_owned()
+        };
+        let f = bias_relu(centered.dot(&self.w_enc.t()), &self.b_enc);
         let active = ActivePairs::of(f.view());
         let decoder = decoder_rows.as_slice().expect("standard layout");
         let decoder_row = |j: usize| &decoder[j * inputs..(j + 1) * inputs];
