@@ -7,10 +7,10 @@ use crate::error::ModelError;
 use crate::ops::dot_avx2;
 use crate::ops::{bias_relu, dot, nonzero_positions, positive_positions, transposed};
 use crate::optim::Optimizer;
-use crate::parallel::map_row_chunks;
+use crate::parallel::map_row_ranges;
 use crate::rng::uniform_f32;
 use crate::weights::{self, WeightFile};
-use ndarray::{Array1, Array2, ArrayView2, ArrayViewD, ArrayViewMutD, Axis};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewD, ArrayViewMutD, Axis, s};
 use ne_embed::{NeReduction, weighted_row_sums};
 use rand_chacha::ChaCha8Rng;
 
@@ -105,18 +105,24 @@ pub struct SaeBatch {
 /// gradients summed in chunk order (the NE loss then sees the whole batch).
 pub(crate) const CHUNK_ROWS: usize = 64;
 
+/// A chunk's rows of a batch: h, h - b_dec (standard layout) and the latents f (standard
+/// layout).
+#[derive(Clone, Copy)]
+struct Chunk<'a> {
+    h: ArrayView2<'a, f32>,
+    centered: ArrayView2<'a, f32>,
+    f: ArrayView2<'a, f32>,
+}
+
 /// One chunk's forward and backward pass, before the batch-level parts are added.
 struct ChunkPass {
     activity: ChunkActivity,
     sums: ChunkSums,
 }
 
-/// What the NE loss needs of a chunk.
+/// What the NE loss needs of a chunk: its active (row, value) pairs, latent by latent.
 struct ChunkActivity {
-    /// The chunk's active (row, value) pairs, latent by latent.
     by_latent: ActivePairs,
-    /// h - b_dec of the chunk's rows (rows x d).
-    centered: Array2<f32>,
 }
 
 /// What a batch activated: the examples each latent is active for, and h - b_dec.
@@ -128,10 +134,8 @@ pub(crate) struct BatchActivity {
 }
 
 impl BatchActivity {
-    /// The batch's activity from its chunks' (in order).
-    fn of(chunks: &[ChunkActivity], latents: usize) -> Self {
-        let parts: Vec<_> = chunks.iter().map(|c| c.centered.view()).collect();
-        let centered = ndarray::concatenate(Axis(0), &parts).expect("chunks share their width");
+    /// The batch's activity from its chunks' (in order) and its h - b_dec.
+    fn of(chunks: &[ChunkActivity], latents: usize, centered: Array2<f32>) -> Self {
         // Latent j's active rows of the batch: each chunk's, offset by the rows before it.
         let active = ne_embed::ActiveSets::from_sets((0..latents).map(|j| {
             chunks.iter().enumerate().flat_map(move |(c, chunk)| {
@@ -445,7 +449,24 @@ impl Sae {
     ) -> (SaeBatch, Option<BatchActivity>) {
         let rows = h.nrows();
         let decoder_rows = transposed(self.w_dec.view());
-        let passes = map_row_chunks(h, CHUNK_ROWS, |chunk| {
+        // The encoder over the whole batch in one product, so that the kernel packs W_enc once
+        // per step: each element is computed as in a product of its chunk's rows alone.
+        let centered = &h.as_standard_layout() - &self.b_dec;
+        // Standard layout from a standard-layout input; the check keeps the chunks' row slices
+        // valid whatever ndarray chooses.
+        let centered = if centered.is_standard_layout() {
+            centered
+        } else {
+            centered.as_standard_layout().into_owned()
+        };
+        let f = bias_relu(centered.dot(&self.w_enc.t()), &self.b_enc);
+        let f = f.as_standard_layout();
+        let passes = map_row_ranges(rows, CHUNK_ROWS, |range| {
+            let chunk = Chunk {
+                h: h.slice(s![range.clone(), ..]),
+                centered: centered.slice(s![range.clone(), ..]),
+                f: f.slice(s![range, ..]),
+            };
             self.chunk_pass(chunk, decoder_rows.view(), rows, weights)
         });
         let (sums, chunks): (Vec<ChunkSums>, Vec<ChunkActivity>) = passes
@@ -461,7 +482,7 @@ impl Sae {
         let mut grad_w_enc = sums.grad_w_enc;
         let mut grad_b_dec = sums.grad_b_dec - self.w_enc.t().dot(&sums.grad_b_enc);
         let activity = (keep_activity || weights.ne.is_some())
-            .then(|| BatchActivity::of(&chunks, self.latents()));
+            .then(|| BatchActivity::of(&chunks, self.latents(), centered));
         let ne = weights.ne.map(|lambda| {
             let BatchActivity { active, centered } =
                 activity.as_ref().expect("built when the NE loss is on");
@@ -512,7 +533,7 @@ impl Sae {
     /// so they give the same bits.
     fn chunk_pass(
         &self,
-        h: ArrayView2<f32>,
+        chunk: Chunk,
         decoder_rows: ArrayView2<f32>,
         batch_rows: usize,
         weights: SaeLossWeights,
@@ -520,21 +541,23 @@ impl Sae {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, all that `chunk_pass_avx2` needs.
-            return unsafe { self.chunk_pass_avx2(h, decoder_rows, batch_rows, weights) };
+            return unsafe { self.chunk_pass_avx2(chunk, decoder_rows, batch_rows, weights) };
         }
-        self.chunk_pass_any(h, decoder_rows, batch_rows, weights, dot)
+        self.chunk_pass_any(chunk, decoder_rows, batch_rows, weights, dot)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn chunk_pass_avx2(
         &self,
-        h: ArrayView2<f32>,
+        chunk: Chunk,
         decoder_rows: ArrayView2<f32>,
         batch_rows: usize,
         weights: SaeLossWeights,
     ) -> ChunkPass {
-        self.chunk_pass_any(h, decoder_rows, batch_rows, weights, |x, y| dot_avx2(x, y))
+        self.chunk_pass_any(chunk, decoder_rows, batch_rows, weights, |x, y| {
+            dot_avx2(x, y)
+        })
     }
 
     /// `chunk_pass` for whichever instructions its caller is compiled for, with that caller's
@@ -542,24 +565,16 @@ impl Sae {
     #[inline(always)]
     fn chunk_pass_any(
         &self,
-        h: ArrayView2<f32>,
+        chunk: Chunk,
         decoder_rows: ArrayView2<f32>,
         batch_rows: usize,
         weights: SaeLossWeights,
         dot: impl Fn(&[f32], &[f32]) -> f32,
     ) -> ChunkPass {
+        let Chunk { h, centered, f } = chunk;
         let (rows, inputs, latents) = (h.nrows(), self.inputs(), self.latents());
         let scale = 1.0 / batch_rows as f32;
-        let centered = &h.as_standard_layout() - &self.b_dec;
-        // Standard layout from a standard-layout input; the check keeps the row slices below
-        // valid whatever ndarray chooses.
-        let centered = if centered.is_standard_layout() {
-            centered
-        } else {
-            centered.as_standard_layout().into_owned()
-        };
-        let f = bias_relu(centered.dot(&self.w_enc.t()), &self.b_enc);
-        let active = ActivePairs::of(f.view());
+        let active = ActivePairs::of(f);
         let decoder = decoder_rows.as_slice().expect("standard layout");
         let decoder_row = |j: usize| &decoder[j * inputs..(j + 1) * inputs];
 
@@ -622,10 +637,7 @@ impl Sae {
             grad_b_dec: grad_recon.sum_axis(Axis(0)),
         };
         ChunkPass {
-            activity: ChunkActivity {
-                by_latent,
-                centered,
-            },
+            activity: ChunkActivity { by_latent },
             sums,
         }
     }
@@ -1134,9 +1146,16 @@ mod tests {
             ne_reduction: NeReduction::LatentMean,
         };
         let bits = |a: &[f32]| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-        let base = sae.chunk_pass_any(h.view(), decoder_rows.view(), 128, weights, dot);
+        let centered = &h - &sae.b_dec;
+        let f = sae.encode(h.view());
+        let chunk = Chunk {
+            h: h.view(),
+            centered: centered.view(),
+            f: f.view(),
+        };
+        let base = sae.chunk_pass_any(chunk, decoder_rows.view(), 128, weights, dot);
         // SAFETY: the CPU has AVX2.
-        let wide = unsafe { sae.chunk_pass_avx2(h.view(), decoder_rows.view(), 128, weights) };
+        let wide = unsafe { sae.chunk_pass_avx2(chunk, decoder_rows.view(), 128, weights) };
         let (a, b) = (&base.sums, &wide.sums);
         assert!(a.firing.sum() > 70 && a.firing.iter().any(|&c| c == 0));
         assert_eq!(a.firing, b.firing);
