@@ -12,8 +12,12 @@ pub(crate) fn relu(pre: Array2<f32>) -> Array2<f32> {
 /// `relu(products + bias)`, the bias added to every row, in one pass over the rows (over plain
 /// slices where `products` is in standard layout, so that the loop vectorises): the same two
 /// operations on each element, so the same values.
+///
+/// # Panics
+/// If `bias` is not as long as a row of `products`.
 pub(crate) fn bias_relu(mut products: Array2<f32>, bias: &Array1<f32>) -> Array2<f32> {
     let width = bias.len();
+    assert_eq!(products.ncols(), width, "bias_relu: one bias per column");
     match (products.as_slice_mut(), bias.as_slice()) {
         (Some(values), Some(bias)) if width > 0 => {
             for row in values.chunks_exact_mut(width) {

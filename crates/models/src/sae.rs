@@ -526,8 +526,8 @@ impl Sae {
         (batch, activity.filter(|_| keep_activity))
     }
 
-    /// Forward and backward pass of the rows `h` of a batch of `batch_rows` rows, given the
-    /// decoder's columns as rows (m x d). Compiled twice: for the baseline x86-64 and for AVX2,
+    /// Forward and backward pass of a chunk of a batch of `batch_rows` rows (its latents already
+    /// encoded with the whole batch), given the decoder's columns as rows (m x d). Compiled twice: for the baseline x86-64 and for AVX2,
     /// taken where the CPU has it. Both do the same IEEE operations on every element in the same
     /// order (AVX2 only widens the vectors: no fused multiply-adds, and `dot` fixes its lanes),
     /// so they give the same bits.
