@@ -20,10 +20,9 @@ pub fn weighted_row_sums(
     inputs: &[f32],
     rows: &[(usize, f32)],
     sum: &mut [f32],
-    squares: Option<&mut [f32]>,
+    mut squares: Option<&mut [f32]>,
 ) {
     let dim = sum.len();
-    let mut squares = squares;
     let mut start = 0;
     while start < dim {
         let left = dim - start;

@@ -169,8 +169,7 @@ fn top_label_purity(top: &[usize], labels: ArrayView1<u8>) -> Option<f64> {
 #[derive(Debug, Clone)]
 pub struct UnitImages {
     /// Per image, its (pixel, value / norm) pairs; empty for a blank image, which has no
-    /// direction. One small vector per image rather than one large one, so that the allocator
-    /// reuses the memory of the previous call instead of mapping fresh pages.
+    /// direction.
     rows: Vec<Vec<(u32, f64)>>,
     pixels: usize,
 }
