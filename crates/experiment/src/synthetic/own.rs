@@ -103,7 +103,8 @@ pub fn read_activations(path: &Path) -> anyhow::Result<Array2<f32>> {
                 path.display()
             )
         })?;
-    if let Some(((row, col), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+    if let Some((row, col)) = ne_models::ops::first_non_finite(x.view()) {
+        let v = x[[row, col]];
         anyhow::bail!(
             "{}: row {row}, column {col} is {v}, not a finite number",
             path.display()

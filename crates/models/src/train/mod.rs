@@ -41,8 +41,8 @@ fn check_inputs(x: ArrayView2<f32>) -> Result<(), TrainError> {
     if x.ncols() == 0 {
         return Err(TrainError::NoFeatures);
     }
-    match x.indexed_iter().find(|(_, v)| !v.is_finite()) {
-        Some(((row, col), _)) => Err(TrainError::NonFiniteInput { row, col }),
+    match crate::ops::first_non_finite(x) {
+        Some((row, col)) => Err(TrainError::NonFiniteInput { row, col }),
         None => Ok(()),
     }
 }
