@@ -342,6 +342,22 @@ pub(crate) fn gather_rows<'a>(
     buffer.slice(s![..rows.len(), ..])
 }
 
+/// aᵀ v, with the bits of ndarray's `a.t().dot(&v)`: each entry sums its terms over a's rows in
+/// order, from +0. ndarray reads each column of `a` with a stride, one scalar term at a time;
+/// here a's rows stream past while a block of the sums stays in registers.
+///
+/// # Panics
+/// If `v` has not one value per row of `a`.
+pub(crate) fn transpose_times(a: ArrayView2<f32>, v: ArrayView1<f32>) -> Array1<f32> {
+    assert_eq!(a.nrows(), v.len(), "transpose_times: one value per row");
+    let a = a.as_standard_layout();
+    let rows: Vec<(usize, f32)> = v.iter().copied().enumerate().collect();
+    let mut sums = vec![0.0; a.ncols()];
+    let values = a.as_slice().expect("standard layout");
+    ne_embed::weighted_row_sums(values, &rows, &mut sums, None);
+    Array1::from(sums)
+}
+
 /// x · y with eight running sums (lane k takes the elements at k mod 8, so the sums fill one
 /// vector register), combined in a fixed order: the same result at any vector width.
 #[inline(always)]
@@ -584,6 +600,30 @@ mod tests {
         }
         assert_eq!(first_non_finite(Array2::<f32>::zeros((0, 4)).view()), None);
         assert_eq!(first_non_finite(Array2::<f32>::zeros((4, 0)).view()), None);
+    }
+
+    #[test]
+    fn transpose_times_has_the_bits_of_ndarrays_product() {
+        for (rows, cols) in [(512, 64), (7, 45), (1, 1), (3, 0), (0, 5)] {
+            let mut a = random_array(41, (rows, cols), -1.0, 1.0);
+            let mut v = random_array(42, (rows, 1), -1.0, 1.0).remove_axis(Axis(1));
+            // Signed zeros and a product that is exactly -0 (-0 · x): the sums still start at +0.
+            if rows > 2 && cols > 2 {
+                a[[0, 0]] = -0.0;
+                v[1] = -0.0;
+                a[[2, 2]] = 0.0;
+            }
+            let expected = a.t().dot(&v);
+            let got = transpose_times(a.view(), v.view());
+            let bits = |x: &Array1<f32>| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got), bits(&expected), "{rows} x {cols}");
+            // From a column-major copy too.
+            let by_columns = a.t().as_standard_layout().reversed_axes().into_owned();
+            assert_eq!(
+                bits(&transpose_times(by_columns.view(), v.view())),
+                bits(&expected)
+            );
+        }
     }
 
     #[test]

@@ -5,7 +5,9 @@ use crate::SaeInit;
 use crate::error::ModelError;
 #[cfg(target_arch = "x86_64")]
 use crate::ops::dot_avx2;
-use crate::ops::{bias_relu, dot, nonzero_positions, positive_positions, transposed};
+use crate::ops::{
+    bias_relu, dot, nonzero_positions, positive_positions, transpose_times, transposed,
+};
 use crate::optim::Optimizer;
 use crate::parallel::map_row_ranges;
 use crate::rng::uniform_f32;
@@ -480,7 +482,8 @@ impl Sae {
         let (squared_error, l1) = (sums.squared_error * scale, sums.l1 * scale);
         let mut total = weights.mse * squared_error + weights.l1 * l1;
         let mut grad_w_enc = sums.grad_w_enc;
-        let mut grad_b_dec = sums.grad_b_dec - self.w_enc.t().dot(&sums.grad_b_enc);
+        let mut grad_b_dec =
+            sums.grad_b_dec - transpose_times(self.w_enc.view(), sums.grad_b_enc.view());
         let activity = (keep_activity || weights.ne.is_some())
             .then(|| BatchActivity::of(&chunks, self.latents(), centered));
         let ne = weights.ne.map(|lambda| {
