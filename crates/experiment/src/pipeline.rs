@@ -6,10 +6,10 @@ use crate::outputs::write_atomic;
 use crate::store::{ModelSource, SeedStore, check_mlp, check_sae};
 use crate::{Config, DataConfig, SeedRun, flops};
 use anyhow::Context;
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView2};
 use ne_metrics::{
     EvalOptions, EvalSet, NeuronStats, SaeEvaluation, SaeMetrics, Table4, TrainScan, UnitImages,
-    UnitProxies, evaluate_sae, mlp_unit_proxies,
+    UnitProxies, activity, evaluate_sae, mlp_unit_proxies,
 };
 use ne_mnist::{Checksums, Mnist, MnistError};
 use ne_models::{Mlp, Sae, SaeTraining, SaeVariant, TrainingFiring};
@@ -417,8 +417,9 @@ pub fn evaluate_seed(
         .par_iter()
         .map(|layer| Ok((layer.key.clone(), yardstick.evaluate(layer, scan)?)))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let mlp_train_firing = (yardstick.train_hidden)
-        .map_axis(Axis(0), |c| c.iter().filter(|&&a| a > 0.0).count() as u64);
+    // Row by row (a column-wise count strides through the whole matrix once per neuron).
+    let hidden = yardstick.train_hidden;
+    let mlp_train_firing = activity(hidden, hidden.ncols(), |rows| rows.to_owned()).firing;
     Ok(SeedEvaluation {
         mlp_train_firing,
         mlp_proxies: mlp_unit_proxies(yardstick.mlp, yardstick.test),
