@@ -168,16 +168,19 @@ fn top_label_purity(top: &[usize], labels: ArrayView1<u8>) -> Option<f64> {
 /// so leaving it out changes no bit of the coherence.
 #[derive(Debug, Clone)]
 pub struct UnitImages {
-    /// Per image, its (pixel, value / norm) pairs; empty for a blank image, which has no
-    /// direction.
-    rows: Vec<Vec<(u32, f64)>>,
+    /// Image i's non-zero pixels, ascending, are `pixel[starts[i]..starts[i + 1]]`, with their
+    /// values divided by the image's norm in `unit` at the same places; none for a blank image,
+    /// which has no direction. One flat store, so that the images a unit picks are compact runs.
+    starts: Vec<usize>,
+    pixel: Vec<u32>,
+    unit: Vec<f64>,
     pixels: usize,
 }
 
 impl UnitImages {
     /// The images `pixels` (n x pixels, raw 0-255), in parallel over images.
     pub fn of(pixels: ArrayView2<u8>) -> Self {
-        let rows = pixels
+        let rows: Vec<Vec<(u32, f64)>> = pixels
             .outer_iter()
             .into_par_iter()
             .map_init(
@@ -201,20 +204,31 @@ impl UnitImages {
                 },
             )
             .collect();
+        let mut starts = Vec::with_capacity(rows.len() + 1);
+        starts.push(0);
+        let entries = rows.iter().map(Vec::len).sum();
+        let (mut pixel, mut unit) = (Vec::with_capacity(entries), Vec::with_capacity(entries));
+        for row in rows {
+            pixel.extend(row.iter().map(|&(k, _)| k));
+            unit.extend(row.iter().map(|&(_, v)| v));
+            starts.push(pixel.len());
+        }
         Self {
-            rows,
+            starts,
+            pixel,
+            unit,
             pixels: pixels.ncols(),
         }
     }
 
     /// How many images there are.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.starts.len() - 1
     }
 
     /// Whether there are no images.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.len() == 0
     }
 
     /// Mean cosine similarity over ordered pairs of distinct examples of `top`, from the sum s
@@ -228,8 +242,9 @@ impl UnitImages {
         let mut sum = vec![0.0f64; self.pixels];
         let mut nonzero = 0usize;
         for &i in top {
-            nonzero += usize::from(!self.rows[i].is_empty());
-            for &(k, unit) in &self.rows[i] {
+            let image = self.starts[i]..self.starts[i + 1];
+            nonzero += usize::from(!image.is_empty());
+            for (&k, &unit) in self.pixel[image.clone()].iter().zip(&self.unit[image]) {
                 sum[k as usize] += unit;
             }
         }
