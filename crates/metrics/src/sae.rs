@@ -401,13 +401,14 @@ fn encode_by_column(sae: &Sae, h: ArrayView2<f32>) -> Encoded {
     let mut l1 = std::iter::empty::<f64>().sum::<f64>();
     let (mut active, mut positive_zero, mut nan) = (0, false, false);
     let mut positions = Vec::with_capacity(sae.latents());
+    let decoder = sae.sparse_decoder();
     for ((rows, mut stored), mut decoded) in h
         .axis_chunks_iter(Axis(0), ENCODE_ROWS)
         .zip(acts.axis_chunks_iter_mut(Axis(0), ENCODE_ROWS))
         .zip(recon.axis_chunks_iter_mut(Axis(0), ENCODE_ROWS))
     {
         let block = sae.encode(rows);
-        decoded.assign(&sae.decode_sparse(block.view()));
+        decoded.assign(&decoder.decode(block.view()));
         let values = block
             .as_slice()
             .expect("a fresh array is in standard layout");

@@ -25,7 +25,9 @@ pub use linear::{Linear, LinearGradients};
 pub use loss_terms::{BatchShape, LossKind, LossTerm, Reduction, weights_at, weights_for_batch};
 pub use mlp::{Mlp, MlpStepStats};
 pub use optim::{Adam, AdamW, Optimizer, OptimizerConfig, Sgd};
-pub use sae::{NamedLoss, Sae, SaeBatch, SaeForward, SaeGradients, SaeLossWeights, SaeStepStats};
+pub use sae::{
+    NamedLoss, Sae, SaeBatch, SaeForward, SaeGradients, SaeLossWeights, SaeStepStats, SparseDecoder,
+};
 pub use train::mlp::{MlpEpoch, MlpHistory, MlpProgress, train_mlp};
 pub use train::sae::{
     SaeEpoch, SaeHistory, SaeLossParts, SaeProgress, SaeTraining, TrainingFiring, train_sae,

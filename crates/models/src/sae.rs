@@ -176,6 +176,26 @@ impl ChunkSums {
     }
 }
 
+/// An SAE ready to decode block after block of sparse latents: `Sae::sparse_decoder`.
+pub struct SparseDecoder<'a> {
+    sae: &'a Sae,
+    /// The decoder's rows (m x d) where the sparse path applies (see `Sae::decode_sparse`).
+    decoder_rows: Option<Array2<f32>>,
+}
+
+impl SparseDecoder<'_> {
+    /// `Sae::decode_sparse(f)`, the same bits.
+    pub fn decode(&self, f: ArrayView2<f32>) -> Array2<f32> {
+        match &self.decoder_rows {
+            // SAFETY: the rows are kept only where the CPU has AVX2 and FMA, all that
+            // `decode_sparse_fma` needs.
+            #[cfg(target_arch = "x86_64")]
+            Some(rows) => unsafe { self.sae.decode_sparse_fma(rows, f) },
+            _ => self.sae.decode(f),
+        }
+    }
+}
+
 const NAMES: [&str; 4] = ["W_enc", "b_enc", "W_dec", "b_dec"];
 
 impl Sae {
@@ -279,25 +299,32 @@ impl Sae {
     /// additions make every zero +0 alike. A decoder with a non-finite weight (0 × ∞ is NaN) is
     /// decoded in full. Elsewhere this is `decode`.
     pub fn decode_sparse(&self, f: ArrayView2<f32>) -> Array2<f32> {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma")
-            && self.w_dec.iter().all(|w| w.is_finite())
-        {
-            // SAFETY: the CPU has AVX2 and FMA, all that `decode_sparse_fma` needs.
-            return unsafe { self.decode_sparse_fma(f) };
-        }
-        self.decode(f)
+        self.sparse_decoder().decode(f)
     }
 
+    /// What `decode_sparse` prepares from the weights, for decoding many blocks of rows with
+    /// the same SAE: the decoder's rows, and whether the sparse path applies.
+    pub fn sparse_decoder(&self) -> SparseDecoder<'_> {
+        #[cfg(target_arch = "x86_64")]
+        let sparse = std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+            && self.w_dec.iter().all(|w| w.is_finite());
+        #[cfg(not(target_arch = "x86_64"))]
+        let sparse = false;
+        SparseDecoder {
+            sae: self,
+            decoder_rows: sparse.then(|| transposed(self.w_dec.view())),
+        }
+    }
+
+    /// `decode_sparse` with the decoder's rows (`decoder_rows`, m x d) already transposed.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    fn decode_sparse_fma(&self, f: ArrayView2<f32>) -> Array2<f32> {
+    fn decode_sparse_fma(&self, decoder_rows: &Array2<f32>, f: ArrayView2<f32>) -> Array2<f32> {
         /// Latents per block of matrixmultiply's f32 kernel (its `S_KC`).
         const BLOCK: usize = 256;
         let (latents, inputs) = (self.latents(), self.inputs());
         assert_eq!(f.ncols(), latents, "decode_sparse: one column per latent");
-        let decoder_rows = transposed(self.w_dec.view());
         let decoder = decoder_rows.as_slice().expect("standard layout");
         let decoder_row = |j: usize| &decoder[j * inputs..(j + 1) * inputs];
         let f = f.as_standard_layout();
@@ -931,6 +958,14 @@ mod tests {
         // Column-major latents read the same rows.
         let by_column = f.t().as_standard_layout().into_owned().reversed_axes();
         assert_eq!(bits(&sae.decode_sparse(by_column.view())), bits(&dense));
+        // One prepared decoder, block after block of rows.
+        let decoder = sae.sparse_decoder();
+        let (top, bottom) = (
+            decoder.decode(f.slice(s![..17, ..])),
+            decoder.decode(f.slice(s![17.., ..])),
+        );
+        let blocks = ndarray::concatenate(Axis(0), &[top.view(), bottom.view()]).unwrap();
+        assert_eq!(bits(&blocks), bits(&dense));
         sae.w_dec[[2, 9]] = f32::INFINITY;
         let dense = sae.decode(f.view());
         assert_eq!(bits(&sae.decode_sparse(f.view())), bits(&dense));
