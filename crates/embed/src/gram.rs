@@ -3,10 +3,11 @@
 //!
 //! Same bits as `x.dot(&x.t())`. On a CPU with AVX2 and FMA, ndarray's product (matrixmultiply)
 //! computes each element as one chain of fused multiply-adds over k, in blocks of 256 values of
-//! k: the first block's chain is stored (as `1 × chain + 0`), each later one added to it. The
-//! kernel here makes the same chain for every element, so element (i, j) and element (j, i)
-//! (the same products, each multiplication's operands swapped) come out identical, and so do
-//! both matrices. Elsewhere it calls ndarray's product.
+//! k: the first block's chain is stored (as `1 × chain + 0` by its FMA kernel, as `1 × chain` by
+//! its AVX-512 one: `crate::product_zeros` says which), each later one added to it. The kernel
+//! here makes the same chain for every element, so element (i, j) and element (j, i) (the same
+//! products, each multiplication's operands swapped) come out identical, and so do both
+//! matrices. Elsewhere it calls ndarray's product.
 use ndarray::{Array2, ArrayView2};
 
 /// X Xᵀ for the rows of `x` (n x k -> n x n).
@@ -51,6 +52,7 @@ mod fma {
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn upper_gram(x: ArrayView2<f64>) -> Array2<f64> {
         let (n, k) = x.dim();
+        let keep_negative_zero = crate::f64_product_keeps_negative_zero();
         let mut gram = Array2::<f64>::zeros((n, n));
         let rows = x.as_slice().expect("standard layout");
         let out = gram
@@ -93,7 +95,8 @@ mod fma {
                     let tile = chains(kc, &packed_rows, packed);
                     for (r, row) in tile.iter().enumerate().take(height) {
                         let start = (i0 + r) * n + j0;
-                        store(row, &mut out[start..start + width], k0 == 0);
+                        let first = (k0 == 0).then_some(keep_negative_zero);
+                        store(row, &mut out[start..start + width], first);
                     }
                 }
             }
@@ -122,17 +125,18 @@ mod fma {
         }
     }
 
-    /// Stores a tile row's chains into `out` (up to NR elements): as `chain + 0` for the first
-    /// block of k (which turns a -0 chain into +0, as matrixmultiply's `1 × chain + 0` does),
-    /// added to what is there for the others.
+    /// Stores a tile row's chains into `out` (up to NR elements). For the first block of k
+    /// (`first` is `Some(keep_negative_zero)`), as the chain itself where matrixmultiply keeps
+    /// -0, else as `chain + 0` (which turns a -0 chain into +0, as its `1 × chain + 0` does);
+    /// for the others (`None`), added to what is there.
     #[inline(always)]
-    fn store(chains: &[__m256d; 2], out: &mut [f64], first: bool) {
+    fn store(chains: &[__m256d; 2], out: &mut [f64], first: Option<bool>) {
         let mut values = [0.0f64; NR];
         // SAFETY: `values` holds NR = 8 f64, two vectors of four; the caller has AVX2.
         unsafe {
             let zero = _mm256_setzero_pd();
             for (half, &chain) in chains.iter().enumerate() {
-                let value = if first {
+                let value = if first == Some(false) {
                     _mm256_add_pd(chain, zero)
                 } else {
                     chain
@@ -141,7 +145,7 @@ mod fma {
             }
         }
         for (o, &v) in out.iter_mut().zip(&values) {
-            *o = if first { v } else { *o + v };
+            *o = if first.is_some() { v } else { *o + v };
         }
     }
 }
@@ -183,12 +187,17 @@ mod tests {
         odd.row_mut(4).fill(0.0);
         odd[[6, 3]] = f64::NAN;
         odd[[8, 5]] = f64::INFINITY;
-        // Products that underflow to -0: a chain of -0, stored as +0.
+        // Products that underflow to -0: a chain of -0, stored as matrixmultiply's kernel
+        // stores it (+0 by the FMA kernel, -0 by the AVX-512 one).
         odd.row_mut(9).fill(1e-200);
         odd.row_mut(10).fill(-1e-200);
         let (ours, theirs) = (gram(odd.view()), odd.dot(&odd.t()));
         assert!(ours[[2, 2]].to_bits() == 0 && ours[[6, 1]].is_nan());
-        assert_eq!(ours[[9, 10]].to_bits(), 0);
+        assert_eq!(ours[[9, 10]], 0.0);
+        assert_eq!(
+            ours[[9, 10]].is_sign_negative(),
+            crate::f64_product_keeps_negative_zero()
+        );
         assert_eq!(bits(&ours), bits(&theirs));
     }
 }

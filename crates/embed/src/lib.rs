@@ -7,6 +7,7 @@ pub mod clusters;
 pub mod distance;
 pub mod gram;
 pub mod ne_loss;
+pub mod product_zeros;
 pub mod row_sums;
 pub mod running_mean;
 
@@ -19,5 +20,6 @@ pub use ne_loss::{
     ActiveSets, NeLoss, NeLossInputs, NeReduction, ne_loss, ne_loss_of_active, ne_loss_reduced,
     ne_loss_with_input_grads,
 };
+pub use product_zeros::{f32_product_keeps_negative_zero, f64_product_keeps_negative_zero};
 pub use row_sums::weighted_row_sums;
 pub use running_mean::RunningMeans;

@@ -293,10 +293,12 @@ impl Sae {
     ///
     /// On a CPU with AVX2 and FMA, ndarray's product (matrixmultiply) computes each output as one
     /// chain of fused multiply-adds over the latents, in blocks of 256: the first block's chain
-    /// is stored as `chain + 0`, each later one added to it. A zero latent's step leaves a chain
-    /// as it is, except that a zero chain may change sign; so the chains here, which skip those
-    /// steps, equal the full ones or are zeros of another sign, and `chain + 0` and the later
-    /// additions make every zero +0 alike. A decoder with a non-finite weight (0 × ∞ is NaN) is
+    /// is stored (as `chain + 0` by its FMA kernel, as the chain itself by its AVX-512 one:
+    /// `ne_embed::product_zeros` says which), each later one added to it. A zero latent's step
+    /// leaves a chain as it is, except that it may turn a -0 chain into +0; so a chain here,
+    /// which skips those steps, equals the full one or is -0 where that is +0. `chain + 0` and
+    /// the later additions make every zero +0 alike; where the product keeps -0, a chain that
+    /// ends at -0 is redone in full. A decoder with a non-finite weight (0 × ∞ is NaN) is
     /// decoded in full. Elsewhere this is `decode`.
     pub fn decode_sparse(&self, f: ArrayView2<f32>) -> Array2<f32> {
         self.sparse_decoder().decode(f)
@@ -331,6 +333,7 @@ impl Sae {
         let mut out = Array2::<f32>::zeros((f.nrows(), inputs));
         let mut chain = vec![0.0f32; inputs];
         let mut nonzero = Vec::with_capacity(BLOCK);
+        let keep_negative_zero = ne_embed::f32_product_keeps_negative_zero();
         for (f_row, mut out_row) in f.outer_iter().zip(out.outer_iter_mut()) {
             let f_row = f_row.to_slice().expect("standard layout");
             let out_row = out_row.as_slice_mut().expect("standard layout");
@@ -372,8 +375,26 @@ impl Sae {
                         *c = values[j].mul_add(w, *c);
                     }
                 }
+                if keep_negative_zero {
+                    // Where the product keeps -0, a chain that ends at -0 here may end at +0
+                    // in full (a zero latent's step turns -0 into +0 unless its product is -0;
+                    // it never turns +0 into -0): such an output's chain is redone over every
+                    // latent of the block.
+                    for (k, c) in chain.iter_mut().enumerate() {
+                        if c.to_bits() == (-0.0f32).to_bits() {
+                            *c = values
+                                .iter()
+                                .enumerate()
+                                .fold(0.0, |c, (j, &v)| v.mul_add(decoder_row(first + j)[k], c));
+                        }
+                    }
+                }
                 for (o, &c) in out_row.iter_mut().zip(&chain) {
-                    *o = if block == 0 { c + 0.0 } else { *o + c };
+                    *o = match (block, keep_negative_zero) {
+                        (0, true) => c,
+                        (0, false) => c + 0.0,
+                        _ => *o + c,
+                    };
                 }
             }
         }
@@ -928,8 +949,8 @@ mod tests {
 
     /// `decode_sparse` against `decode`, bit for bit: 600 latents (two whole blocks of 256 and
     /// a part), 77 inputs (64 at a time and 13 more), a sparse code with a NaN, chains that end at -0
-    /// (products below f32's range) before a -0 bias, and a decoder with an infinity (decoded in
-    /// full).
+    /// (products below f32's range) before a -0 bias, here only or in full too, and a decoder with
+    /// an infinity (decoded in full).
     #[test]
     fn sparse_decoding_gives_the_bits_of_the_dense_product() {
         let (latents, inputs, rows) = (600, 77, 40);
@@ -949,11 +970,27 @@ mod tests {
                 .column_mut(j)
                 .mapv_inplace(|w| -w.abs() * 1e-20 - 1e-22);
         }
+        // Row 6: one tiny latent at the end of each block, so that every full chain ends at -0
+        // too, which the product keeps (AVX-512 kernel) or makes +0 (FMA kernel).
+        f.row_mut(6).fill(0.0);
+        for j in [255, 511, 599] {
+            f[[6, j]] = 1e-30;
+            sae.w_dec
+                .column_mut(j)
+                .mapv_inplace(|w| -w.abs() * 1e-20 - 1e-22);
+        }
         sae.b_dec.fill(-0.0);
         let bits = |a: &Array2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         let dense = sae.decode(f.view());
         assert!(f.iter().filter(|&&v| v == 0.0).count() > rows * latents / 2);
         assert!(dense.row(5).iter().all(|v| v.to_bits() == 0));
+        let keeps = ne_embed::f32_product_keeps_negative_zero();
+        assert!(
+            dense
+                .row(6)
+                .iter()
+                .all(|&v| v == 0.0 && v.is_sign_negative() == keeps)
+        );
         assert_eq!(bits(&sae.decode_sparse(f.view())), bits(&dense));
         // Column-major latents read the same rows.
         let by_column = f.t().as_standard_layout().into_owned().reversed_axes();
