@@ -3,7 +3,9 @@
 //! their files, which must carry the stamp of that config. Reading trains nothing and writes
 //! nothing; the folder stays locked while it is open, since those commands write into it.
 use crate::MetricsFile;
-use crate::pipeline::{Log, SeedExtras, SeedOutcome, load_and_check, run_seed};
+use crate::pipeline::{
+    Log, RunData, SeedExtras, SeedOutcome, load_and_check, run_seed, test_images,
+};
 use crate::store::{ModelSource, RunFolder};
 use anyhow::Context;
 use ne_metrics::TrainScan;
@@ -60,9 +62,13 @@ impl FinishedRun {
 
     /// The saved models of `seed`, evaluated as the run evaluated them.
     pub fn outcome(&self, data: &Mnist, seed: u64, log: Log) -> anyhow::Result<SeedOutcome> {
+        let run_data = RunData {
+            mnist: data,
+            test_images: &test_images(data),
+        };
         run_seed(
             &self.metrics.config,
-            data,
+            run_data,
             seed,
             &self.dir,
             ModelSource::Saved,

@@ -23,7 +23,7 @@ pub mod sweep;
 pub mod synthetic;
 
 pub use config::{Config, ConfigError, CurveConfig, DataConfig, EvalConfig, ExplorerConfig};
-pub use pipeline::{SeedExtras, run_seed};
+pub use pipeline::{RunData, SeedExtras, run_seed};
 pub use reproduce::{Peak, ReproduceOptions, Reproduction, reproduce};
 pub use results::{MetricsFile, SeedRun, Summary};
 pub use store::ModelSource;

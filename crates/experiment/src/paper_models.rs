@@ -9,7 +9,7 @@ use crate::pipeline::{
 };
 use crate::{Config, MetricsFile, SeedRun, report};
 use anyhow::{Context, bail};
-use ne_metrics::{SaeEvaluation, TrainScan, median};
+use ne_metrics::{SaeEvaluation, TrainScan, UnitImages, median};
 use ne_mnist::{CLASSES, IMAGE_PIXELS, Mnist};
 use ne_models::torch;
 use serde::{Deserialize, Serialize};
@@ -129,10 +129,12 @@ pub fn load(files: &ModelFiles) -> anyhow::Result<SeedModels> {
 
 /// Measures `models` as a run measures a seed's models, without a training record (their
 /// training is not published, so the training-time dead counts stay unmeasured), keeping as
-/// much of the training set's per-latent activity as `scan` says. The outcome's seed is 0.
+/// much of the training set's per-latent activity as `scan` says; `images` are `data`'s test
+/// images as input coherence reads them. The outcome's seed is 0.
 pub fn measure(
     config: &Config,
     data: &Mnist,
+    images: &UnitImages,
     models: SeedModels,
     scan: TrainScan,
     log: Log,
@@ -140,9 +142,8 @@ pub fn measure(
     let start = Instant::now();
     let train_hidden = models.mlp.hidden(data.train.images.view());
     let test_hidden = models.mlp.hidden(data.test.images.view());
-    let images = test_images(data);
     let (train, test) = (train_hidden.view(), test_hidden.view());
-    let yardstick = Yardstick::new(config, data, &models.mlp, train, test, &images);
+    let yardstick = Yardstick::new(config, data, &models.mlp, train, test, images);
     let evaluation = evaluate_seed(&yardstick, &models.saes, scan)?;
     let secs = start.elapsed().as_secs_f64();
     log(&format!("paper's models: measured in {secs:.2} s"));
@@ -159,10 +160,15 @@ pub fn measure(
 }
 
 /// The shipped models measured under `config` on `data`: the row reproduce adds to its tables
-/// (which need only the dead counts of the training set).
-pub fn measure_shipped(config: &Config, data: &Mnist, log: Log) -> anyhow::Result<SeedRun> {
+/// (which need only the dead counts of the training set); `images` as `measure`.
+pub fn measure_shipped(
+    config: &Config,
+    data: &Mnist,
+    images: &UnitImages,
+    log: Log,
+) -> anyhow::Result<SeedRun> {
     let models = load(&ModelFiles::shipped())?;
-    Ok(measure(config, data, models, TrainScan::DeadCounts, log)?.run)
+    Ok(measure(config, data, images, models, TrainScan::DeadCounts, log)?.run)
 }
 
 /// The τ values at which `dead_threshold_pct` reads the paper's printed dead % (to its one
@@ -291,7 +297,8 @@ pub fn paper_models(
     let load_secs = start.elapsed().as_secs_f64();
     // Per latent in full: the τ ranges, the shortcut figures and the explorer read each
     // latent's firing count and largest activation over the training set.
-    let outcome = measure(config, &data, models, TrainScan::PerLatent, log)?;
+    let images = test_images(&data);
+    let outcome = measure(config, &data, &images, models, TrainScan::PerLatent, log)?;
     let eval = &outcome.evaluation;
     let printed_dead = |key: &str| match key {
         STANDARD => PAPER_STANDARD.dead_pct,

@@ -169,18 +169,30 @@ pub struct SeedExtras {
     pub train_scan: TrainScan,
 }
 
+/// What every seed of a run reads: MNIST, and its test images as input coherence reads them
+/// (`test_images`, built once per run).
+#[derive(Clone, Copy)]
+pub struct RunData<'a> {
+    pub mnist: &'a Mnist,
+    pub test_images: &'a UnitImages,
+}
+
 /// Trains (or reloads, as `source` says) and evaluates one seed, with what `extras` asks for.
 /// Unless the models are only read (`ModelSource::Saved`), writes its models and `run.json` into
 /// `seed_dir(out, seed)`.
 pub fn run_seed(
     config: &Config,
-    data: &Mnist,
+    data: RunData,
     seed: u64,
     out: &Path,
     source: ModelSource,
     extras: SeedExtras,
     log: Log,
 ) -> anyhow::Result<SeedOutcome> {
+    let RunData {
+        mnist: data,
+        test_images: images,
+    } = data;
     let dir = seed_dir(out, seed);
     let store = SeedStore::new(dir.clone(), config, data, seed, source, log);
 
@@ -292,9 +304,8 @@ pub fn run_seed(
         mlp,
         saes: vec![standard, ne],
     };
-    let images = test_images(data);
     let test = test_hidden.view();
-    let yardstick = Yardstick::new(config, data, &models.mlp, train_view, test, &images);
+    let yardstick = Yardstick::new(config, data, &models.mlp, train_view, test, images);
     let evaluation = stages.run("eval", || {
         let evaluation = evaluate_seed(&yardstick, &models.saes, extras.train_scan)?;
         for (_, sae) in evaluation.saes.iter() {
@@ -401,7 +412,8 @@ impl<'a> Yardstick<'a> {
     }
 }
 
-/// The test images as input coherence reads them, built once for every model measured on them.
+/// The test images as input coherence reads them, built once per run for every model measured
+/// on them.
 pub fn test_images(data: &Mnist) -> UnitImages {
     UnitImages::of(data.test.pixels.view())
 }

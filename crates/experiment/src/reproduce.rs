@@ -2,7 +2,9 @@
 //! the SAELens exports, the λ_NE curve, `report.md` and the explorer.
 use crate::curve::CurveFile;
 use crate::outputs::write_atomic;
-use crate::pipeline::{Log, MAX_SEEDS, SeedExtras, SeedOutcome, load_and_check, run_seed};
+use crate::pipeline::{
+    Log, MAX_SEEDS, RunData, SeedExtras, SeedOutcome, load_and_check, run_seed, test_images,
+};
 use crate::store::{ModelSource, RunFolder};
 use crate::{Config, MetricsFile, interop, report};
 use anyhow::bail;
@@ -81,6 +83,7 @@ pub fn reproduce(
     let start = Instant::now();
     let mut timing = BTreeMap::new();
     let data = load_and_check(config, options.seeds.len())?;
+    let images = test_images(&data);
     let folder = RunFolder::open(&options.out, log)?;
     let resumed = options.resume.then_some(options.seeds.as_slice());
     folder.start_run(resumed, options.force, log)?;
@@ -111,7 +114,11 @@ pub fn reproduce(
                     false => TrainScan::DeadCounts,
                 },
             };
-            run_seed(config, &data, seed, &options.out, source, extras, log)
+            let run_data = RunData {
+                mnist: &data,
+                test_images: &images,
+            };
+            run_seed(config, run_data, seed, &options.out, source, extras, log)
         })
         .collect::<anyhow::Result<_>>()?;
     timing.insert(
@@ -136,7 +143,9 @@ pub fn reproduce(
         config.clone(),
         outcomes.iter().map(|o| o.run.clone()).collect(),
     );
-    metrics.paper_models = Some(crate::paper_models::measure_shipped(config, &data, log)?);
+    metrics.paper_models = Some(crate::paper_models::measure_shipped(
+        config, &data, &images, log,
+    )?);
     timing.insert("paper_models".to_owned(), t.elapsed().as_secs_f64());
     write_atomic(
         &options.out.join("metrics.json"),
