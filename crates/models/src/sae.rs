@@ -963,21 +963,16 @@ mod tests {
         let mut f = random_array(7, (rows, latents), -4.0, 1.0).mapv(|v: f32| v.max(0.0));
         f[[3, 10]] = f32::NAN;
         // Row 5: one tiny latent in each block, read by tiny negative weights: every chain -0.
-        f.row_mut(5).fill(0.0);
-        for j in [7, 300, 580] {
-            f[[5, j]] = 1e-30;
-            sae.w_dec
-                .column_mut(j)
-                .mapv_inplace(|w| -w.abs() * 1e-20 - 1e-22);
-        }
-        // Row 6: one tiny latent at the end of each block, so that every full chain ends at -0
-        // too, which the product keeps (AVX-512 kernel) or makes +0 (FMA kernel).
-        f.row_mut(6).fill(0.0);
-        for j in [255, 511, 599] {
-            f[[6, j]] = 1e-30;
-            sae.w_dec
-                .column_mut(j)
-                .mapv_inplace(|w| -w.abs() * 1e-20 - 1e-22);
+        // Row 6: the same at the end of each block, so that every full chain ends at -0 too,
+        // which the product keeps (AVX-512 kernel) or makes +0 (FMA kernel).
+        for (row, tiny_latents) in [(5, [7, 300, 580]), (6, [255, 511, 599])] {
+            f.row_mut(row).fill(0.0);
+            for j in tiny_latents {
+                f[[row, j]] = 1e-30;
+                sae.w_dec
+                    .column_mut(j)
+                    .mapv_inplace(|w| -w.abs() * 1e-20 - 1e-22);
+            }
         }
         sae.b_dec.fill(-0.0);
         let bits = |a: &Array2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
