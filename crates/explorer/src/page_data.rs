@@ -295,7 +295,7 @@ pub fn build<'a>(input: &ExplorerInput<'a>) -> PageData<'a> {
             logit_effects: latent_logit_effects(mlp.fc2.weight.view(), s.sae.w_dec.view()),
             embedding_weights: s.sae.w_enc.view(),
             embedding_inputs: centred.view(),
-            activations: transposed(s.sae.encode(hidden.view()).view()).reversed_axes(),
+            activations: s.sae.encode_transposed(centred.view()).reversed_axes(),
             train_firing: s.train_firing,
             proxies: s.proxies,
         });

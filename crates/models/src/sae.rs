@@ -283,6 +283,22 @@ impl Sae {
         bias_relu(centered.dot(&self.w_enc.t()), &self.b_enc)
     }
 
+    /// `encode(h)` transposed (m x n, latent by latent), from the rows already centred
+    /// (`centered` = h - b_dec), with the same bits: each element is the same chain of products
+    /// over the inputs (each product's operands swapped), then the same bias and ReLU. Computed
+    /// in that layout, so a caller that reads latent by latent needs no transpose of an n x m
+    /// matrix.
+    pub fn encode_transposed(&self, centered: ArrayView2<f32>) -> Array2<f32> {
+        let mut latents = self.w_enc.dot(&centered.t());
+        for (mut row, &b) in latents.outer_iter_mut().zip(&self.b_enc) {
+            row.mapv_inplace(|v| {
+                let z = v + b;
+                if z < 0.0 { 0.0 } else { z }
+            });
+        }
+        latents
+    }
+
     /// Reconstruction h_hat = W_dec f + b_dec for rows of `f` (n x m -> n x d).
     pub fn decode(&self, f: ArrayView2<f32>) -> Array2<f32> {
         f.dot(&self.w_dec.t()) + &self.b_dec
@@ -1001,6 +1017,36 @@ mod tests {
         sae.w_dec[[2, 9]] = f32::INFINITY;
         let dense = sae.decode(f.view());
         assert_eq!(bits(&sae.decode_sparse(f.view())), bits(&dense));
+    }
+
+    /// The transposed encoding has the bits of `encode`, transposed: over several tiles and
+    /// partial ones, with a NaN input, signed zeros and pre-activations exactly at 0.
+    #[test]
+    fn transposed_encoding_gives_the_bits_of_encode() {
+        let (latents, inputs, rows) = (45, 70, 37);
+        let mut sae = Sae {
+            w_enc: random_array(11, (latents, inputs), -1.0, 1.0),
+            b_enc: random_array(12, latents, -0.5, 0.5),
+            w_dec: Array2::zeros((inputs, latents)),
+            b_dec: random_array(13, inputs, -0.5, 0.5),
+        };
+        sae.b_enc[3] = -0.0;
+        sae.w_enc.row_mut(3).fill(0.0);
+        let mut h = random_array(14, (rows, inputs), -2.0, 2.0);
+        h[[4, 9]] = f32::NAN;
+        h[[6, 0]] = -0.0;
+        let bits = |a: ArrayView2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let expected = sae.encode(h.view());
+        let centered = &h - &sae.b_dec;
+        let by_latent = sae.encode_transposed(centered.view());
+        assert_eq!(by_latent.dim(), (latents, rows));
+        assert_eq!(bits(by_latent.t()), bits(expected.view()));
+        assert!(
+            by_latent
+                .row(3)
+                .iter()
+                .all(|v| v.to_bits() == 0 || v.is_nan())
+        );
     }
 
     fn flatten(sae: &Sae) -> Vec<f64> {
