@@ -4,7 +4,7 @@ use crate::{
     unit_proxies,
 };
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, ShapeBuilder, Zip};
-use ne_models::ops::{positive_positions, transposed};
+use ne_models::ops::{positive_positions, relu_value, transposed};
 use ne_models::{Mlp, ModelError, Sae, TrainingFiring};
 use serde::{Deserialize, Serialize};
 
@@ -284,8 +284,7 @@ fn max_up_to(sae: &Sae, h: ArrayView2<f32>, cap: f32) -> (Array1<f32>, usize) {
         let biases = bias.as_slice().expect("a fresh array is contiguous");
         for row in rows.chunks_exact(open.len()) {
             for ((top, &product), &b) in open_max.iter_mut().zip(row).zip(biases) {
-                let v = product + b;
-                *top = top.max(if v < 0.0 { 0.0 } else { v });
+                *top = top.max(relu_value(product + b));
             }
         }
         if open_max.iter().all(|&m| m <= cap) {

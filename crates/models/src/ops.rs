@@ -3,10 +3,17 @@
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, CowArray, Ix2, Zip, s};
 use std::mem::MaybeUninit;
 
-/// max(z, 0) element-wise, in place. NaN stays NaN (as in PyTorch) rather than becoming 0, as
-/// `f32::max` would make it, so that bad values surface in the loss.
+/// ReLU of one pre-activation: 0 below 0, z itself otherwise. NaN stays NaN (as in PyTorch)
+/// rather than becoming 0, as `f32::max` would make it, so that bad values surface in the loss.
+/// Every encoder (and every scan that recomputes one) applies this, so they agree bit for bit.
+#[inline(always)]
+pub fn relu_value(z: f32) -> f32 {
+    if z < 0.0 { 0.0 } else { z }
+}
+
+/// `relu_value` element-wise, in place.
 pub(crate) fn relu(pre: Array2<f32>) -> Array2<f32> {
-    pre.mapv_into(|v| if v < 0.0 { 0.0 } else { v })
+    pre.mapv_into(relu_value)
 }
 
 /// `relu(products + bias)`, the bias added to every row, in one pass over the rows (over plain
@@ -22,8 +29,7 @@ pub(crate) fn bias_relu(mut products: Array2<f32>, bias: &Array1<f32>) -> Array2
         (Some(values), Some(bias)) if width > 0 => {
             for row in values.chunks_exact_mut(width) {
                 for (v, &b) in row.iter_mut().zip(bias) {
-                    let z = *v + b;
-                    *v = if z < 0.0 { 0.0 } else { z };
+                    *v = relu_value(*v + b);
                 }
             }
             products

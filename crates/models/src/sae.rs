@@ -6,7 +6,7 @@ use crate::error::ModelError;
 #[cfg(target_arch = "x86_64")]
 use crate::ops::dot_avx2;
 use crate::ops::{
-    bias_relu, dot, nonzero_positions, positive_positions, transpose_times, transposed,
+    bias_relu, dot, nonzero_positions, positive_positions, relu_value, transpose_times, transposed,
 };
 use crate::optim::Optimizer;
 use crate::parallel::map_row_ranges;
@@ -291,10 +291,7 @@ impl Sae {
     pub fn encode_transposed(&self, centered: ArrayView2<f32>) -> Array2<f32> {
         let mut latents = self.w_enc.dot(&centered.t());
         for (mut row, &b) in latents.outer_iter_mut().zip(&self.b_enc) {
-            row.mapv_inplace(|v| {
-                let z = v + b;
-                if z < 0.0 { 0.0 } else { z }
-            });
+            row.mapv_inplace(|v| relu_value(v + b));
         }
         latents
     }
@@ -594,10 +591,10 @@ impl Sae {
     }
 
     /// Forward and backward pass of a chunk of a batch of `batch_rows` rows (its latents already
-    /// encoded with the whole batch), given the decoder's columns as rows (m x d). Compiled twice: for the baseline x86-64 and for AVX2,
-    /// taken where the CPU has it. Both do the same IEEE operations on every element in the same
-    /// order (AVX2 only widens the vectors: no fused multiply-adds, and `dot` fixes its lanes),
-    /// so they give the same bits.
+    /// encoded with the whole batch), given the decoder's columns as rows (m x d). Compiled
+    /// twice: for the baseline x86-64 and for AVX2, taken where the CPU has it. Both do the same
+    /// IEEE operations on every element in the same order (AVX2 only widens the vectors: no fused
+    /// multiply-adds, and `dot` fixes its lanes), so they give the same bits.
     fn chunk_pass(
         &self,
         chunk: Chunk,
